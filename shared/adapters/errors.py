@@ -1,0 +1,40 @@
+"""Errors raised by tool adapters.
+
+:class:`TransientAdapterError` means "try again later" (5xx, timeouts, connection failures): let it escape the
+activity so the orchestrator's retry policy runs the apply again (the ledger and the adapter keep that safe).
+:class:`PermanentAdapterError` means retrying cannot help (4xx, a malformed request).
+"""
+
+from __future__ import annotations
+
+
+class AdapterError(Exception):
+    """Base class of adapter errors; ``tool`` names the adapter."""
+
+    def __init__(self, tool: str, message: str) -> None:
+        super().__init__(f"{tool}: {message}")
+        self.tool = tool
+
+
+class UnknownAdapter(AdapterError):
+    """No adapter is registered under the requested tool name."""
+
+
+class InvalidActionRequest(AdapterError):
+    """The request lacks a parameter the adapter needs (``parameter`` names it)."""
+
+    def __init__(self, tool: str, parameter: str, message: str) -> None:
+        super().__init__(tool, f"parameter {parameter!r}: {message}")
+        self.parameter = parameter
+
+
+class TransientAdapterError(AdapterError):
+    """The downstream failed in a way a later retry may fix (5xx, timeout, unreachable)."""
+
+
+class PermanentAdapterError(AdapterError):
+    """The downstream refused the request (4xx); retrying the same request will not help."""
+
+    def __init__(self, tool: str, message: str, status_code: int | None = None) -> None:
+        super().__init__(tool, message)
+        self.status_code = status_code

@@ -1,0 +1,92 @@
+"""The normalized inbound event: every ingress format becomes one :class:`BusinessEvent`.
+
+CloudEvents, GitHub webhooks and plain JSON events (see ``shared/normalize/``) are all turned into this
+model before anything else sees them; the orchestrator's input is ``event.model_dump(mode="json")``.
+:func:`case_instance_id` derives the durable instance id from the event identity (source + id), so a
+redelivered event maps onto the case it already opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Name of the orchestrator function every ingress starts (owned by orchestrations/case_workflow.py).
+CASE_WORKFLOW = "case_workflow"
+
+#: Dotted lower-case event type: at least two segments of [a-z0-9_-], e.g. ``payment.release``.
+EVENT_TYPE_PATTERN = r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+$"
+_EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
+
+AttributeValue = str | int | float | bool | None
+
+
+class BusinessEvent(BaseModel):
+    """One inbound business event, whatever format and channel it came by.
+
+    Fields:
+        event_id: the sender's id of the event (CloudEvents ``id``, GitHub ``X-GitHub-Delivery``, plain
+            ``id``); non-empty. With ``source`` it identifies the event (redeliveries share it).
+        source: who emitted it (CloudEvents ``source``; ``github`` for GitHub webhooks; plain ``source`` or
+            ``plain``).
+        type: dotted lower-case type, e.g. ``payment.release``, ``refund.request``, ``account.change``,
+            ``order.cancel``, ``document.received``, ``github.deployment.created``, ``github.member.added``,
+            ``github.repository.transferred|privatized|publicized``, ``github.release.deleted``.
+        subject: the target object (an order id, ``owner/repo``, ...), or None.
+        requester: who asked for it (GitHub: the payload's ``sender.login``).
+        occurred_at: when it happened, timezone-aware UTC (naive input is taken as UTC).
+        format: ``cloudevents`` | ``github`` | ``plain``.
+        channel: ``http`` | ``queue``.
+        attributes: flat routing facts the policy reads without parsing ``data`` (e.g. ``environment``,
+            ``amount``, ``currency``, ``repository``); values are JSON scalars.
+        data: the original payload body (JSON object).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str = Field(min_length=1, max_length=512)
+    source: str = Field(min_length=1, max_length=1024)
+    type: str = Field(min_length=3, max_length=256)
+    subject: str | None = None
+    requester: str = Field(min_length=1, max_length=256)
+    occurred_at: datetime
+    format: Literal["cloudevents", "github", "plain"]
+    channel: Literal["http", "queue"]
+    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("type")
+    @classmethod
+    def _dotted_lower_case(cls, value: str) -> str:
+        if not _EVENT_TYPE_RE.match(value):
+            raise ValueError("must be dotted lower-case, e.g. 'payment.release'")
+        return value
+
+    @field_validator("event_id", "requester")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def case_instance_id(event: BusinessEvent) -> str:
+    """The durable instance id of the case opened by ``event``: ``case-`` + 32 hex digits.
+
+    Deterministic in (source, event_id) only, so the same event delivered twice, or once over HTTP and once
+    over the queue, maps onto one case. Only ``[a-z0-9-]``: valid as an instance id, a blob path segment and a
+    table key.
+    """
+    digest = hashlib.sha256(f"{event.source}|{event.event_id}".encode()).hexdigest()
+    return "case-" + digest[:32]

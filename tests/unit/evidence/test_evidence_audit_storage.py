@@ -1,0 +1,117 @@
+"""The audit trail in blob storage (real Azurite): append, idempotent retries, read, tamper detection."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared import audit
+from shared.storage import container_client
+
+pytestmark = pytest.mark.azurite
+AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def append_stages(settings, instance_id: str, n: int) -> list[audit.AuditRecord]:
+    return [
+        audit.append(
+            settings,
+            instance_id,
+            "e-1",
+            "stage",
+            {"stage": f"s{i}"},
+            at=AT + timedelta(seconds=i),
+            record_id=f"{instance_id}:stage:{i}",
+        )
+        for i in range(n)
+    ]
+
+
+def test_appends_form_a_chain_that_verifies(storage_settings):
+    """Records get seq 0..n-1, each carries the previous hash, and the stored trail verifies."""
+    records = append_stages(storage_settings, "case-a", 4)
+
+    assert [r.seq for r in records] == [0, 1, 2, 3]
+    assert records[0].prev_hash == audit.GENESIS_HASH
+    assert all(records[i].prev_hash == records[i - 1].hash for i in range(1, 4))
+    assert audit.read(storage_settings, "case-a") == records
+    assert audit.verify_case(storage_settings, "case-a").ok
+
+
+def test_repeated_record_id_is_not_appended_twice(storage_settings):
+    """An activity retry with the same record_id returns the stored record and adds nothing."""
+    first = audit.append(
+        storage_settings, "case-b", "e-1", "decision", {"by": "alice"}, at=AT, record_id="case-b:decision:0"
+    )
+    again = audit.append(
+        storage_settings, "case-b", "e-1", "decision", {"by": "alice"}, at=AT, record_id="case-b:decision:0"
+    )
+
+    assert again == first
+    assert len(audit.read(storage_settings, "case-b")) == 1
+
+
+def test_trails_of_cases_are_separate(storage_settings):
+    """Each case has its own chain starting at seq 0."""
+    append_stages(storage_settings, "case-c1", 2)
+    other = append_stages(storage_settings, "case-c2", 1)
+
+    assert other[0].seq == 0
+    assert len(audit.read(storage_settings, "case-c1")) == 2
+
+
+def test_tampered_blob_is_reported_as_the_first_bad_record(storage_settings):
+    """Overwriting one stored record's data is detected at that record."""
+    append_stages(storage_settings, "case-d", 5)
+    container = container_client(storage_settings, storage_settings.audit_container)
+    name = "case-d/000002.json"
+    document = json.loads(container.download_blob(name).readall())
+    document["data"] = {"stage": "completed"}
+    container.upload_blob(name, json.dumps(document).encode(), overwrite=True)
+
+    result = audit.verify_case(storage_settings, "case-d")
+
+    assert not result.ok
+    assert result.first_bad_seq == 2
+
+
+def test_unreadable_blob_is_reported_not_raised(storage_settings):
+    """A record replaced by garbage is reported by verify_case."""
+    append_stages(storage_settings, "case-e", 3)
+    container = container_client(storage_settings, storage_settings.audit_container)
+    container.upload_blob("case-e/000001.json", b"garbage", overwrite=True)
+
+    result = audit.verify_case(storage_settings, "case-e")
+
+    assert not result.ok and result.first_bad_seq == 1
+
+
+def test_concurrent_appends_keep_one_chain(storage_settings):
+    """Appends racing from several threads still produce one valid chain with every record once."""
+
+    def one(i: int) -> audit.AuditRecord:
+        return audit.append(
+            storage_settings,
+            "case-f",
+            "e-1",
+            "side_effect",
+            {"i": i},
+            at=AT,
+            record_id=f"case-f:side_effect:{i}",
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, range(6)))
+
+    records = audit.read(storage_settings, "case-f")
+    assert sorted(r.data["i"] for r in records) == list(range(6))
+    assert audit.verify(records).ok
+
+
+def test_unknown_case_has_an_empty_valid_trail(storage_settings):
+    """Reading a case that never wrote anything gives [] and ok."""
+    assert audit.read(storage_settings, "case-none") == []
+    assert audit.verify_case(storage_settings, "case-none").ok
