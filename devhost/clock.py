@@ -98,6 +98,7 @@ class VirtualClock(Clock):
         self.auto_advance = auto_advance
         self.settle_s = settle_s
         self._lock = threading.Lock()
+        self._heap_lock = threading.Lock()  # guards _sleepers: tests advance time from other threads
         self._busy = 0
         self._sleepers: list[tuple[datetime, int, asyncio.Future[bool]]] = []
         self._seq = itertools.count()
@@ -111,9 +112,16 @@ class VirtualClock(Clock):
             return self._now
 
     def next_deadline(self) -> datetime | None:
-        """Earliest deadline among pending sleepers, or None."""
-        self._prune()
-        return self._sleepers[0][0] if self._sleepers else None
+        """Earliest deadline among pending sleepers, or None. Safe from any thread."""
+        with self._heap_lock:
+            self._prune()
+            return self._sleepers[0][0] if self._sleepers else None
+
+    def pending_sleepers(self) -> int:
+        """How many sleepers with a deadline are waiting (tests use it to know a timer is armed)."""
+        with self._heap_lock:
+            self._prune()
+            return sum(1 for _, _, fut in self._sleepers if not fut.done())
 
     # -- moving time ---------------------------------------------------------------------------------
     def advance(self, delta: timedelta | float) -> datetime:
@@ -154,7 +162,8 @@ class VirtualClock(Clock):
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bool] = loop.create_future()
         if deadline is not None:
-            heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
+            with self._heap_lock:
+                heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
         self._poke()
         waiters: list[asyncio.Future[object]] = [fut]  # type: ignore[list-item]
         wake_task = asyncio.ensure_future(wake.wait()) if wake is not None else None
@@ -183,6 +192,7 @@ class VirtualClock(Clock):
 
     # -- internals -------------------------------------------------------------------------------------
     def _prune(self) -> None:
+        """Drop finished sleepers from the heap top; the caller holds ``_heap_lock``."""
         while self._sleepers and self._sleepers[0][2].done():
             heapq.heappop(self._sleepers)
 
@@ -192,9 +202,12 @@ class VirtualClock(Clock):
             return
 
         def wake() -> None:
-            self._prune()
-            while self._sleepers and self._sleepers[0][0] <= now:
-                _, _, fut = heapq.heappop(self._sleepers)
+            with self._heap_lock:
+                self._prune()
+                due = []
+                while self._sleepers and self._sleepers[0][0] <= now:
+                    due.append(heapq.heappop(self._sleepers)[2])
+            for fut in due:
                 if not fut.done():
                     fut.set_result(True)
 

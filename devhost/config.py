@@ -12,6 +12,7 @@ Nothing deeper in devhost reads ``os.environ``: components read :attr:`HostConfi
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping, MutableMapping
@@ -56,6 +57,11 @@ def load_local_settings(app_dir: Path) -> dict[str, Any]:
             f"{path}: IsEncrypted is true; devhost cannot decrypt settings. "
             "Set IsEncrypted to false and store the values in plain text (never commit the file)."
         )
+    if "IsEncrypted" not in data:
+        logging.getLogger("Host.Startup").warning(
+            "%s has no IsEncrypted key; Core Tools would treat it as true, devhost reads the values as "
+            "plain text. Add \"IsEncrypted\": false.", path
+        )
     values = data.get("Values") or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: 'Values' must be an object of strings")
@@ -70,9 +76,14 @@ def load_host_json(app_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+        raise ConfigError(f"{path}: Unable to parse host configuration file: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
+    if "version" not in data:
+        raise ConfigError(
+            f"{path}: The host.json file is missing the required 'version' property. "
+            'Add "version": "2.0".'
+        )
     if str(data.get("version", "")) != "2.0":
         raise ConfigError(
             f"{path}: \"version\" must be \"2.0\" (found {data.get('version')!r}); "
@@ -162,6 +173,16 @@ class HostConfig:
             if key in self.settings:
                 return self.settings[key]
         return default
+
+    def function_disabled(self, function_name: str) -> bool:
+        """``AzureWebJobs.<Name>.Disabled`` or ``AzureWebJobs_<Name>_Disabled`` is ``1`` or ``true``
+        (case-insensitive): the trigger listener must not start (webjobs-sdk ``HostListenerFactory``).
+        HTTP functions still run under func start (every local request is admin)."""
+        for key in (f"AzureWebJobs.{function_name}.Disabled", f"AzureWebJobs_{function_name}_Disabled"):
+            value = self.setting(key)
+            if value is not None and value.lower() in ("1", "true"):
+                return True
+        return False
 
     def resolve(self, text: str) -> str:
         """Replace ``%Setting%`` expressions (binding expressions in queue names, schedules ...).

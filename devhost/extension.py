@@ -100,6 +100,12 @@ class Invoker(Protocol):
         trigger_metadata: Mapping[str, Any] | None = None,
         *,
         log: bool = True,
+        reason: str | None = None,
+        trigger_details: str | None = None,
+        retry_context: Any = None,
+        trace_parent: str | None = None,
+        invocation_id: str | None = None,
+        check_return: Callable[[FunctionInfo, Any, Mapping[str, Any]], None] | None = None,
     ) -> InvocationResult:
         """Call ``function`` with ``args`` (parameter name → value, the trigger's value included).
 
@@ -108,6 +114,12 @@ class Invoker(Protocol):
         it writes extension-owned outputs (``trigger_metadata`` feeds binding expressions such as
         ``{id}``). It holds ``clock.busy()`` throughout, enforces host.json ``functionTimeout`` and logs
         Executing/Executed lines unless ``log=False``.
+
+        Optional keywords: ``reason`` for the Executing line (default: the host-API reason),
+        ``trigger_details`` (``"K: v, K2: v2"`` line), ``retry_context`` (a ``func.RetryContext``; given →
+        no retry loop), ``trace_parent`` (incoming W3C header), ``invocation_id`` (default: a new GUID),
+        ``check_return(function, return_value, outputs)`` raising to fail the invocation. A function
+        with a retry policy (``@app.retry`` / host.json ``retry``) is retried here (see devhost.retry).
 
         Raises FunctionInvocationError when the function raises or times out.
         """
@@ -127,7 +139,17 @@ class HostServices:
 
 
 class Extension(Protocol):
-    """A binding extension. Lifecycle: ``routes()`` read once → ``start(services)`` → ``stop(timeout)``."""
+    """A binding extension. Lifecycle: ``routes()`` read once → ``start(services)`` → ``stop(timeout)``.
+
+    Optional method (looked up with ``getattr``, so not part of the protocol)::
+
+        async def admin_invoke(self, function: FunctionInfo, input_text: str) -> None
+
+    used by ``POST /admin/functions/{name}`` for a function whose trigger the extension owns: schedule
+    one invocation with ``input_text`` as the trigger value and return (the host answers 202). Raise
+    ValueError to answer 400 with the message. Without it the host invokes the function itself with
+    the raw string as the trigger argument.
+    """
 
     name: str
     binding_types: frozenset[str]  # e.g. {"orchestrationTrigger", "activityTrigger", "durableClient"}

@@ -1,0 +1,1 @@
+"""Activities of the case workflow: one business action each, registered as blueprints."""

@@ -1,0 +1,155 @@
+"""Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
+
+Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
+read app settings here, at the edge (``AppSettings.from_env``), and call plain code in ``shared/``; every
+step writes one run-schema log line (``shared.telemetry``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import policy as policies
+from shared.contracts.case import Assessment, Classification
+from shared.contracts.event import BusinessEvent
+from shared.judgment import default_judgment, validated_assessment, validated_classification
+from shared.merge import merge_assessments
+from shared.policy import evaluate, policy_from_data
+from shared.settings import AppSettings
+from shared.telemetry import RunFields, log_step
+
+logger = logging.getLogger("case_workflow.activities")
+
+bp = df.Blueprint()
+
+
+def _run_id(payload: dict[str, Any], event: BusinessEvent) -> str:
+    return str(payload.get("case_instance_id") or event.event_id)
+
+
+def _fields(payload: dict[str, Any], event: BusinessEvent | None = None) -> RunFields:
+    return RunFields(
+        run_id=str(payload.get("case_instance_id") or "?"), event_id=event.event_id if event else None
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
+    """Read the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one) and return it as
+    validated JSON data for the orchestrator. Raises ``PolicyError`` when it is missing or invalid."""
+    started = time.perf_counter()
+    settings = AppSettings.from_env()
+    policy = policies.load_policy(settings.policy_path)
+    log_step(
+        logger,
+        "policy_loaded",
+        _fields(payload),
+        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        policy_version=policy.version,
+    )
+    return policy.model_dump(mode="json")
+
+
+def _judge(payload: dict[str, Any]):
+    event = BusinessEvent.model_validate(payload["event"])
+    policy = policy_from_data(payload["policy"], source="activity input")
+    return event, policy, default_judgment(policy)
+
+
+@bp.activity_trigger(input_name="payload")
+def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
+    """Classify the event with the configured judgment; input ``{event, policy}``, output
+    :class:`Classification` JSON (validated like any input)."""
+    started = time.perf_counter()
+    event, _, judgment = _judge(payload)
+    classification = validated_classification(judgment.classify(event))
+    log_step(
+        logger,
+        "classified",
+        RunFields(
+            run_id=_run_id(payload, event),
+            event_id=event.event_id,
+            risk_class=classification.risk_class,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            cost_estimate=0.0,
+        ),
+        judgment=judgment.name,
+        category=classification.category,
+        confidence=classification.confidence,
+    )
+    return classification.model_dump(mode="json")
+
+
+def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
+    started = time.perf_counter()
+    event, policy, judgment = _judge(payload)
+    classification = Classification.model_validate(payload["classification"])
+    assessment = validated_assessment(judgment.assess(specialist, event, classification, policy))
+    log_step(
+        logger,
+        f"assessed_{specialist}",
+        RunFields(
+            run_id=_run_id(payload, event),
+            event_id=event.event_id,
+            risk_class=classification.risk_class,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            cost_estimate=0.0,
+        ),
+        recommendation=assessment.recommendation,
+        confidence=assessment.confidence,
+    )
+    return assessment.model_dump(mode="json")
+
+
+@bp.activity_trigger(input_name="payload")
+def assess_policy(payload: dict[str, Any]) -> dict[str, Any]:
+    """Policy specialist: does a policy rule cover this event, and does it agree with the judgment?"""
+    return _assess("policy", payload)
+
+
+@bp.activity_trigger(input_name="payload")
+def assess_risk(payload: dict[str, Any]) -> dict[str, Any]:
+    """Risk specialist: impact of the proposed action (risk class, amounts, missing target)."""
+    return _assess("risk", payload)
+
+
+@bp.activity_trigger(input_name="payload")
+def assess_requester_history(payload: dict[str, Any]) -> dict[str, Any]:
+    """Requester specialist: who asked (automation, anonymous, self-granted access)."""
+    return _assess("requester_history", payload)
+
+
+@bp.activity_trigger(input_name="payload")
+def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
+    """Merge the assessments (declared tie-breaks, provenance kept) and evaluate the policy.
+
+    Input ``{event, classification, assessments, policy}``; output ``{"merge": MergeResult JSON,
+    "decision": PolicyDecision JSON}``. Running this pure code in an activity records its result in the
+    history, so a later code change never alters the decision of a case already decided.
+    """
+    started = time.perf_counter()
+    event, policy, _ = _judge(payload)
+    classification = Classification.model_validate(payload["classification"])
+    assessments = [Assessment.model_validate(a) for a in payload["assessments"]]
+    merged = merge_assessments(assessments, policy.defaults.low_confidence_threshold)
+    decision = evaluate(policy, event, classification, merged)
+    log_step(
+        logger,
+        "policy_decided",
+        RunFields(
+            run_id=_run_id(payload, event),
+            event_id=event.event_id,
+            tool=decision.tool,
+            risk_class=decision.risk_class,
+            approval_required=decision.approval.rule != "none",
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        ),
+        policy_version=decision.policy_version,
+        rule_id=decision.rule_id,
+        merge_rule=merged.rule,
+    )
+    return {"merge": merged.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}

@@ -1,0 +1,142 @@
+"""Activities with effects outside the task hub: append audit records, send notifications, apply the action.
+
+- ``record_audit``: appends records to the case's hash-chained trail (``shared.audit``) with the record ids
+  and times the orchestrator chose, so retries and replays never duplicate a record.
+- ``notify``: one queue message to the notifications queue (app setting ``CASE_NOTIFICATIONS_QUEUE``);
+  at-least-once, each message carries a deterministic ``notification_id`` for consumers to deduplicate.
+- ``apply_action``: the single policy-checked path to a side effect (``shared.apply_plan.plan_action``),
+  exactly once through the ledger (``shared.ledger.apply_once``) with the key ``{instance id}:{action}``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from shared import audit, ledger
+from shared.adapters import get_adapter, idempotency_key
+from shared.apply_plan import plan_action
+from shared.contracts.case import ApprovalOutcome, PolicyDecision
+from shared.contracts.event import BusinessEvent
+from shared.settings import AppSettings
+from shared.storage import ensure_queue
+from shared.telemetry import RunFields, log_step
+
+logger = logging.getLogger("case_workflow.activities")
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
+    """Append ``payload["records"]`` (``[{record_id, kind, data, at}]``) to the trail of
+    ``payload["case_instance_id"]``; returns ``{"appended": n, "last_hash": ...}``.
+    Idempotent per record id."""
+    started = time.perf_counter()
+    settings = AppSettings.from_env()
+    case_id, event_id = payload["case_instance_id"], payload["event_id"]
+    last = None
+    for record in payload["records"]:
+        last = audit.append(
+            settings,
+            case_id,
+            event_id,
+            record["kind"],
+            record["data"],
+            at=datetime.fromisoformat(record["at"]),
+            record_id=record["record_id"],
+        )
+    log_step(
+        logger,
+        "audited",
+        RunFields(
+            run_id=case_id, event_id=event_id, latency_ms=round((time.perf_counter() - started) * 1000, 1)
+        ),
+        records=len(payload["records"]),
+    )
+    return {"appended": len(payload["records"]), "last_hash": last.hash if last else None}
+
+
+def notification_id(payload: dict[str, Any]) -> str:
+    """Deterministic id of a notification: ``{case}:{kind}[:{tier}]`` (consumers deduplicate on it)."""
+    request = payload.get("request") or {}
+    case_id = payload.get("case_instance_id") or request.get("case_instance_id") or "?"
+    tier = request.get("tier")
+    return f"{case_id}:{payload['kind']}" + (f":{tier}" if tier is not None else "")
+
+
+@bp.activity_trigger(input_name="payload")
+def notify(payload: dict[str, Any]) -> dict[str, Any]:
+    """Send one notification (``{"kind", ...}``: approval_requested | approval_escalated |
+    approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
+    message (with ``"once": true`` at most once per notification id, through the ledger).
+    Returns ``{"queue", "notification_id"}``."""
+    settings = AppSettings.from_env()
+    message = {"notification_id": notification_id(payload), **payload}
+
+    def send() -> dict[str, Any]:
+        ensure_queue(settings, settings.notifications_queue).send_message(json.dumps(message, sort_keys=True))
+        return {"sent": True}
+
+    if payload.get("once"):  # reminders: at most once per key, recorded in the ledger
+        ledger.apply_once(settings, message["notification_id"], send)
+    else:
+        send()
+    case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
+    log_step(
+        logger,
+        "notified",
+        RunFields(run_id=case_id),
+        kind=payload["kind"],
+        notification_id=message["notification_id"],
+    )
+    return {"queue": settings.notifications_queue, "notification_id": message["notification_id"]}
+
+
+@bp.activity_trigger(input_name="payload")
+def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply the case's action exactly once.
+
+    Input ``{case_instance_id, event, decision, mode: auto|approved|rejected|expired, approval}``. Refuses
+    (``ApplyRefused``) what the policy and approval do not allow, then runs the adapter through the ledger
+    with the key ``{instance id}:{action}``; a repeated call returns the recorded result. Returns
+    ``{"key", "status", "replayed", "attempts", "result"}``.
+    """
+    started = time.perf_counter()
+    settings = AppSettings.from_env()
+    case_id = payload["case_instance_id"]
+    event = BusinessEvent.model_validate(payload["event"])
+    decision = PolicyDecision.model_validate(payload["decision"])
+    approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
+    request = plan_action(case_id, event, decision, payload["mode"], approval)
+    key = idempotency_key(case_id, decision.action)
+    adapter = get_adapter(request.tool)
+    entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
+    replayed = entry.replayed
+    log_step(
+        logger,
+        "applied",
+        RunFields(
+            run_id=case_id,
+            event_id=event.event_id,
+            tool=decision.tool,
+            risk_class=decision.risk_class,
+            approval_required=decision.approval.rule != "none",
+            decision=payload["mode"],
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        ),
+        key=key,
+        replayed=replayed,
+    )
+    return {
+        "key": key,
+        "status": entry.status,
+        "replayed": replayed,
+        "attempts": entry.attempts,
+        "result": entry.result,
+    }

@@ -1,0 +1,87 @@
+"""Client-bound maintenance activities: list instances and purge histories through the durable client.
+
+An activity cannot use the orchestration context's APIs, and in Python only a function with a
+``durableClient`` input binding gets a ``DurableOrchestrationClient``. The binding is allowed on any
+function type (it is an ordinary input binding), so these two activities declare it
+(``@bp.durable_client_input``) next to their ``activityTrigger``; the SDK's middleware makes them ``async``.
+The purge therefore goes through the durable client (``purge_instance_history``), never around it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrations import names
+from shared.maintenance import InstanceView, overdue_approvals, purge_candidates
+from shared.settings import AppSettings
+from shared.telemetry import RunFields, log_step
+
+logger = logging.getLogger("case_workflow.maintenance")
+
+bp = df.Blueprint()
+
+_LISTED = [
+    df.OrchestrationRuntimeStatus.Running,
+    df.OrchestrationRuntimeStatus.Completed,
+    df.OrchestrationRuntimeStatus.Failed,
+    df.OrchestrationRuntimeStatus.Terminated,
+]
+
+
+def _view(status: Any) -> InstanceView:
+    runtime = status.runtime_status
+    return InstanceView(
+        instance_id=status.instance_id,
+        name=status.name,
+        runtime_status=getattr(runtime, "value", str(runtime)),
+        last_updated=status.last_updated_time,
+        custom_status=status.custom_status,
+    )
+
+
+@bp.activity_trigger(input_name="payload")
+@bp.durable_client_input(client_name="client")
+async def find_maintenance_work(
+    payload: dict[str, Any], client: df.DurableOrchestrationClient
+) -> dict[str, Any]:
+    """List instances and select reminders and purges at ``payload["now"]`` (ISO UTC, the orchestrator's
+    time). Returns ``{"reminders": [{case_instance_id, request}], "purge": [instance ids]}``."""
+    settings = AppSettings.from_env()
+    now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
+    statuses = await client.get_status_by(runtime_status=_LISTED)
+    views = [_view(s) for s in statuses]
+    reminders = overdue_approvals(views, now)
+    purge = purge_candidates(views, now, settings.retention_days, keep=[names.MAINTENANCE_INSTANCE_ID])
+    log_step(
+        logger,
+        "maintenance_planned",
+        RunFields(run_id=names.MAINTENANCE_INSTANCE_ID, workflow="case_maintenance"),
+        instances=len(views),
+        reminders=len(reminders),
+        purge=len(purge),
+    )
+    return {"reminders": reminders, "purge": purge}
+
+
+@bp.activity_trigger(input_name="payload")
+@bp.durable_client_input(client_name="client")
+async def purge_case_history(
+    payload: dict[str, Any], client: df.DurableOrchestrationClient
+) -> dict[str, Any]:
+    """Purge the durable history of ``payload["instance_ids"]``; returns ``{"purged": n}``. The audit trail
+    and the ledger are not touched."""
+    purged = 0
+    for instance_id in payload["instance_ids"]:
+        result = await client.purge_instance_history(instance_id)
+        purged += int(getattr(result, "instances_deleted", 0) or 0)
+    log_step(
+        logger,
+        "maintenance_purged",
+        RunFields(run_id=names.MAINTENANCE_INSTANCE_ID, workflow="case_maintenance"),
+        purged=purged,
+    )
+    return {"purged": purged}

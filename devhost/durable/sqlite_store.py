@@ -1,0 +1,442 @@
+"""The SQLite task hub: one file (WAL) in the data dir; several hubs share it without seeing each other.
+
+Implements :class:`devhost.durable.store.TaskHubStore` (schema in ``schema.sql`` beside this file), after
+microsoft/durabletask-go ``backend/sqlite/sqlite.go``: every episode is ONE transaction (history append,
+status, work items, timers, messages, inbox deletions), so ``kill -9`` at any moment leaves either the
+episode or nothing. ``synchronous=NORMAL`` in WAL mode survives process crashes (an OS crash may lose the
+last commits). Use from one thread only (see :class:`devhost.durable.store.AsyncStore`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from devhost.durable import history as h
+from devhost.durable.errors import InstanceAlreadyExists, InstanceGone, InstanceNotFound, StoreError
+from devhost.durable.models import (
+    TERMINAL_STATUSES,
+    ActivityWorkItem,
+    EpisodeInput,
+    InboxMessage,
+    InstanceState,
+)
+from devhost.durable.outcome import EpisodeOutcome
+from devhost.durable.replay import played_text
+
+Event = dict[str, Any]
+_SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
+_COLUMNS = (
+    "instance_id, execution_id, name, version, runtime_status, input, output, custom_status, "
+    "failure_details, parent_instance_id, created_time, last_updated_time, completed_time"
+)
+
+
+def _ts(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _row_state(row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
+    (iid, exe, name, ver, status, inp, out, custom, failure, parent, created, updated, completed) = row
+    return InstanceState(
+        instance_id=iid, name=name, runtime_status=status, input=inp, output=out, custom_status=custom,
+        created_time=_dt(created), last_updated_time=_dt(updated),  # type: ignore[arg-type]
+        version=ver, execution_id=exe, parent_instance_id=parent,
+        failure_details=json.loads(failure) if failure else None, completed_time=_dt(completed),
+    )
+
+
+class SqliteStore:
+    """A task hub named ``hub`` inside the SQLite file ``path`` (created with its schema if missing).
+
+    Raises StoreError when the file cannot be opened or is not a task hub database.
+    """
+
+    def __init__(self, path: Path | str, hub: str) -> None:
+        self.path = Path(path)
+        self.hub = hub
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, timeout=30, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=10000")
+            self._db.execute("PRAGMA foreign_keys=OFF")
+            self._db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open the task hub database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"task hub database {self.path}: {exc}") from exc
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            db.execute("ROLLBACK")
+            raise StoreError(f"task hub database {self.path}: commit failed: {exc}") from exc
+
+    def _status(self, db: sqlite3.Connection, instance_id: str) -> tuple[str, str] | None:
+        row = db.execute(
+            "SELECT runtime_status, execution_id FROM instances WHERE hub=? AND instance_id=?",
+            (self.hub, instance_id),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def _insert_inbox(self, db: sqlite3.Connection, rows: Iterable[tuple[str, Event, float]]) -> None:
+        db.executemany(
+            "INSERT INTO inbox (hub, instance_id, kind, timer_id, visible_at, event) VALUES (?,?,?,?,?,?)",
+            [
+                (self.hub, iid, int(e["EventType"]),
+                 e.get("TimerId") if e["EventType"] == h.TIMER_FIRED else None, at,
+                 json.dumps(e, separators=(",", ":")))
+                for iid, e, at in rows
+            ],
+        )
+
+    def _delete_instance_rows(self, db: sqlite3.Connection, instance_id: str) -> None:
+        for table in ("history", "inbox", "activities"):
+            db.execute(f"DELETE FROM {table} WHERE hub=? AND instance_id=?", (self.hub, instance_id))
+
+    def _create(self, db: sqlite3.Connection, state: InstanceState, start: Event) -> None:
+        existing = self._status(db, state.instance_id)
+        if existing is not None:
+            if existing[0] not in TERMINAL_STATUSES:
+                raise InstanceAlreadyExists(state.instance_id, existing[0])
+            self._delete_instance_rows(db, state.instance_id)
+        db.execute(
+            f"INSERT OR REPLACE INTO instances (hub, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (self.hub, state.instance_id, state.execution_id, state.name, state.version,
+             state.runtime_status, state.input, None, None, None, state.parent_instance_id,
+             _ts(state.created_time), _ts(state.last_updated_time), None),
+        )
+        self._insert_inbox(db, [(state.instance_id, start, state.created_time.timestamp())])
+
+    # -- instances -----------------------------------------------------------------------------------
+    def create_instance(self, state: InstanceState, start_event: Event) -> None:
+        with self._tx() as db:
+            self._create(db, state, start_event)
+
+    def get_instance(self, instance_id: str) -> InstanceState | None:
+        row = self._db.execute(
+            f"SELECT {_COLUMNS} FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+        ).fetchone()
+        return _row_state(row) if row else None
+
+    def get_history(self, instance_id: str) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq", (self.hub, instance_id)
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def query(
+        self,
+        *,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        statuses: list[str] | None = None,
+        instance_id_prefix: str | None = None,
+        top: int | None = None,
+        continuation: str | None = None,
+    ) -> tuple[list[InstanceState], str | None]:
+        where, args = self._filter(created_from, created_to, statuses)
+        if instance_id_prefix:
+            esc = instance_id_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("instance_id LIKE ? ESCAPE '\\'")
+            args.append(esc + "%")
+        if continuation:
+            try:
+                created, iid = json.loads(base64.urlsafe_b64decode(continuation.encode()).decode())
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"invalid continuation token {continuation!r}") from exc
+            where.append("(created_time, instance_id) > (?, ?)")
+            args += [created, iid]
+        sql = (
+            f"SELECT {_COLUMNS} FROM instances WHERE {' AND '.join(where)} "
+            "ORDER BY created_time, instance_id"
+        )
+        if top:
+            sql += f" LIMIT {int(top) + 1}"
+        rows = self._db.execute(sql, args).fetchall()
+        token = None
+        if top and len(rows) > top:
+            rows = rows[:top]
+            last = rows[-1]
+            token = base64.urlsafe_b64encode(json.dumps([last[10], last[0]]).encode()).decode()
+        return [_row_state(r) for r in rows], token
+
+    def _filter(
+        self, created_from: datetime | None, created_to: datetime | None, statuses: list[str] | None
+    ) -> tuple[list[str], list[Any]]:
+        where: list[str] = ["hub=?"]
+        args: list[Any] = [self.hub]
+        if created_from is not None:
+            where.append("created_time >= ?")
+            args.append(_ts(created_from))
+        if created_to is not None:
+            where.append("created_time <= ?")
+            args.append(_ts(created_to))
+        if statuses:
+            where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
+            args += list(statuses)
+        return where, args
+
+    def enqueue(self, instance_id: str, event: Event, refuse: Iterable[str] = ()) -> None:
+        refused = set(refuse)
+        with self._tx() as db:
+            status = self._status(db, instance_id)
+            if status is None:
+                raise InstanceNotFound(instance_id)
+            if status[0] in refused:
+                raise InstanceGone(instance_id, status[0])
+            self._insert_inbox(db, [(instance_id, event, h.event_time(event).timestamp())])
+
+    # -- orchestration work -----------------------------------------------------------------------------
+    def release_locks(self) -> int:
+        with self._tx() as db:
+            return db.execute("UPDATE activities SET locked=0 WHERE hub=? AND locked=1", (self.hub,)).rowcount
+
+    def ready_instances(self, now: datetime, limit: int, exclude: set[str]) -> list[str]:
+        rows = self._db.execute(
+            "SELECT m.instance_id FROM inbox m "
+            "JOIN instances i ON i.hub=m.hub AND i.instance_id=m.instance_id "
+            "WHERE m.hub=? AND m.visible_at<=? AND (i.runtime_status<>'Suspended' OR m.kind IN (3,20)) "
+            "GROUP BY m.instance_id ORDER BY MIN(m.id) LIMIT ?",
+            (self.hub, now.timestamp(), limit + len(exclude)),
+        ).fetchall()
+        return [r[0] for r in rows if r[0] not in exclude][:limit]
+
+    def load_episode(self, instance_id: str, now: datetime) -> EpisodeInput | None:
+        state = self.get_instance(instance_id)
+        if state is None:
+            return None
+        texts = [r[0] for r in self._db.execute(
+            "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq", (self.hub, instance_id)
+        )]
+        msgs = self._db.execute(
+            "SELECT id, event FROM inbox WHERE hub=? AND instance_id=? AND visible_at<=? "
+            "ORDER BY (kind<>0), id",
+            (self.hub, instance_id, now.timestamp()),
+        ).fetchall()
+        return EpisodeInput(
+            instance=state,
+            history=[json.loads(t) for t in texts],
+            history_texts=texts,
+            messages=[InboxMessage(r[0], json.loads(r[1])) for r in msgs],
+        )
+
+    def commit_episode(
+        self,
+        instance_id: str,
+        execution_id: str,
+        history_len: int,
+        outcome: EpisodeOutcome,
+        consumed: list[int],
+        now: datetime,
+    ) -> bool:
+        with self._tx() as db:
+            return self._commit_one(db, instance_id, execution_id, history_len, outcome, consumed, now)
+
+    def commit_episodes(self, episodes: list[tuple[str, str, int, EpisodeOutcome, list[int]]],
+                        now: datetime) -> list[str]:
+        """Several episodes (``(instance_id, execution_id, history_len, outcome, consumed)``) in one
+        transaction, each as :meth:`commit_episode`; returns the ids actually committed."""
+        done: list[str] = []
+        with self._tx() as db:
+            for iid, exe, n, outcome, consumed in episodes:
+                if self._commit_one(db, iid, exe, n, outcome, consumed, now):
+                    done.append(iid)
+        return done
+
+    def _commit_one(
+        self,
+        db: sqlite3.Connection,
+        instance_id: str,
+        execution_id: str,
+        history_len: int,
+        outcome: EpisodeOutcome,
+        consumed: list[int],
+        now: datetime,
+    ) -> bool:
+        hub, at = self.hub, now.timestamp()
+        current = self._status(db, instance_id)
+        if current is None or current[1] != execution_id:
+            return False
+        if consumed:
+            db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in consumed])
+        if not outcome.state_changed:
+            return True
+        self._write_history(db, instance_id, history_len, outcome)
+        self._update_instance(db, instance_id, outcome, now)
+        if outcome.activities:
+            db.executemany(
+                "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input) "
+                "VALUES (?,?,?,?,?,?)",
+                [
+                    (hub, instance_id, execution_id, a.task_id, a.name, a.input)
+                    for a in outcome.activities
+                ],
+            )
+        if outcome.timers:
+            self._insert_inbox(
+                db, [(instance_id, t.event, t.fire_at.timestamp()) for t in outcome.timers]
+            )
+        for child in outcome.child_starts:
+            self._start_child(db, instance_id, child, now)
+        for msg in outcome.messages:
+            if self._status(db, msg.instance_id) is not None:
+                self._insert_inbox(db, [(msg.instance_id, msg.event, at)])
+        if outcome.cancel_timers:
+            db.executemany(
+                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind=11 AND timer_id=?",
+                [(hub, instance_id, t) for t in outcome.cancel_timers],
+            )
+        if outcome.is_terminal:
+            db.execute("DELETE FROM inbox WHERE hub=? AND instance_id=?", (hub, instance_id))
+            db.execute(
+                "DELETE FROM activities WHERE hub=? AND instance_id=? AND locked=0", (hub, instance_id)
+            )
+        if outcome.continue_as_new is not None:
+            db.execute(
+                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind<>15", (hub, instance_id)
+            )
+            db.execute("DELETE FROM activities WHERE hub=? AND instance_id=?", (hub, instance_id))
+            self._insert_inbox(db, [(instance_id, outcome.continue_as_new, at)])
+        return True
+
+    def load_episodes(self, instance_ids: list[str], now: datetime) -> list[EpisodeInput]:
+        """:meth:`load_episode` for several instances (vanished ones are left out)."""
+        found = (self.load_episode(iid, now) for iid in instance_ids)
+        return [e for e in found if e is not None]
+
+    def _write_history(
+        self, db: sqlite3.Connection, instance_id: str, history_len: int, outcome: EpisodeOutcome
+    ) -> None:
+        events, seq = outcome.append, history_len
+        if outcome.new_history is not None or outcome.continue_as_new is not None:
+            db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (self.hub, instance_id))
+            events, seq = (outcome.new_history or []), 0
+            if outcome.continue_as_new is not None:
+                events = []
+        db.executemany(
+            "INSERT INTO history (hub, instance_id, seq, event) VALUES (?,?,?,?)",
+            [(self.hub, instance_id, seq + i, played_text(e)) for i, e in enumerate(events)],
+        )
+
+    def _update_instance(
+        self, db: sqlite3.Connection, instance_id: str, outcome: EpisodeOutcome, now: datetime
+    ) -> None:
+        sets = [
+            "runtime_status=?", "last_updated_time=?", "output=?", "failure_details=?", "completed_time=?",
+        ]
+        args: list[Any] = [
+            outcome.runtime_status, _ts(now), outcome.output,
+            json.dumps(outcome.failure) if outcome.failure else None,
+            _ts(now) if outcome.is_terminal else None,
+        ]
+        if outcome.custom_status_set:
+            sets.append("custom_status=?")
+            args.append(outcome.custom_status)
+        can = outcome.continue_as_new
+        if can is not None:
+            sets += ["execution_id=?", "input=?"]
+            args += [can["OrchestrationInstance"]["ExecutionId"], can.get("Input")]
+        db.execute(
+            f"UPDATE instances SET {', '.join(sets)} WHERE hub=? AND instance_id=?",
+            [*args, self.hub, instance_id],
+        )
+
+    def _start_child(self, db: sqlite3.Connection, parent_id: str, child: Any, now: datetime) -> None:
+        start = child.start_event
+        state = InstanceState(
+            instance_id=child.instance_id, name=child.name, runtime_status="Pending", input=child.input,
+            output=None, custom_status=None, created_time=now, last_updated_time=now,
+            version=child.version, execution_id=start["OrchestrationInstance"]["ExecutionId"],
+            parent_instance_id=parent_id,
+        )
+        try:
+            self._create(db, state, start)
+        except InstanceAlreadyExists as exc:
+            failed = h.sub_orchestration_failed(now, child.task_id, str(exc), None)
+            self._insert_inbox(db, [(parent_id, failed, now.timestamp())])
+
+    # -- activities -------------------------------------------------------------------------------------
+    def claim_activities(self, limit: int) -> list[ActivityWorkItem]:
+        if limit <= 0:
+            return []
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT id, instance_id, execution_id, task_id, name, input FROM activities "
+                "WHERE hub=? AND locked=0 ORDER BY id LIMIT ?",
+                (self.hub, limit),
+            ).fetchall()
+            if rows:
+                db.executemany(
+                    "UPDATE activities SET locked=1, dequeue_count=dequeue_count+1 WHERE id=?",
+                    [(r[0],) for r in rows],
+                )
+        return [ActivityWorkItem(*r) for r in rows]
+
+    def complete_activity(self, item: ActivityWorkItem, event: Event, now: datetime) -> bool:
+        return bool(self.complete_activities([(item, event)], now))
+
+    def complete_activities(self, results: list[tuple[ActivityWorkItem, Event]], now: datetime) -> int:
+        """:meth:`complete_activity` for several results in one transaction; returns how many queued."""
+        rows = []
+        with self._tx() as db:
+            for item, event in results:
+                if db.execute("DELETE FROM activities WHERE id=?", (item.id,)).rowcount:
+                    rows.append((item.instance_id, event, now.timestamp()))
+            if rows:
+                self._insert_inbox(db, rows)
+        return len(rows)
+
+    def next_visible_at(self, now: datetime) -> datetime | None:
+        row = self._db.execute(
+            "SELECT MIN(visible_at) FROM inbox WHERE hub=? AND visible_at>?", (self.hub, now.timestamp())
+        ).fetchone()
+        return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
+
+    # -- purge ------------------------------------------------------------------------------------------
+    def purge(self, instance_id: str) -> int:
+        with self._tx() as db:
+            n = db.execute(
+                "DELETE FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+            ).rowcount
+            self._delete_instance_rows(db, instance_id)
+        return n
+
+    def purge_by(self, *, created_from: datetime, created_to: datetime, statuses: list[str]) -> int:
+        where, args = self._filter(created_from, created_to, statuses)
+        with self._tx() as db:
+            sql = f"SELECT instance_id FROM instances WHERE {' AND '.join(where)}"
+            ids = [r[0] for r in db.execute(sql, args)]
+            for iid in ids:
+                db.execute("DELETE FROM instances WHERE hub=? AND instance_id=?", (self.hub, iid))
+                self._delete_instance_rows(db, iid)
+        return len(ids)
+
+    def close(self) -> None:
+        with suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.close()

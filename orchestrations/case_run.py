@@ -1,0 +1,155 @@
+"""Deterministic bookkeeping of one running case inside the orchestrator: stages, budgets, retries, audit.
+
+:class:`CaseRun` wraps the ``DurableOrchestrationContext`` so that ``case_workflow`` reads like the business
+process. Everything here is replay-safe: time is ``context.current_utc_datetime``, audit record ids come
+from a counter replayed identically, nothing reads settings or does I/O, and logs are written only when the
+context is not replaying (durable-protocol.md §9.4, §9.5).
+
+Budgets (seeds 001 "hard limits, not recommendations"): every activity or sub-orchestration scheduled for
+the case is charged against ``max_activities`` and the case's age against ``max_runtime_s``; exceeding
+either raises :class:`BudgetExceeded`, which stops the case with that reason. The closing steps of a stopped
+case (final audit and the requester's notification) are charged to a small reserve instead
+(:data:`CLOSING_RESERVE`) so a stopped case is still recorded and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrations import names
+from shared.case_errors import BudgetExceeded
+from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
+from shared.contracts.event import BusinessEvent
+from shared.stages import CaseStatusTracker
+from shared.telemetry import RunFields, log_step
+
+logger = logging.getLogger("case_workflow")
+
+#: Activities a stopped case may still run beyond ``max_activities`` to record and report its end.
+CLOSING_RESERVE = 3
+
+
+class CaseRun:
+    """One case's run state: ``tracker`` (custom status), budgets, retry policy and pending audit records."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, event: BusinessEvent) -> None:
+        self.context = context
+        self.event = event
+        self.case_id: str = context.instance_id
+        self.started: datetime = context.current_utc_datetime
+        self.tracker = CaseStatusTracker(self.case_id, event, self.started)
+        self.budgets = Budgets()
+        self.retry = RetryPolicy()
+        self.scheduled = 0
+        self.closing = False
+        self._audit_seq = 0
+        self._pending_audit: list[dict[str, Any]] = []
+        self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
+
+    # -- time and budgets ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The orchestrator's deterministic UTC time."""
+        return self.context.current_utc_datetime
+
+    @property
+    def deadline(self) -> datetime:
+        """When the runtime budget runs out (UTC)."""
+        return self.started + timedelta(seconds=self.budgets.max_runtime_s)
+
+    def use_decision(self, decision: PolicyDecision) -> None:
+        """Adopt the policy decision's budgets and retry policy and describe the case with it."""
+        self.budgets = decision.budgets
+        self.retry = decision.retry
+        self.tracker.describe(policy_version=decision.policy_version, risk_class=decision.risk_class)
+        self.fields = self.fields.with_(
+            tool=decision.tool,
+            risk_class=decision.risk_class,
+            approval_required=decision.approval.rule != "none",
+        )
+
+    def use_defaults(self, budgets: Budgets, retry: RetryPolicy) -> None:
+        """Adopt the policy's default budgets and retry policy (before a decision exists)."""
+        self.budgets = budgets
+        self.retry = retry
+
+    def _charge(self, what: str) -> None:
+        limit = self.budgets.max_activities + (CLOSING_RESERVE if self.closing else 0)
+        if self.scheduled + 1 > limit:
+            raise BudgetExceeded(
+                "max_activities",
+                f"budget max_activities={self.budgets.max_activities} exhausted before {what}",
+            )
+        if not self.closing and self.now() >= self.deadline:
+            raise BudgetExceeded(
+                "max_runtime_s",
+                f"budget max_runtime_s={self.budgets.max_runtime_s} exceeded before {what} "
+                f"(case received {self.started.isoformat()})",
+            )
+        self.scheduled += 1
+
+    # -- scheduling ---------------------------------------------------------------------------------
+    def retry_options(self) -> df.RetryOptions:
+        """The policy's retry policy as SDK ``RetryOptions`` (interval in ms, constant in the Python SDK)."""
+        return df.RetryOptions(
+            first_retry_interval_in_milliseconds=max(1, int(self.retry.first_retry_interval_s * 1000)),
+            max_number_of_attempts=self.retry.max_attempts,
+        )
+
+    def activity(self, name: str, payload: Any) -> Any:
+        """Schedule activity ``name`` with the policy's retries, charging the budget. Returns the task."""
+        self._charge(name)
+        return self.context.call_activity_with_retry(name, self.retry_options(), payload)
+
+    def sub_orchestrator(self, name: str, payload: Any, instance_id: str) -> Any:
+        """Schedule sub-orchestration ``name`` as ``instance_id``, charging the budget. Returns the task."""
+        self._charge(name)
+        return self.context.call_sub_orchestrator(name, payload, instance_id)
+
+    # -- status and audit ---------------------------------------------------------------------------
+    def publish(self) -> None:
+        """Send the tracker's status as the custom status (set again every episode by the SDK)."""
+        self.context.set_custom_status(self.tracker.to_json())
+
+    def enter(self, stage: Stage, **data: Any) -> None:
+        """Enter ``stage`` now: timeline, custom status, an audit record and a log line."""
+        self.tracker.enter(stage, self.now())
+        self.publish()
+        self.audit("stage", {"stage": stage, **data})
+        self.log(stage)
+
+    def audit(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``)."""
+        self._audit_seq += 1
+        self._pending_audit.append(
+            {
+                "record_id": f"{self.case_id}:{self._audit_seq:03d}:{kind}",
+                "kind": kind,
+                "data": data,
+                "at": self.now().isoformat(),
+            }
+        )
+
+    def flush_audit(self) -> Any | None:
+        """Schedule ``record_audit`` for the queued records (None when nothing is queued)."""
+        if not self._pending_audit:
+            return None
+        records, self._pending_audit = self._pending_audit, []
+        return self.activity(
+            names.RECORD_AUDIT,
+            {"case_instance_id": self.case_id, "event_id": self.event.event_id, "records": records},
+        )
+
+    def with_audit(self, *tasks: Any) -> Any:
+        """One task running ``tasks`` together with the audit flush (``task_all``)."""
+        flush = self.flush_audit()
+        all_tasks = [t for t in (*tasks, flush) if t is not None]
+        return self.context.task_all(all_tasks)
+
+    def log(self, step: str, **extra: Any) -> None:
+        """A structured run-schema log line (only when not replaying)."""
+        if not self.context.is_replaying:
+            log_step(logger, step, self.fields, stage=self.tracker.stage, **extra)

@@ -1,0 +1,50 @@
+"""Orchestrator ``case_maintenance``: the singleton maintenance run started by the timer trigger.
+
+Fixed instance id :data:`orchestrations.names.MAINTENANCE_INSTANCE_ID`; the timer skips a start while one is
+running. Steps: find the work (approvals past their SLA, finished histories past retention), send each
+reminder once (``notify`` with ``once``), purge the histories. Listing and purging need the durable
+client, which only a function with a ``durableClient`` input binding gets, so those two steps are
+client-bound activities (``activities/maintenance_steps.py``). Deterministic: the time it passes down is
+``context.current_utc_datetime``.
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+from orchestrations import names
+
+bp = df.Blueprint()
+
+
+def case_maintenance_orchestrator(context: df.DurableOrchestrationContext):
+    """Returns ``{"at", "reminders", "purged"}``."""
+    now = context.current_utc_datetime
+    work = yield context.call_activity(names.FIND_MAINTENANCE_WORK, {"now": now.isoformat()})
+    reminders = work.get("reminders", [])
+    if reminders:
+        yield context.task_all(
+            [
+                context.call_activity(
+                    names.NOTIFY,
+                    {
+                        "kind": "approval_reminder",
+                        "case_instance_id": r["case_instance_id"],
+                        "request": r["request"],
+                        "once": True,
+                    },
+                )
+                for r in reminders
+            ]
+        )
+    purged = 0
+    if work.get("purge"):
+        result = yield context.call_activity(names.PURGE_CASE_HISTORY, {"instance_ids": work["purge"]})
+        purged = result.get("purged", 0)
+    return {"at": now.isoformat(), "reminders": len(reminders), "purged": purged}
+
+
+@bp.orchestration_trigger(context_name="context")
+def case_maintenance(context: df.DurableOrchestrationContext):
+    """Registered orchestrator ``case_maintenance``."""
+    return (yield from case_maintenance_orchestrator(context))

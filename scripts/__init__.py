@@ -1,0 +1,1 @@
+"""Developer scripts (not deployed): the demo loader."""

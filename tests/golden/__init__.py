@@ -1,0 +1,1 @@
+"""Golden histories: captured from real devhost runs, replayed against today's orchestrators."""

@@ -1,0 +1,1 @@
+"""Orchestrator tests: the real orchestrators replayed by the SDK over built histories."""

@@ -1,0 +1,217 @@
+"""The approvals API: read a case, list pending approvals, decide one.
+
+- ``GET /api/cases/{id}`` → ``{stage, timeline, pendingApproval, outcome, ...}``; 404 for an unknown case.
+- ``GET /api/approvals`` → ``{"approvals": [...]}``: every case awaiting approval with its context (the
+  sealed evidence pack), the roles allowed to decide and the URL to decide.
+- ``GET /api/cases/{id}/audit`` → the case's hash-chained audit trail and its verification
+  (``{"ok", "count", "firstBadSeq", "reason", "records"}``): a tampered record is reported, not hidden.
+- ``POST /api/cases/{id}/decision`` with ``{"decision": "approve"|"reject", "reason": "...",
+  "evidence_hash": optional}`` → 202 when the decision is handed to the waiting approval (raised as event
+  ``ApprovalDecision`` on the current tier's approval instance, ``approvalInstanceId`` in the custom
+  status); 400 invalid body, 401 without identity, 403 self-approval or no allowed role, 404 unknown case,
+  409 not awaiting approval (or expired, already decided, stale evidence). A 403 attempt (self-approval, no
+  allowed role) is still raised to the tier, which refuses it and records it in the case's audit trail.
+
+Identity and roles come from App Service Authentication headers (``X-MS-CLIENT-PRINCIPAL``,
+``X-MS-CLIENT-PRINCIPAL-NAME``; ``shared.identity``). Authorization level: FUNCTION, like ``/api/events``:
+a function key keeps anonymous internet callers out, and App Service Authentication (configured to require
+authentication on these routes) supplies the identity that the decision checks need; a key alone
+identifies nobody, so every route also answers 401 without a principal. Locally keys are not enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared import audit
+from shared.approvals import DECISION_EVENT
+from shared.contracts.event import CASE_WORKFLOW
+from shared.identity import MalformedPrincipal, Principal, principal_from_headers
+from shared.settings import AppSettings
+from triggers.case_views import (
+    Answer,
+    approval_item,
+    case_view,
+    decision_payload,
+    error,
+    is_case,
+    parse_decision_body,
+    pending_request,
+    precheck_decision,
+)
+
+bp = df.Blueprint()
+logger = logging.getLogger("case.api")
+
+
+def _respond(answer: Answer) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(answer.body), status_code=answer.status, mimetype="application/json")
+
+
+def _principal(req: func.HttpRequest) -> Principal | Answer:
+    try:
+        principal = principal_from_headers(dict(req.headers.items()))
+    except MalformedPrincipal as exc:
+        return error(401, f"unauthenticated: {exc}")
+    if principal is None:
+        return error(401, "unauthenticated: send X-MS-CLIENT-PRINCIPAL / X-MS-CLIENT-PRINCIPAL-NAME")
+    return principal
+
+
+def _runtime(status: Any) -> str | None:
+    runtime = getattr(status, "runtime_status", None)
+    return None if runtime is None else str(getattr(runtime, "value", runtime))
+
+
+def _origin(req: func.HttpRequest) -> str:
+    url = req.url
+    scheme_end = url.find("://")
+    path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+    return url if path_start < 0 else url[:path_start]
+
+
+async def _progress(client: df.DurableOrchestrationClient, custom: Any) -> Any:
+    if not isinstance(custom, dict) or not custom.get("approvalInstanceId"):
+        return None
+    tier = await client.get_status(custom["approvalInstanceId"])
+    return tier.custom_status if tier else None
+
+
+@bp.route(route="cases/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def get_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The case's stage, timeline, pending approval and outcome."""
+    principal = _principal(req)
+    if isinstance(principal, Answer):
+        return _respond(principal)
+    instance_id = req.route_params.get("id", "")
+    status = await client.get_status(instance_id)
+    if not is_case(status):
+        return _respond(error(404, f"no case {instance_id}"))
+    progress = await _progress(client, status.custom_status)
+    return _respond(Answer(200, case_view(instance_id, _runtime(status), status.custom_status, progress)))
+
+
+@bp.route(route="cases/{id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def get_case_audit(req: func.HttpRequest) -> func.HttpResponse:
+    """The case's audit trail with the result of verifying its hash chain (first tampered record)."""
+    principal = _principal(req)
+    if isinstance(principal, Answer):
+        return _respond(principal)
+    instance_id = req.route_params.get("id", "")
+    settings = AppSettings.from_env()
+    result = audit.verify_case(settings, instance_id)
+    if result.count == 0:
+        return _respond(error(404, f"no audit trail for {instance_id}"))
+    records = []
+    for _, body in audit.read_raw(settings, instance_id):
+        try:
+            record = json.loads(body)
+            records.append({k: record.get(k) for k in ("seq", "record_id", "kind", "at", "hash")})
+        except ValueError:
+            records.append({"unreadable": True})
+    return _respond(
+        Answer(
+            200,
+            {
+                "caseId": instance_id,
+                "ok": result.ok,
+                "count": result.count,
+                "firstBadSeq": result.first_bad_seq,
+                "reason": result.reason,
+                "records": records,
+            },
+        )
+    )
+
+
+@bp.route(route="approvals", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def list_approvals(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Every case awaiting approval, oldest request first, with its context and decision URL."""
+    principal = _principal(req)
+    if isinstance(principal, Answer):
+        return _respond(principal)
+    statuses = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Running])
+    origin = _origin(req)
+    items = []
+    for status in statuses:
+        if status.name != CASE_WORKFLOW or pending_request(status.custom_status) is None:
+            continue
+        url = f"{origin}/api/cases/{status.instance_id}/decision"
+        items.append(approval_item(status.instance_id, status.custom_status, url, principal))
+    items.sort(key=lambda i: (i["requestedAt"] or "", i["caseId"]))
+    return _respond(Answer(200, {"approvals": items, "count": len(items)}))
+
+
+@bp.route(route="cases/{id}/decision", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Hand an approve/reject decision to the case's waiting approval tier (see the module docstring)."""
+    principal = _principal(req)
+    if isinstance(principal, Answer):
+        return _respond(principal)
+    try:
+        body = json.loads(req.get_body() or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return _respond(error(400, "the body must be JSON", fields=["<body>"]))
+    parsed = parse_decision_body(body)
+    if isinstance(parsed, Answer):
+        return _respond(parsed)
+    decision, reason, evidence_hash = parsed
+
+    instance_id = req.route_params.get("id", "")
+    status = await client.get_status(instance_id)
+    if not is_case(status):
+        return _respond(error(404, f"no case {instance_id}"))
+    custom = status.custom_status
+    request = pending_request(custom) if _runtime(status) == "Running" else None
+    if request is None:
+        stage = custom.get("stage") if isinstance(custom, dict) else None
+        return _respond(error(409, f"case {instance_id} is not awaiting approval", stage=stage))
+    progress = await _progress(client, custom)
+    decided_by = list((progress or {}).get("approvedBy", [])) if isinstance(progress, dict) else []
+    now = datetime.now(UTC)
+    refused = precheck_decision(principal, request, custom["requester"], decided_by, evidence_hash, now)
+    payload = decision_payload(principal, decision, reason, request, now)
+    if refused is not None:
+        logger.info("decision on %s by %s refused: %s", instance_id, principal.name, refused.body["error"])
+        if refused.status == 403:  # forbidden attempts are still handed on: the tier refuses and records them
+            try:
+                await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
+            except Exception as exc:
+                logger.info(
+                    "recording the refused decision on %s failed: %s", request.approval_instance_id, exc
+                )
+        return _respond(refused)
+    try:
+        await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
+    except Exception as exc:  # the tier ended meanwhile (410) or is not there (404)
+        logger.info("raising the decision on %s failed: %s", request.approval_instance_id, exc)
+        return _respond(error(409, f"case {instance_id} is no longer waiting for this approval tier"))
+    logger.info(
+        "decision %s on %s by %s handed to %s",
+        decision,
+        instance_id,
+        principal.name,
+        request.approval_instance_id,
+    )
+    return _respond(
+        Answer(
+            202,
+            {
+                "caseId": instance_id,
+                "approvalInstanceId": request.approval_instance_id,
+                "decision": decision,
+                "approver": principal.name,
+                "evidenceHash": request.evidence_hash,
+                "statusUrl": f"{_origin(req)}/api/cases/{instance_id}",
+            },
+        )
+    )
