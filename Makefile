@@ -27,7 +27,11 @@ $(NODE_STAMP): package.json package-lock.json | check-npm
 venv: $(STAMP)
 node: $(NODE_STAMP)
 
-run: $(STAMP) $(NODE_STAMP)
+local.settings.json: | local.settings.sample.json
+	cp local.settings.sample.json $@
+	@echo "created local.settings.json from local.settings.sample.json (edit secrets there; it is git-ignored)"
+
+run: $(STAMP) $(NODE_STAMP) local.settings.json
 	$(VENV)/bin/python -m devhost start --app-dir . --demo
 
 test: $(STAMP) $(NODE_STAMP)
