@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from devhost.durable.store import AsyncStore
     from devhost.extension import Invoker
 
-ACTIVITY_REASON = "(null)"  # the host logs activity invocations with the Durable trigger reason
 
 
 def index_functions(

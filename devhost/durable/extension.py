@@ -73,6 +73,12 @@ class DurableExtension:
         dispatcher.on_commit = hub.episode_committed
         self.options, self._store, self.dispatcher, self.hub = options, store, dispatcher, hub
         self._base_url = services.base_url
+        entities = [f.name for f in services.functions if f.trigger_type == "entityTrigger"]
+        if entities:
+            services.logger.warning(
+                "Durable entities are not supported by devhost; entity function(s) %s will never run",
+                ", ".join(entities),
+            )
         await dispatcher.start()
         services.logger.info("Durable task hub '%s' at %s", options.hub_name, path)
 

@@ -75,7 +75,9 @@ class StorageConnection:
         hosts = [urlparse(self.urls.get(s, "")) for s in ("blob", "queue")]
         if not all(h.hostname in _LOOPBACK and h.port for h in hosts):
             return None
-        table = self.urls.get("table") or f"http://127.0.0.1:{(hosts[1].port or 10001) + 1}"
+        table = self.urls.get("table", "")
+        if urlparse(table).hostname not in _LOOPBACK or not urlparse(table).port:
+            table = "http://127.0.0.1:0"  # no loopback table endpoint: any free port
         return AzuriteEndpoints(
             blob=_service_root(self.urls["blob"]),
             queue=_service_root(self.urls["queue"]),

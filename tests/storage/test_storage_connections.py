@@ -48,15 +48,17 @@ def test_percent_setting_in_connection_is_resolved() -> None:
 
 
 def test_explicit_loopback_endpoints_are_azurite() -> None:
-    """A full connection string with 127.0.0.1 endpoints points at Azurite on those ports."""
+    """A full connection string with 127.0.0.1 endpoints points at Azurite on those ports (the table
+    service, not named, gets any free port)."""
     cs = (
         f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey=a2V5;"
         f"BlobEndpoint=http://127.0.0.1:4100/{DEV_ACCOUNT};QueueEndpoint=http://127.0.0.1:4101/{DEV_ACCOUNT};"
     )
     endpoints = resolve_connection({"AzureWebJobsStorage": cs}, None).loopback_endpoints()
-    assert endpoints is not None and (endpoints.blob, endpoints.queue) == (
+    assert endpoints is not None and (endpoints.blob, endpoints.queue, endpoints.table) == (
         "http://127.0.0.1:4100",
         "http://127.0.0.1:4101",
+        "http://127.0.0.1:0",
     )
 
 

@@ -209,3 +209,17 @@ def test_admin_invoke_runs_a_queue_function_with_the_input_as_body(
         r = httpx.post(f"{host.base_url}/admin/functions/lookup", json={"input": "doc2.txt"}, timeout=5)
         copied = wait_for(lambda: blob_text(azurite, names["CONTAINER"], "out/doc2.txt"), 10)
     assert (r.status_code, copied) == (202, "ADMIN")
+
+
+def test_invalid_utf8_is_a_binding_failure_that_ends_in_poison(
+    azurite: AzuriteInstance, names, settings, tmp_path: Path
+) -> None:
+    """Valid base64 of bytes that are not UTF-8 fails binding on every attempt and lands in poison with
+    the same wire text."""
+    wire = base64.b64encode(b"\xff\xfe not utf-8").decode()
+    with run_host(APPS / "storage_queue", data_dir=tmp_path, settings=settings):
+        azurite.queue_service_client().get_queue_client(names["LOOKUP_QUEUE"]).send_message(wire)
+        poisoned = drain(
+            azurite.queue_service_client().get_queue_client(names["LOOKUP_QUEUE"] + "-poison"), 20
+        )
+    assert poisoned == [wire]

@@ -160,3 +160,14 @@ def rewindable(context: df.DurableOrchestrationContext):
     first = yield context.call_activity("say_hello", "before")
     second = yield context.call_activity("flaky", context.instance_id)
     return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext):
+    return (yield context.call_activity("flaky", context.get_input()))
+
+
+@app.orchestration_trigger(context_name="context")
+def sub_retry(context: df.DurableOrchestrationContext):
+    opts = df.RetryOptions(first_retry_interval_in_milliseconds=500, max_number_of_attempts=3)
+    return (yield context.call_sub_orchestrator_with_retry("flaky_child", opts, context.instance_id))

@@ -150,3 +150,27 @@ def test_versioning_default_version(engine: Engine) -> None:
     state = engine.wait(engine.start("versioned", version="2.0"))
     out = json.loads(state.output or "")
     assert out["version"] == "2.0" and out["child"]["version"] == "1.0"
+
+
+def test_sub_orchestration_with_retry(engine: Engine) -> None:
+    """A failing sub-orchestration is retried as a new child (new derived id) until it succeeds."""
+    iid = engine.start("sub_retry")
+    state = engine.wait(iid)
+    assert json.loads(state.output or "") == "ok after 3"
+    events = engine.run(engine.hub.get_history(iid))
+    children = [e["InstanceId"] for e in events if e["EventType"] == h.SUB_ORCHESTRATION_CREATED]
+    assert len(children) == 3 and len(set(children)) == 3
+    assert [e["EventType"] for e in events].count(h.SUB_ORCHESTRATION_FAILED) == 2
+
+
+def test_terminate_pending_instance(engine: Engine) -> None:
+    """An instance terminated before its first episode ends Terminated without running user code."""
+    engine.clock.set_auto_advance(False)
+    try:
+        iid = engine.start("two_events")
+        engine.run(engine.hub.terminate(iid, "never mind"))
+        state = engine.wait(iid)
+    finally:
+        engine.clock.set_auto_advance(True)
+    assert state.runtime_status == "Terminated"
+    assert engine.history_types(iid)[:2] == [h.ORCHESTRATOR_STARTED, h.EXECUTION_STARTED]
