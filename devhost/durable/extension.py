@@ -10,12 +10,10 @@ the JSON of ``devhost.durable.client_binding`` (protocol note §11.1).
 
 from __future__ import annotations
 
-import importlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from devhost.durable import sdk_speedups
+from devhost.durable import client_binding, http_api, sdk_speedups
 from devhost.durable.dispatcher import Dispatcher, index_functions
 from devhost.durable.hub import TaskHub
 from devhost.durable.options import DurableOptions
@@ -51,11 +49,7 @@ class DurableExtension:
         return self.hub
 
     def routes(self) -> Sequence[BaseRoute]:
-        """The Durable HTTP API routes (``/runtime/webhooks/durabletask/...``), if that module exists."""
-        try:
-            http_api = importlib.import_module("devhost.durable.http_api")
-        except ModuleNotFoundError:
-            return []
+        """The Durable HTTP API routes (``/runtime/webhooks/durabletask/...``)."""
         return list(http_api.routes(self.get_hub))
 
     async def start(self, services: HostServices) -> None:
@@ -89,6 +83,7 @@ class DurableExtension:
         if self._store is not None:
             await self._store.aclose()
         self.hub = self.dispatcher = self._store = None
+        await client_binding.close_sdk_session()  # the SDK's module-global aiohttp session
 
     async def resolve_input(
         self, function: FunctionInfo, binding: Mapping[str, Any], trigger_metadata: Mapping[str, Any]
@@ -96,12 +91,7 @@ class DurableExtension:
         """The durableClient binding JSON string (§11.1). Raises DevhostError for other binding types."""
         if binding.get("type") != "durableClient":
             raise DevhostError(f"binding type {binding.get('type')!r} is no durable input binding")
-        hub = self.get_hub()
-        try:
-            client_binding = importlib.import_module("devhost.durable.client_binding")
-        except ModuleNotFoundError:
-            return json.dumps(_minimal_binding(hub.name, self._base_url))
-        return client_binding.binding_json(hub, self._base_url, binding)
+        return client_binding.binding_json(self.get_hub(), self._base_url, binding)
 
     async def write_output(
         self, function: FunctionInfo, binding: Mapping[str, Any], value: Any,
@@ -110,19 +100,3 @@ class DurableExtension:
         """Durable bindings have no outputs. Raises DevhostError."""
         raise DevhostError(f"the durable extension has no output binding {binding.get('type')!r}")
 
-
-def _minimal_binding(hub_name: str, base_url: str) -> dict[str, Any]:
-    webhook = f"{base_url}/runtime/webhooks/durabletask"
-    q = f"taskHub={hub_name}&connection=Storage"
-    mgmt = f"{webhook}/instances/INSTANCEID"
-    return {
-        "taskHubName": hub_name,
-        "creationUrls": {"createNewInstancePostUri": f"{webhook}/orchestrators/{{functionName}}"},
-        "managementUrls": {
-            "id": "INSTANCEID", "statusQueryGetUri": f"{mgmt}?{q}",
-            "sendEventPostUri": f"{mgmt}/raiseEvent/{{eventName}}?{q}",
-            "terminatePostUri": f"{mgmt}/terminate?reason={{text}}&{q}",
-            "purgeHistoryDeleteUri": f"{mgmt}?{q}",
-        },
-        "rpcBaseUrl": f"{webhook}/",
-    }
