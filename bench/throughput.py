@@ -12,8 +12,15 @@ Backends:
 - in-memory: ``durabletask.testing.InMemoryOrchestrationBackend`` (gRPC sidecar in this process) with
   the SDK's ``TaskHubGrpcWorker`` and ``TaskHubGrpcClient`` (durabletask 1.12).
 
-Usage: ``.venv/bin/python bench/throughput.py [--chain 200] [--fanout 200] [--data-dir DIR]``. Prints a
-table, then ``devhost/in-memory ratio: chain5 X.XX fanout200 Y.YY`` (throughput ratios; higher is better).
+Concurrency: both sides keep their own defaults and the script prints them. devhost: host.json
+``maxConcurrentActivityFunctions`` (default 10 x CPUs) activities in flight, run on the host's function
+thread pool (``PYTHON_THREADPOOL_THREAD_COUNT``, default min(32, CPUs + 4)); durabletask: its worker's
+``ConcurrencyOptions`` (100 x CPUs activity work items, a thread pool of CPUs + 4 that runs activities
+and orchestrators). Both therefore run activities on CPUs + 4 threads.
+
+Usage: ``.venv/bin/python bench/throughput.py [--chain 200] [--fanout 200] [--data-dir DIR]``. Prints the
+concurrency of both sides and how many episodes devhost's fan-out took, a table, then
+``devhost/in-memory ratio: chain5 X.XX fanout200 Y.YY`` (throughput ratios; higher is better).
 """
 
 from __future__ import annotations
@@ -69,11 +76,18 @@ async def _wait_all(hub: Any, ids: list[str]) -> None:
 
 def run_devhost(chain: int, fanout: int, data_dir: Path) -> list[Result]:
     """Both workloads on one in-process devhost with its SQLite task hub under ``data_dir``."""
+    from devhost.durable import history
+    from devhost.invoke import thread_pool_size
     from devhost.testing import run_host
 
     results: list[Result] = []
     with run_host(APP_DIR, data_dir=data_dir, clock="system") as h:
         hub = find_hub(h.host)
+        options = next(e.options for e in h.host.extensions if getattr(e, "hub", None) is hub)
+        print(f"devhost concurrency: maxConcurrentActivityFunctions={options.max_concurrent_activities}, "
+              f"maxConcurrentOrchestratorFunctions={options.max_concurrent_orchestrators}, "
+              f"function threads={thread_pool_size(h.host.config)}", flush=True)
+        fan_id: list[str] = []
 
         async def chain_workload() -> float:
             start = time.perf_counter()
@@ -85,10 +99,15 @@ def run_devhost(chain: int, fanout: int, data_dir: Path) -> list[Result]:
             start = time.perf_counter()
             iid = await hub.start_new("fanout", None, str(fanout))
             await _wait_all(hub, [iid])
+            fan_id.append(iid)
             return time.perf_counter() - start
 
         results.append(Result("chain5", "devhost", chain, h.call(chain_workload(), TIMEOUT_S)))
         results.append(Result("fanout200", "devhost", fanout, h.call(fanout_workload(), TIMEOUT_S)))
+        events = h.call(hub.get_history(fan_id[0]), TIMEOUT_S)
+        episodes = sum(1 for e in events if e["EventType"] == history.ORCHESTRATOR_STARTED)
+        print(f"devhost fanout200: {episodes} episodes (the SDK replays the whole history in each)",
+              flush=True)
     return results
 
 
@@ -128,6 +147,11 @@ def run_in_memory(chain: int, fanout: int) -> list[Result]:
     worker.add_orchestrator(fanout_orch)
     worker.add_activity(work)
     worker.start()
+    opts = worker.concurrency_options
+    print(f"in-memory concurrency: maximum_concurrent_activity_work_items="
+          f"{opts.maximum_concurrent_activity_work_items}, maximum_concurrent_orchestration_work_items="
+          f"{opts.maximum_concurrent_orchestration_work_items}, "
+          f"thread pool={opts.maximum_thread_pool_workers}", flush=True)
     client = TaskHubGrpcClient(host_address=address, logger=quiet)
     results: list[Result] = []
 

@@ -12,6 +12,14 @@ transaction; activities
 run through the host's Invoker (Executing/Executed logs, functionTimeout). At start every activity lock is
 released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
 (at-least-once, as in Azure).
+
+Completions are coalesced: while an instance still has activities running in this dispatcher, its committed
+activity results wait for more of its results while they keep coming (gaps of at most ``coalesce_gap_s``),
+at most ``coalesce_s`` from the first (real time), so a fan-out of N activities is replayed a few times
+instead of once per batch of completions (the SDK replays the whole history in every episode). An instance
+with nothing else in flight is never held back, and results are committed as soon as they arrive either way:
+this changes when the next episode runs, never what is durable. The Azure Storage backend batches likewise
+(control-queue messages fetched together form one episode).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import json
 import logging
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -60,8 +69,14 @@ def index_functions(
     return found
 
 
+COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
+COALESCE_GAP_S = 0.01  # ... and longest wait for the next one
+
+
 class Dispatcher:
-    """Moves the work of one task hub. ``on_commit(instance_id)`` is called after each committed episode."""
+    """Moves the work of one task hub. ``on_commit(instance_id)`` is called after each committed episode;
+    ``coalesce_s`` / ``coalesce_gap_s`` bound how long (s, in all / since the last one) activity results wait
+    for an instance's other running activities (module docstring; 0: never)."""
 
     def __init__(
         self,
@@ -72,6 +87,8 @@ class Dispatcher:
         options: DurableOptions,
         logger: logging.Logger,
         on_commit: Callable[[str], None] = lambda _iid: None,
+        coalesce_s: float = COALESCE_S,
+        coalesce_gap_s: float = COALESCE_GAP_S,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -86,6 +103,10 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._running_act = 0
+        self.coalesce_s, self.coalesce_gap_s = coalesce_s, coalesce_gap_s
+        self._running_by: Counter[str] = Counter()  # instance → its activities running here
+        self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
+        self._coalesce_timer: asyncio.TimerHandle | None = None
         self._results: list[tuple[ActivityWorkItem, dict[str, Any]]] = []
         self._errors: dict[str, tuple[int, float]] = {}  # instance → (failures, monotonic retry time)
 
@@ -105,6 +126,8 @@ class Dispatcher:
         """Stop taking work, let running episodes and activities finish for at most ``timeout_s``."""
         self._stopping = True
         self._wake.set()
+        if self._coalesce_timer is not None:
+            self._coalesce_timer.cancel()
         if self._loop_task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._loop_task, timeout_s)
@@ -149,18 +172,47 @@ class Dispatcher:
         if self._results:
             results, self._results = self._results, []
             await self.store.complete_activities(results, now)
+            mono = time.monotonic()
+            for item, _event in results:
+                self._pending[item.instance_id] = (self._pending.get(item.instance_id, (mono,))[0], mono)
             worked = True
+        if self._pending:
+            await self._claim()  # first, so an instance's queued activities count as in flight
         ids = await self.store.ready_instances(
-            now, self.options.max_concurrent_orchestrators, self._poisoned(now)
+            now, self.options.max_concurrent_orchestrators, self._poisoned(now) | self._coalescing()
         )
         if ids and await self._run_episodes(ids, now):
             worked = True
+        await self._claim()
+        return worked
+
+    async def _claim(self) -> None:
         free = self.options.max_concurrent_activities - self._running_act
         if free > 0:
             for item in await self.store.claim_activities(free):
                 self._running_act += 1
+                self._running_by[item.instance_id] += 1
                 self._spawn(self._activity(item))
-        return worked
+
+    def _coalescing(self) -> set[str]:
+        """Instances whose activity results wait for their other running activities (module docstring);
+        arms a real-time wake-up for the earliest deadline."""
+        if not self._pending:
+            return set()
+        mono, held, due = time.monotonic(), set(), None
+        for iid, (first, last) in list(self._pending.items()):
+            if not self._running_by.get(iid):
+                del self._pending[iid]  # nothing else in flight: never held back
+                continue
+            until = min(first + self.coalesce_s, last + self.coalesce_gap_s)
+            if mono < until:
+                held.add(iid)
+                due = until if due is None else min(due, until)
+        if due is not None:
+            if self._coalesce_timer is not None:
+                self._coalesce_timer.cancel()
+            self._coalesce_timer = asyncio.get_running_loop().call_later(due - mono, self._wake.set)
+        return held
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -196,6 +248,7 @@ class Dispatcher:
                 self.log.exception("Episode of instance %s failed in the host (attempt %d)", iid, n)
                 continue
             self._errors.pop(iid, None)
+            self._pending.pop(iid, None)
             if planned is not None:
                 commits.append(planned)
         if not commits:
@@ -250,6 +303,9 @@ class Dispatcher:
                     )
                 finally:
                     self._running_act -= 1
+                    self._running_by[item.instance_id] -= 1
+                    if self._running_by[item.instance_id] <= 0:
+                        del self._running_by[item.instance_id]
                     self._wake.set()
         except asyncio.CancelledError:
             pass

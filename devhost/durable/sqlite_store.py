@@ -384,6 +384,9 @@ class SqliteStore:
     def claim_activities(self, limit: int) -> list[ActivityWorkItem]:
         if limit <= 0:
             return []
+        probe = "SELECT 1 FROM activities WHERE hub=? AND locked=0 LIMIT 1"
+        if self._db.execute(probe, (self.hub,)).fetchone() is None:
+            return []  # nothing to claim: skip the write transaction
         with self._tx() as db:
             rows = db.execute(
                 "SELECT id, instance_id, execution_id, task_id, name, input FROM activities "
