@@ -20,7 +20,7 @@ from shared.judgment import default_judgment, validated_assessment, validated_cl
 from shared.merge import merge_assessments
 from shared.policy import evaluate, policy_from_data
 from shared.settings import AppSettings
-from shared.telemetry import RunFields, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step
 
 logger = logging.getLogger("case_workflow.activities")
 
@@ -37,6 +37,13 @@ def _fields(payload: dict[str, Any], event: BusinessEvent | None = None) -> RunF
     )
 
 
+def _step_fields(payload: dict[str, Any], event: BusinessEvent, started: float, **more: Any) -> RunFields:
+    """Run fields of a step that judged ``event``: run and event id, latency since ``started``, ``more``."""
+    return RunFields(
+        run_id=_run_id(payload, event), event_id=event.event_id, latency_ms=elapsed_ms(started), **more
+    )
+
+
 @bp.activity_trigger(input_name="payload")
 def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     """Read the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one) and return it as
@@ -48,7 +55,7 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
         logger,
         "policy_loaded",
         _fields(payload),
-        latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        latency_ms=elapsed_ms(started),
         policy_version=policy.version,
     )
     return policy.model_dump(mode="json")
@@ -70,13 +77,7 @@ def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
     log_step(
         logger,
         "classified",
-        RunFields(
-            run_id=_run_id(payload, event),
-            event_id=event.event_id,
-            risk_class=classification.risk_class,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            cost_estimate=0.0,
-        ),
+        _step_fields(payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0),
         judgment=judgment.name,
         category=classification.category,
         confidence=classification.confidence,
@@ -92,13 +93,7 @@ def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
     log_step(
         logger,
         f"assessed_{specialist}",
-        RunFields(
-            run_id=_run_id(payload, event),
-            event_id=event.event_id,
-            risk_class=classification.risk_class,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            cost_estimate=0.0,
-        ),
+        _step_fields(payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0),
         recommendation=assessment.recommendation,
         confidence=assessment.confidence,
     )
@@ -140,13 +135,13 @@ def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
     log_step(
         logger,
         "policy_decided",
-        RunFields(
-            run_id=_run_id(payload, event),
-            event_id=event.event_id,
+        _step_fields(
+            payload,
+            event,
+            started,
             tool=decision.tool,
             risk_class=decision.risk_class,
             approval_required=decision.approval.rule != "none",
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
         ),
         policy_version=decision.policy_version,
         rule_id=decision.rule_id,

@@ -25,7 +25,7 @@ from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
 from shared.settings import AppSettings
 from shared.storage import ensure_queue
-from shared.telemetry import RunFields, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step
 
 logger = logging.getLogger("case_workflow.activities")
 
@@ -55,7 +55,7 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
         logger,
         "audited",
         RunFields(
-            run_id=case_id, event_id=event_id, latency_ms=round((time.perf_counter() - started) * 1000, 1)
+            run_id=case_id, event_id=event_id, latency_ms=elapsed_ms(started)
         ),
         records=len(payload["records"]),
     )
@@ -128,7 +128,7 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
             risk_class=decision.risk_class,
             approval_required=decision.approval.rule != "none",
             decision=payload["mode"],
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            latency_ms=elapsed_ms(started),
         ),
         key=key,
         replayed=replayed,

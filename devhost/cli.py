@@ -22,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from devhost import __version__
@@ -131,7 +132,25 @@ async def _serve(config: HostConfig, args: argparse.Namespace) -> int:
         for sig in signals:
             loop.remove_signal_handler(sig)
     log.info("Host stopped")
+    if _abandoned_function_threads():
+        # Sync functions still running past the drain timeout sit in pool threads that the interpreter
+        # would join at exit (concurrent.futures), unbounded: leave now, as the drain bound promises.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os_exit(0)
     return 0
+
+
+def _abandoned_function_threads(grace_s: float = 0.5) -> bool:
+    """True when a function thread (``devhost-fn*``, the invoker's pool) is still busy after the drain;
+    idle pool threads end on their own right after the pool's shutdown."""
+    deadline = time.monotonic() + grace_s
+    for thread in threading.enumerate():
+        if thread.name.startswith("devhost-fn"):
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return True
+    return False
 
 
 def start_demo(host: Host) -> threading.Thread | None:

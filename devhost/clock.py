@@ -56,9 +56,11 @@ class SystemClock(Clock):
     kind = "system"
 
     def now(self) -> datetime:
+        """The machine's time, timezone-aware UTC (see :meth:`Clock.now`)."""
         return datetime.now(UTC)
 
     async def sleep_until(self, deadline: datetime | None, wake: asyncio.Event | None = None) -> bool:
+        """A real ``asyncio`` wait for ``deadline`` or ``wake`` (see :meth:`Clock.sleep_until`)."""
         timeout = None if deadline is None else max(0.0, (deadline - self.now()).total_seconds())
         if wake is None:
             if timeout is None:
@@ -108,6 +110,7 @@ class VirtualClock(Clock):
 
     # -- reading -----------------------------------------------------------------------------------
     def now(self) -> datetime:
+        """The virtual time, timezone-aware UTC; safe from any thread (see :meth:`Clock.now`)."""
         with self._lock:
             return self._now
 
@@ -154,6 +157,8 @@ class VirtualClock(Clock):
 
     # -- waiting ---------------------------------------------------------------------------------------
     async def sleep_until(self, deadline: datetime | None, wake: asyncio.Event | None = None) -> bool:
+        """Register a waiter; the clock jumps to its ``deadline`` when the host is idle (see
+        :meth:`Clock.sleep_until`)."""
         self._attach()
         if deadline is not None and self.now() >= deadline:
             return True
@@ -181,6 +186,7 @@ class VirtualClock(Clock):
 
     @contextlib.contextmanager
     def busy(self) -> Iterator[None]:
+        """Count work in progress; the clock never advances while any is (see :meth:`Clock.busy`)."""
         with self._lock:
             self._busy += 1
         try:

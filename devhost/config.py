@@ -41,17 +41,24 @@ def parse_timespan(text: str) -> timedelta:
     )
 
 
+def _read_json_object(path: Path, invalid: str) -> dict[str, Any]:
+    """The JSON object in ``path`` (UTF-8, BOM allowed). ConfigError ``{path}: {invalid} (...)`` when it is
+    not JSON, ``{path}: expected a JSON object`` when it is another JSON value."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: {invalid} ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object")
+    return data
+
+
 def load_local_settings(app_dir: Path) -> dict[str, Any]:
     """Read ``local.settings.json`` (absent → empty). Raises ConfigError on bad JSON or IsEncrypted."""
     path = app_dir / "local.settings.json"
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
+    data = _read_json_object(path, "not valid JSON")
     if data.get("IsEncrypted") is True:
         raise ConfigError(
             f"{path}: IsEncrypted is true; devhost cannot decrypt settings. "
@@ -73,12 +80,7 @@ def load_host_json(app_dir: Path) -> dict[str, Any]:
     path = app_dir / "host.json"
     if not path.exists():
         raise ConfigError(f"{path}: host.json not found; a Functions app needs one with \"version\": \"2.0\"")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: Unable to parse host configuration file: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a JSON object")
+    data = _read_json_object(path, "Unable to parse host configuration file: not valid JSON")
     if "version" not in data:
         raise ConfigError(
             f"{path}: The host.json file is missing the required 'version' property. "

@@ -27,14 +27,17 @@ class TraceContext(_abc.TraceContext):
 
     @property
     def trace_parent(self) -> str:
+        """The W3C ``traceparent`` header value (``00-<trace id>-<span id>-<flags>``)."""
         return self._parent
 
     @property
     def trace_state(self) -> str:
+        """The W3C ``tracestate`` header value (may be empty)."""
         return self._state
 
     @property
     def attributes(self) -> dict[str, str]:
+        """Extra trace attributes (name → value)."""
         return self._attributes
 
 
@@ -47,20 +50,24 @@ class RpcException(_abc.RpcException):
 
     @classmethod
     def of(cls, error: BaseException) -> RpcException:
+        """The worker's view of ``error``: its cause's module as source, user traceback, message."""
         cause = getattr(error, "cause", None) or error
         stack = user_traceback(cause) if cause.__traceback__ is not None else ""
         return cls(type(cause).__module__, stack, str(error))
 
     @property
     def source(self) -> str:
+        """Where the exception came from (the raising module's name)."""
         return self._source
 
     @property
     def stack_trace(self) -> str:
+        """The user-code part of the traceback, as text."""
         return self._stack
 
     @property
     def message(self) -> str:
+        """The exception's message."""
         return self._message
 
 
@@ -72,14 +79,17 @@ class RetryContext(_abc.RetryContext):
 
     @property
     def retry_count(self) -> int:
+        """This attempt's number of retries so far (0 on the first attempt)."""
         return self._count
 
     @property
     def max_retry_count(self) -> int:
+        """The retry policy's ``max_retry_count`` (0 without a policy)."""
         return self._max
 
     @property
     def exception(self) -> Any:
+        """The previous attempt's :class:`RpcException`, or None on the first attempt."""
         return self._exception
 
 
@@ -104,26 +114,32 @@ class InvocationContext(func.Context):
 
     @property
     def invocation_id(self) -> str:
+        """This invocation's id (a GUID string)."""
         return self._invocation_id
 
     @property
     def function_name(self) -> str:
+        """The function's name as indexed (``<name>`` of ``Functions.<name>`` log lines)."""
         return self._function_name
 
     @property
     def function_directory(self) -> str:
+        """The app's directory (where ``function_app.py`` lives), as a string."""
         return self._function_directory
 
     @property
     def trace_context(self) -> TraceContext:
+        """The invocation's W3C trace context."""
         return self._trace_context
 
     @property
     def retry_context(self) -> RetryContext:
+        """Which attempt this is under the function's retry policy."""
         return self._retry_context
 
     @property
     def thread_local_storage(self) -> Any:
+        """A ``threading.local`` holding ``invocation_id`` for the function's thread."""
         return self._tls
 
 
@@ -135,10 +151,12 @@ class Out(func.Out[Any]):
         self.is_set = False
 
     def set(self, val: Any) -> None:
+        """Set the output binding's value (written by its extension after a successful invocation)."""
         self._value = val
         self.is_set = True
 
     def get(self) -> Any:
+        """The value set so far (None before :meth:`set`)."""
         return self._value
 
 

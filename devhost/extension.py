@@ -42,6 +42,7 @@ class FunctionInfo:
 
     @property
     def trigger_type(self) -> str:
+        """The trigger binding's ``type`` (e.g. ``httpTrigger``, ``activityTrigger``)."""
         return str(self.trigger["type"])
 
     def bindings_of(self, direction: str) -> list[Mapping[str, Any]]:

@@ -294,5 +294,6 @@ class Host:
         return "\n".join(lines).rstrip() + "\n"
 
     def uptime_ms(self) -> int:
+        """Milliseconds since the host started (monotonic clock)."""
         return int((time.monotonic() - self.started_monotonic) * 1000)
 

@@ -70,6 +70,7 @@ class FuncFormatter(logging.Formatter):
     """``[2026-01-01T12:00:00.123Z] message``: UTC with milliseconds, every line of the message prefixed."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """Each line of the message (and traceback) prefixed ``[<UTC ISO time>Z]``, as ``func start`` does."""
         text = record.getMessage()
         if record.exc_info:
             text = f"{text}\n{self.formatException(record.exc_info)}"

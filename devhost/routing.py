@@ -118,6 +118,8 @@ class Parameter:
     catch_all: bool = False
 
     def accepts(self, value: str) -> bool:
+        """Whether ``value`` passes every constraint of the parameter (``int``, ``alpha``, ``regex(...)``
+        ...)."""
         return all(check(value) for check in self.checks)
 
 

@@ -116,6 +116,14 @@ def samples(run_id: str, secret: str | None) -> list[tuple[str, tuple[dict[str, 
     return items
 
 
+def _settled(view: dict) -> bool:
+    """The case ended, or waits for approval with its request published (``pendingApproval``: the stage
+    changes before the approvers are notified and the request is listed)."""
+    if view.get("stage") == "awaiting_approval":
+        return bool(view.get("pendingApproval"))
+    return view.get("stage") in ("completed", "rejected", "failed", "expired")
+
+
 def run(base_url: str) -> None:
     """Post the samples to ``base_url`` and print each case's stage and where to look."""
     base = base_url.rstrip("/")
@@ -138,10 +146,7 @@ def run(base_url: str) -> None:
                 r = http.get(f"{base}/api/cases/{case_id}", headers=reader)
                 if r.status_code == 200:
                     views[case_id] = r.json()
-            if all(
-                v.get("stage") in ("completed", "awaiting_approval", "rejected", "failed", "expired")
-                for v in views.values()
-            ) and len(views) == len(cases):
+            if all(_settled(v) for v in views.values()) and len(views) == len(cases):
                 break
             time.sleep(0.3)
         print("\n== demo: where each case is now")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -46,6 +47,11 @@ class RunFields:
     def as_attributes(self) -> dict[str, str | bool | float]:
         """The set fields as span attributes named ``case.<field>`` (None values left out)."""
         return {SPAN_PREFIX + k: v for k, v in asdict(self).items() if v is not None}
+
+
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since ``started`` (a ``time.perf_counter()`` reading), to 0.1 ms (``latency_ms``)."""
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def step_record(step: str, fields: RunFields, **extra: Any) -> dict[str, Any]:

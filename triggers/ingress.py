@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.event import CASE_WORKFLOW, BusinessEvent, case_instance_id
-from shared.telemetry import RunFields, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step
 
 logger = logging.getLogger("case.ingress")
 
@@ -59,7 +59,7 @@ async def start_case(client: Any, event: BusinessEvent) -> StartResult:
     log_step(
         logger,
         "redelivered" if result.redelivered else "case_started",
-        fields.with_(latency_ms=round((time.perf_counter() - started) * 1000, 1)),
+        fields.with_(latency_ms=elapsed_ms(started)),
         event_type=event.type,
         channel=event.channel,
         format=event.format,

@@ -202,6 +202,7 @@ def cmd_raise(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_terminate(args: argparse.Namespace, out: TextIO) -> int:
+    """``terminate ID [--reason R]``: POST the instance's terminate URL. Raises CliError on 404/410."""
     response = _request(args, "POST", f"/instances/{quote(args.instance_id, safe='')}/terminate",
                         params={"reason": args.reason})
     _instance_answer(response, args.instance_id)
@@ -210,6 +211,8 @@ def cmd_terminate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, out: TextIO) -> int:
+    """``purge ID``: DELETE the instance's history. Raises CliError on 404, 412 (not finished) or any other
+    failure."""
     response = _request(args, "DELETE", f"/instances/{quote(args.instance_id, safe='')}")
     if response.status_code == 404:
         raise CliError(f"no instance with ID '{args.instance_id}'")

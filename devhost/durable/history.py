@@ -90,15 +90,18 @@ def normalize_json(text: str) -> str:
 
 
 # -- builders --------------------------------------------------------------------------------------------
-def _base(event_type: int, ts: datetime, event_id: int = -1) -> Event:
-    return {"EventType": event_type, "EventId": event_id, "Timestamp": format_timestamp(ts)}
+def _base(event_type: int, ts: datetime, event_id: int = -1, **fields: Any) -> Event:
+    """``{EventType, EventId, Timestamp}`` followed by ``fields`` (the event type's own keys, in order)."""
+    return {"EventType": event_type, "EventId": event_id, "Timestamp": format_timestamp(ts), **fields}
 
 
 def orchestrator_started(ts: datetime) -> Event:
+    """``OrchestratorStarted`` (opens each episode; its Timestamp is ``current_utc_datetime``)."""
     return _base(ORCHESTRATOR_STARTED, ts)
 
 
 def orchestrator_completed(ts: datetime) -> Event:
+    """``OrchestratorCompleted`` (closes each episode)."""
     return _base(ORCHESTRATOR_COMPLETED, ts)
 
 
@@ -113,102 +116,91 @@ def execution_started(
 ) -> Event:
     """``ExecutionStarted``; ``parent`` = ``{"Name","Version","OrchestrationInstance":{...},
     "TaskScheduleId"}`` for a sub-orchestration (DTFx ParentInstance)."""
-    e = _base(EXECUTION_STARTED, ts)
-    e.update(
+    return _base(
+        EXECUTION_STARTED,
+        ts,
         Name=name,
         Version=version or "",
         Input=input_json,
         OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
         ParentInstance=parent,
     )
-    return e
 
 
 def execution_completed(ts: datetime, status: int, result: str | None, failure: dict | None = None) -> Event:
     """``ExecutionCompleted{OrchestrationStatus (int), Result, FailureDetails}``."""
-    e = _base(EXECUTION_COMPLETED, ts)
-    e.update(OrchestrationStatus=status, Result=result, FailureDetails=failure)
-    return e
+    return _base(EXECUTION_COMPLETED, ts, OrchestrationStatus=status, Result=result, FailureDetails=failure)
 
 
 def execution_terminated(ts: datetime, reason: str | None) -> Event:
-    e = _base(EXECUTION_TERMINATED, ts)
-    e["Input"] = reason
-    return e
+    """``ExecutionTerminated{Input}``: the terminate reason travels in ``Input``, as in DTFx."""
+    return _base(EXECUTION_TERMINATED, ts, Input=reason)
 
 
 def execution_suspended(ts: datetime, reason: str | None) -> Event:
-    e = _base(EXECUTION_SUSPENDED, ts)
-    e["Reason"] = reason
-    return e
+    """``ExecutionSuspended{Reason}``."""
+    return _base(EXECUTION_SUSPENDED, ts, Reason=reason)
 
 
 def execution_resumed(ts: datetime, reason: str | None) -> Event:
-    e = _base(EXECUTION_RESUMED, ts)
-    e["Reason"] = reason
-    return e
+    """``ExecutionResumed{Reason}``."""
+    return _base(EXECUTION_RESUMED, ts, Reason=reason)
 
 
 def execution_rewound(ts: datetime, reason: str | None) -> Event:
-    e = _base(EXECUTION_REWOUND, ts)
-    e["Reason"] = reason
-    return e
+    """``ExecutionRewound{Reason}``."""
+    return _base(EXECUTION_REWOUND, ts, Reason=reason)
 
 
 def task_scheduled(ts: datetime, event_id: int, name: str, input_json: str | None) -> Event:
-    e = _base(TASK_SCHEDULED, ts, event_id)
-    e.update(Name=name, Version="", Input=input_json)
-    return e
+    """``TaskScheduled{Name, Version, Input}`` with ``EventId`` = the task's sequence number."""
+    return _base(TASK_SCHEDULED, ts, event_id, Name=name, Version="", Input=input_json)
 
 
 def task_completed(ts: datetime, task_id: int, result: str | None) -> Event:
-    e = _base(TASK_COMPLETED, ts)
-    e.update(TaskScheduledId=task_id, Result=result)
-    return e
+    """``TaskCompleted{TaskScheduledId, Result}`` (``Result``: JSON text or None)."""
+    return _base(TASK_COMPLETED, ts, TaskScheduledId=task_id, Result=result)
 
 
 def task_failed(ts: datetime, task_id: int, reason: str, details: str | None) -> Event:
-    e = _base(TASK_FAILED, ts)
-    e.update(TaskScheduledId=task_id, Reason=reason, Details=details)
-    return e
+    """``TaskFailed{TaskScheduledId, Reason, Details}``."""
+    return _base(TASK_FAILED, ts, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
 def sub_orchestration_created(
     ts: datetime, event_id: int, name: str, version: str | None, instance_id: str, input_json: str | None
 ) -> Event:
-    e = _base(SUB_ORCHESTRATION_CREATED, ts, event_id)
-    e.update(Name=name, Version=version or "", InstanceId=instance_id, Input=input_json)
-    return e
+    """``SubOrchestrationInstanceCreated{Name, Version, InstanceId, Input}`` with ``EventId`` = sequence
+    number."""
+    return _base(
+        SUB_ORCHESTRATION_CREATED, ts, event_id,
+        Name=name, Version=version or "", InstanceId=instance_id, Input=input_json,
+    )
 
 
 def sub_orchestration_completed(ts: datetime, task_id: int, result: str | None) -> Event:
-    e = _base(SUB_ORCHESTRATION_COMPLETED, ts)
-    e.update(TaskScheduledId=task_id, Result=result)
-    return e
+    """``SubOrchestrationInstanceCompleted{TaskScheduledId, Result}``."""
+    return _base(SUB_ORCHESTRATION_COMPLETED, ts, TaskScheduledId=task_id, Result=result)
 
 
 def sub_orchestration_failed(ts: datetime, task_id: int, reason: str, details: str | None) -> Event:
-    e = _base(SUB_ORCHESTRATION_FAILED, ts)
-    e.update(TaskScheduledId=task_id, Reason=reason, Details=details)
-    return e
+    """``SubOrchestrationInstanceFailed{TaskScheduledId, Reason, Details}``."""
+    return _base(SUB_ORCHESTRATION_FAILED, ts, TaskScheduledId=task_id, Reason=reason, Details=details)
 
 
 def timer_created(ts: datetime, event_id: int, fire_at: datetime) -> Event:
-    e = _base(TIMER_CREATED, ts, event_id)
-    e["FireAt"] = format_timestamp(fire_at)
-    return e
+    """``TimerCreated{FireAt}`` with ``EventId`` = sequence number (``fire_at`` UTC)."""
+    return _base(TIMER_CREATED, ts, event_id, FireAt=format_timestamp(fire_at))
 
 
 def timer_fired(ts: datetime, timer_id: int, fire_at: datetime) -> Event:
-    e = _base(TIMER_FIRED, ts)
-    e.update(TimerId=timer_id, FireAt=format_timestamp(fire_at))
-    return e
+    """``TimerFired{TimerId, FireAt}`` (``fire_at`` UTC)."""
+    return _base(TIMER_FIRED, ts, TimerId=timer_id, FireAt=format_timestamp(fire_at))
 
 
 def event_raised(ts: datetime, name: str, input_json: str | None) -> Event:
-    e = _base(EVENT_RAISED, ts)
-    e.update(Name=name, Input=input_json)
-    return e
+    """``EventRaised{Name, Input}`` (``Input``: JSON text or None)."""
+    return _base(EVENT_RAISED, ts, Name=name, Input=input_json)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
@@ -225,8 +217,10 @@ def public_event(event: Event) -> Event:
 
 
 def event_time(event: Event) -> datetime:
+    """An event's ``Timestamp`` as an aware UTC datetime. Raises ValueError for a malformed one."""
     return parse_timestamp(str(event["Timestamp"]))
 
 
 def add_ms(ts: datetime, ms: float) -> datetime:
+    """``ts`` plus ``ms`` milliseconds."""
     return ts + timedelta(milliseconds=ms)

@@ -64,6 +64,17 @@ def json_response(status: int, body: Any = None, headers: dict[str, str] | None 
     )
 
 
+async def _refuse_unless_live(hub: Any, instance_id: str) -> Response | None:
+    """404 for an unknown instance, 410 for a finished one (Completed, Failed, Terminated, Canceled),
+    None when a message can still reach it (the extension's checks before raise/terminate/suspend/resume)."""
+    state = await hub.get_instance(instance_id)
+    if state is None:
+        return json_response(404)
+    if state.runtime_status in sp.TERMINAL_STATUSES:
+        return json_response(410)
+    return None
+
+
 class _Query:
     """Query string with .NET semantics: case-insensitive keys, first value wins."""
 
@@ -308,11 +319,9 @@ class DurableHttpApi:
         reaches the orchestrator as a string, as on Azure (durable-protocol.md §7).
         """
         hub = self._get_hub()
-        state = await hub.get_instance(instance_id)
-        if state is None:
-            return json_response(404)
-        if state.runtime_status in sp.TERMINAL_STATUSES:
-            return json_response(410)
+        refused = await _refuse_unless_live(hub, instance_id)
+        if refused is not None:
+            return refused
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             return json_response(400, sp.http_error("Only application/json request content is supported"))
@@ -333,11 +342,9 @@ class DurableHttpApi:
         """terminate / suspend / resume: 202; 404 unknown; 410 terminal; 500 when the operation does not
         apply (suspend of a suspended instance, resume of a running one)."""
         hub = self._get_hub()
-        state = await hub.get_instance(instance_id)
-        if state is None:
-            return json_response(404)
-        if state.runtime_status in sp.TERMINAL_STATUSES:
-            return json_response(410)
+        refused = await _refuse_unless_live(hub, instance_id)
+        if refused is not None:
+            return refused
         try:
             await getattr(hub, operation)(instance_id, _Query(request).get("reason"))
         except errors.InstanceNotFound:

@@ -91,6 +91,7 @@ class EpisodeOutcome:
 
     @property
     def is_terminal(self) -> bool:
+        """True when the episode finished the instance (Completed, Failed, Terminated, ...)."""
         return self.runtime_status in TERMINAL_STATUSES
 
 
@@ -143,6 +144,8 @@ def flatten_actions(actions: Any) -> Iterator[dict[str, Any]]:
 
 
 def matches(action: dict[str, Any], event: Event) -> bool:
+    """Whether a replayed ``action`` (SDK action dict) corresponds to the history ``event`` scheduled for it
+    (same kind and name); a mismatch is a non-deterministic orchestrator."""
     t, et = action.get("actionType"), event.get("EventType")
     if t in (CALL_ACTIVITY, CALL_ACTIVITY_RETRY):
         return et == h.TASK_SCHEDULED and event.get("Name") == action.get("functionName")
@@ -156,6 +159,7 @@ def matches(action: dict[str, Any], event: Event) -> bool:
 
 
 def describe_action(action: dict[str, Any]) -> str:
+    """A short human name of an SDK action (e.g. ``activity 'Hello'``) for non-determinism errors."""
     t = action.get("actionType")
     if t in (CALL_ACTIVITY, CALL_ACTIVITY_RETRY):
         return f"activity '{action.get('functionName')}'"
@@ -167,5 +171,6 @@ def describe_action(action: dict[str, Any]) -> str:
 
 
 def describe_event(event: Event) -> str:
+    """A short human name of a history event (e.g. ``TaskScheduled 'Hello'``) for non-determinism errors."""
     name = h.EVENT_TYPE_NAMES.get(int(event.get("EventType", -1)), "?")
     return f"{name} '{event['Name']}'" if event.get("Name") else name

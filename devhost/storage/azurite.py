@@ -178,6 +178,13 @@ class AzuriteProcess:
             raise AzuriteError(
                 f"Azurite did not start within {self.startup_timeout_s:.0f} s: {self._output[-5:]}"
             )
+        if len(self._found) < 3:  # stdout closed early: Azurite exited before announcing every service
+            proc = self._proc
+            self.stop()
+            raise AzuriteError(
+                f"Azurite exited (code {proc.poll()}) before listening on every service: "
+                f"{' | '.join(self._output[-5:])}"
+            )
         endpoints = AzuriteEndpoints(**self._found)
         while not all(is_answering(getattr(endpoints, s), 0.5) for s in ("blob", "queue")):
             if time.monotonic() > deadline:
@@ -208,6 +215,7 @@ class AzuriteProcess:
 
     @property
     def running(self) -> bool:
+        """Whether the child process was started and has not exited."""
         return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout_s: float = 10.0) -> None:

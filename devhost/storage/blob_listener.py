@@ -16,7 +16,6 @@ are processed too (as the host does for blobs without receipts).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -33,6 +32,7 @@ from devhost.storage.blobs import split_path
 from devhost.storage.clients import StorageClients
 from devhost.storage.params import annotation_of, wants
 from devhost.storage.queue_output import QueueSender
+from devhost.tasks import stop_task
 
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 
@@ -76,18 +76,15 @@ class BlobListener:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Create the container if needed and start the scan loop. Raises AzureError when Azurite is
+        unreachable."""
         await self.clients.ensure_container(self.connection, self.container)
         self._task = asyncio.create_task(self._run(), name=f"blob-listener-{self.function.name}")
 
     async def stop(self, timeout_s: float) -> None:
         """Stop scanning; a blob being processed gets ``timeout_s`` seconds."""
         self._stop.set()
-        if self._task is not None:
-            done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
-            if not done:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._task
+        await stop_task(self._task, timeout_s)
 
     async def _run(self) -> None:
         real = SystemClock()

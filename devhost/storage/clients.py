@@ -34,12 +34,14 @@ class StorageClients:
         return self._connections[key]
 
     def queue_service(self, name: str | None) -> Any:
+        """The (cached) async QueueServiceClient of connection ``name`` (None → ``AzureWebJobsStorage``)."""
         conn = self.connection(name)
         if conn.setting not in self._queue_services:
             self._queue_services[conn.setting] = conn.queue_service_client()
         return self._queue_services[conn.setting]
 
     def blob_service(self, name: str | None) -> Any:
+        """The (cached) async BlobServiceClient of connection ``name`` (None → ``AzureWebJobsStorage``)."""
         conn = self.connection(name)
         if conn.setting not in self._blob_services:
             self._blob_services[conn.setting] = conn.blob_service_client()

@@ -53,6 +53,7 @@ class StorageExtension:
         self._admin_tasks: set[asyncio.Task[None]] = set()
 
     def routes(self) -> Sequence[Any]:
+        """None: storage triggers serve no HTTP routes."""
         return []
 
     # -- lifecycle -------------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ class CronSchedule(Schedule):
         return d.month in self.months and d.day in self.days and (d.weekday() + 1) % 7 in self.weekdays
 
     def next_after(self, after: datetime) -> datetime:
+        """The first occurrence strictly after ``after`` (aware), returned in UTC; evaluated in the schedule's
+        time zone."""
         start = self._to_local(after).replace(microsecond=0) + timedelta(seconds=1)
         hours, minutes, seconds = sorted(self.hours), sorted(self.minutes), sorted(self.seconds)
         day = start.date()
@@ -167,6 +169,7 @@ class IntervalSchedule(Schedule):
     adjust_for_dst = False
 
     def next_after(self, after: datetime) -> datetime:
+        """``after`` plus the interval, in UTC."""
         return (after + self.interval).astimezone(UTC)
 
 

@@ -53,9 +53,11 @@ class Backoff:
         self.minimum_s, self.maximum_s, self.k = minimum_s, maximum_s, 0
 
     def reset(self) -> None:
+        """Back to the minimum delay (a message was found)."""
         self.k = 0
 
     def next(self) -> float:
+        """The next delay in seconds: exponential from the minimum with ±20% jitter, capped at the maximum."""
         self.k += 1
         delay = self.minimum_s + random.uniform(0.8, 1.2) * (2 ** (self.k - 1)) * self.minimum_s
         if delay >= self.maximum_s:
@@ -126,6 +128,8 @@ class QueueListener:
         self._stopping = False
 
     async def start(self) -> None:
+        """Create the queue if needed and start the polling loop. Raises AzureError when Azurite is
+        unreachable."""
         await self.clients.ensure_queue(self.connection, self.queue)
         self._task = asyncio.create_task(self._run(), name=f"queue-listener-{self.function.name}")
 

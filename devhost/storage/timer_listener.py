@@ -16,7 +16,6 @@ processes on the same data dir would both fire (the host's blob lease is not imp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +25,7 @@ from azure.functions.timer import TimerRequest
 from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
 from devhost.storage.ncrontab import Schedule
 from devhost.storage.timer_status import ScheduleStatus, StatusStore, check_past_due
+from devhost.tasks import stop_task
 
 
 def _flag(value: object, default: bool) -> bool:
@@ -58,18 +58,13 @@ class TimerListener:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start the timer loop (past-due / run-on-startup check, then one tick per occurrence)."""
         self._task = asyncio.create_task(self._run(), name=f"timer-{self.function.name}")
 
     async def stop(self, timeout_s: float) -> None:
         """Stop arming ticks; a run in progress gets ``timeout_s`` seconds, then is cancelled."""
         self._stop.set()
-        if self._task is None:
-            return
-        done, _ = await asyncio.wait({self._task}, timeout=timeout_s)
-        if not done:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await stop_task(self._task, timeout_s)
 
     async def _run(self) -> None:
         now = self.clock.now()

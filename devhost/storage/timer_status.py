@@ -37,6 +37,7 @@ class ScheduleStatus:
 
     @classmethod
     def from_json(cls, data: dict[str, str | None]) -> ScheduleStatus:
+        """Parse :meth:`to_json`'s shape. Raises KeyError/ValueError for a malformed status."""
         last = data.get("Last")
         return cls(
             datetime.fromisoformat(last) if last else None,

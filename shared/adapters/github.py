@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from shared.adapters.base import ActionRequest
-from shared.adapters.errors import InvalidActionRequest, PermanentAdapterError, TransientAdapterError
+from shared.adapters.errors import PermanentAdapterError
+from shared.adapters.http_send import require_http_url, send
 from shared.settings import AppSettings
 
 MAX_DESCRIPTION = 140  # GitHub's limit for a deployment status description
@@ -69,9 +70,9 @@ class GitHubDeploymentStatusAdapter:
 
     def apply(self, request: ActionRequest, idempotency_key: str, settings: AppSettings) -> dict[str, Any]:
         """Reconcile, then post the status unless it is already there."""
-        statuses_url = request.parameters.get("statuses_url")
-        if not isinstance(statuses_url, str) or not statuses_url.startswith(("http://", "https://")):
-            raise InvalidActionRequest(self.name, "statuses_url", "the deployment's statuses_url is required")
+        statuses_url = require_http_url(
+            self.name, request.parameters, "statuses_url", "the deployment's statuses_url is required"
+        )
         url = rebase_api_url(statuses_url, settings.github_api_url)
         state = STATE_BY_OUTCOME[request.outcome]
         tag = marker(idempotency_key)
@@ -112,19 +113,10 @@ class GitHubDeploymentStatusAdapter:
         return None
 
     def _send(self, client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = client.request(method, url, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientAdapterError(self.name, f"{method} timed out") from exc
-        except httpx.TransportError as exc:
-            raise TransientAdapterError(self.name, f"cannot reach the GitHub API: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientAdapterError(self.name, f"{method} answered {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentAdapterError(
-                self.name, f"{method} refused with {response.status_code}", response.status_code
-            )
-        return response
+        return send(
+            client, self.name, method, url, subject=method, peer="the GitHub API",
+            timeout_text=f"{method} timed out", **kwargs,
+        )
 
     def _json(self, response: httpx.Response) -> Any:
         try:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from shared.adapters.base import ActionRequest
-from shared.adapters.errors import InvalidActionRequest, PermanentAdapterError, TransientAdapterError
+from shared.adapters.http_send import require_http_url, send
 from shared.settings import AppSettings
 
 MAX_RESPONSE_CHARS = 2_000
@@ -39,9 +39,7 @@ class WebhookAdapter:
 
     def apply(self, request: ActionRequest, idempotency_key: str, settings: AppSettings) -> dict[str, Any]:
         """Send the action once (per call) with ``Idempotency-Key: idempotency_key``."""
-        url = request.parameters.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise InvalidActionRequest(self.name, "url", "an http(s) URL is required")
+        url = require_http_url(self.name, request.parameters, "url", "an http(s) URL is required")
         body = {
             "idempotency_key": idempotency_key,
             "instance_id": request.instance_id,
@@ -51,18 +49,11 @@ class WebhookAdapter:
             "parameters": {k: v for k, v in request.parameters.items() if k != "url"},
         }
         headers = {"Idempotency-Key": idempotency_key, "X-Case-Instance-Id": request.instance_id}
-        try:
-            with httpx.Client(timeout=settings.http_timeout_s, transport=self._transport) as client:
-                response = client.post(url, json=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientAdapterError(self.name, f"timed out after {settings.http_timeout_s}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientAdapterError(self.name, f"cannot reach the receiver: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientAdapterError(self.name, f"receiver answered {response.status_code}")
-        if response.status_code >= 400:
-            raise PermanentAdapterError(
-                self.name, f"receiver refused with {response.status_code}", response.status_code
+        with httpx.Client(timeout=settings.http_timeout_s, transport=self._transport) as client:
+            response = send(
+                client, self.name, "POST", url, json=body, headers=headers,
+                subject="receiver", peer="the receiver",
+                timeout_text=f"timed out after {settings.http_timeout_s}s",
             )
         return {
             "tool": self.name,

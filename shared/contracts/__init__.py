@@ -1,49 +1,11 @@
-"""Typed contracts of the case workflow: the inbound event here, the case models appended by their owner.
+"""Typed contracts of the case workflow: the inbound event (``event.py``) and the case models (``case.py``).
 
-Import from ``shared.contracts``; each model lives in its own module (``event.py``, ``case.py``).
+Import from ``shared.contracts``; each model lives in its own module, and this package re-exports every
+name of ``case.__all__``, ``BusinessEvent`` included (a new case model is exported by listing it there).
 """
 
-from shared.contracts.event import CASE_WORKFLOW, BusinessEvent, case_instance_id
+from shared.contracts import case as _case
+from shared.contracts.case import *  # noqa: F403  (the names of case.__all__)
+from shared.contracts.event import CASE_WORKFLOW, case_instance_id
 
-__all__ = ["CASE_WORKFLOW", "BusinessEvent", "case_instance_id"]
-
-# Case models (owned by shared/contracts/case.py), appended.
-from shared.contracts.case import (
-    ApprovalDecision,
-    ApprovalGate,
-    ApprovalOutcome,
-    ApprovalPolicy,
-    ApprovalRequest,
-    ApprovalTier,
-    Assessment,
-    Budgets,
-    CaseStatus,
-    Classification,
-    EvidencePack,
-    MergeResult,
-    Outcome,
-    PolicyDecision,
-    RefusedDecision,
-    RetryPolicy,
-    TimelineEntry,
-)
-
-__all__ += [
-    "ApprovalDecision",
-    "ApprovalGate",
-    "ApprovalOutcome",
-    "ApprovalPolicy",
-    "ApprovalRequest",
-    "ApprovalTier",
-    "Assessment",
-    "Budgets",
-    "CaseStatus",
-    "Classification",
-    "EvidencePack",
-    "MergeResult",
-    "Outcome",
-    "PolicyDecision",
-    "RefusedDecision",
-    "RetryPolicy",
-    "TimelineEntry",
-]
+__all__ = ["CASE_WORKFLOW", "case_instance_id", *_case.__all__]

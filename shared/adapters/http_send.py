@@ -1,0 +1,57 @@
+"""One HTTP call of an adapter, with its failure sorted into "retry later" or "give up".
+
+Shared by the HTTP adapters (``webhook.py``, ``github.py``): a timeout, a connection failure, a 5xx or a 429
+is :class:`TransientAdapterError` (the orchestrator's retry policy runs the apply again; 429 per
+https://www.rfc-editor.org/rfc/rfc6585#section-4); any other 4xx is :class:`PermanentAdapterError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.adapters.errors import InvalidActionRequest, PermanentAdapterError, TransientAdapterError
+
+
+def require_http_url(tool: str, parameters: dict[str, Any], parameter: str, message: str) -> str:
+    """``parameters[parameter]`` when it is an ``http://`` or ``https://`` URL string.
+
+    Raises :class:`InvalidActionRequest` (naming ``parameter``, with ``message``) otherwise.
+    """
+    url = parameters.get(parameter)
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidActionRequest(tool, parameter, message)
+    return url
+
+
+def send(
+    client: httpx.Client,
+    tool: str,
+    method: str,
+    url: str,
+    *,
+    subject: str,
+    peer: str,
+    timeout_text: str,
+    **kwargs: Any,
+) -> httpx.Response:
+    """``client.request(method, url, **kwargs)``; the response when its status is below 400.
+
+    The error messages (prefixed ``{tool}: `` by :class:`AdapterError`) are ``timeout_text`` on a timeout,
+    ``cannot reach {peer}: {exc}`` on another transport error, ``{subject} answered {status}`` on 5xx/429
+    (:class:`TransientAdapterError`) and ``{subject} refused with {status}`` on other 4xx
+    (:class:`PermanentAdapterError`, ``status_code`` set). Each is chained from the httpx exception.
+    """
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise TransientAdapterError(tool, timeout_text) from exc
+    except httpx.TransportError as exc:
+        raise TransientAdapterError(tool, f"cannot reach {peer}: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientAdapterError(tool, f"{subject} answered {response.status_code}")
+    if response.status_code >= 400:
+        status = response.status_code
+        raise PermanentAdapterError(tool, f"{subject} refused with {status}", status)
+    return response

@@ -1,0 +1,43 @@
+"""The drain on SIGTERM is bounded by ``--drain-timeout`` even when a sync function keeps its pool thread
+busy: the request fails (500), the process exits 0 without waiting for the thread to finish."""
+
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devhost.testing import start_subprocess, wait_for
+
+APPS = Path(__file__).resolve().parent.parent / "apps"
+pytestmark = pytest.mark.subprocess
+
+
+def test_sigterm_exit_is_bounded_by_the_drain_timeout(tmp_path: Path) -> None:
+    """A 10-second sync function, --drain-timeout 1: exit 0 in well under 10 s."""
+    proc = start_subprocess(APPS / "http_basic", data_dir=tmp_path, extra_args=["--drain-timeout", "1"])
+    outcome: dict[str, object] = {}
+    try:
+        base = proc.wait_ready(30)
+
+        def slow() -> None:
+            try:
+                r = httpx.get(f"{base}/api/slow-sync", params={"s": "10"}, timeout=30)
+                outcome["status"] = r.status_code
+            except httpx.HTTPError as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        wait_for(lambda: "Executing 'Functions.slow_sync'" in proc.stdout_text(), 10, message="slow started")
+        started = time.monotonic()
+        code = proc.terminate(30)
+        elapsed = time.monotonic() - started
+        thread.join(15)
+    finally:
+        proc.kill()
+    assert code == 0
+    assert elapsed < 6, f"exit took {elapsed:.1f}s"
+    assert outcome.get("status") == 500 or "error" in outcome
+    assert "Host stopped" in proc.stdout_text()

@@ -1,0 +1,60 @@
+"""Issue 6 scope 7 on a real run: every step writes one run-schema JSON log line (``shared.telemetry``)
+that carries the instance id as run_id, and the orchestrator's lines are not repeated by replays."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from shared.telemetry import SCHEMA
+from tests.e2e.case_harness import plain_event, principal
+
+pytestmark = [pytest.mark.azurite, pytest.mark.slow]
+
+
+def run_lines(caplog: pytest.LogCaptureFixture, run_id: str) -> list[dict[str, Any]]:
+    """The run-schema records of ``run_id`` in the captured log, in order."""
+    lines = []
+    for record in caplog.records:
+        text = record.getMessage()
+        if text.startswith("{") and f'"schema": "{SCHEMA}"' in text:
+            doc = json.loads(text)
+            if doc["run_id"] == run_id:
+                lines.append(doc)
+    return lines
+
+
+def test_an_approved_case_is_explained_by_its_run_log(app, caplog):
+    """A privileged case approved over HTTP: ingress, policy, classification, notification, approval,
+    apply and audit steps each log the schema fields; each stage line appears exactly once although the
+    orchestrator replays many times."""
+    caplog.set_level(logging.INFO)
+    case_id = app.client.send(plain_event("log-1", "account.change", requester="alice")).json()["instanceId"]
+    app.client.wait_pending(case_id)
+    assert app.client.decide(case_id, principal("bob", "approver")).status_code == 202
+    assert app.client.wait_stage(case_id, "completed", "failed")["stage"] == "completed"
+
+    lines = run_lines(caplog, case_id)
+    steps = Counter(line["step"] for line in lines)
+    for step in ("case_started", "policy_loaded", "classified", "policy_decided", "notified", "applied",
+                 "audited"):
+        assert steps[step] >= 1, (step, steps)
+    for stage in ("received", "classified", "awaiting_approval", "ready_to_apply", "completed"):
+        stage_lines = [line for line in lines if line["step"] == stage and line.get("stage") == stage]
+        assert len(stage_lines) == 1, (stage, steps)
+    schema_keys = {"run_id", "workflow", "event_id", "tool", "risk_class", "approval_required", "decision",
+                   "latency_ms", "cost_estimate"}
+    assert [line for line in lines if not schema_keys <= set(line)] == []
+    # Known gap: load_policy and notify get no event in their activity input, so their lines carry only
+    # run_id (event_id None); every other step names the event.
+    without_event = {line["step"] for line in lines if line["event_id"] != "log-1"}
+    assert without_event <= {"policy_loaded", "notified"}, without_event
+    applied = next(line for line in lines if line["step"] == "applied")
+    assert applied["tool"] == "accounts.update" and applied["risk_class"] == "privileged"
+    assert applied["approval_required"] is True and applied["latency_ms"] is not None
+    done = next(line for line in lines if line["step"] == "completed")
+    assert done["decision"] == "approved"
