@@ -1,5 +1,13 @@
 """The case workflow app: composition root only. Each concern lives in a blueprint under triggers/,
-orchestrations/ and activities/; this file creates the app and registers them."""
+orchestrations/ and activities/; this file creates the app and registers them.
+
+It also configures the OpenTelemetry exporter, once at import: when the app setting
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
+sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
+"""
+
+import logging
+import os
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -14,6 +22,34 @@ from triggers.cases import bp as cases
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
+
+APPINSIGHTS_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+
+logger = logging.getLogger("case_workflow.app")
+
+
+def configure_tracing(connection_string: str | None) -> bool:
+    """Configure the Azure Monitor OpenTelemetry distro (``configure_azure_monitor``) with
+    ``connection_string`` (the app setting ``APPLICATIONINSIGHTS_CONNECTION_STRING``); returns True when
+    configured. Unset or empty: does nothing (False). Any failure is logged as a warning (the exception
+    type only: the connection string is never logged) and returns False; it never breaks the app.
+    The distro also exports Python log records; set ``OTEL_LOGS_EXPORTER=none`` to leave logs to the
+    Functions host (in azure-monitor-opentelemetry 1.8.11 the ``disable_logging`` keyword is overwritten by
+    that environment default, so it is not passed). Source:
+    https://learn.microsoft.com/azure/azure-monitor/app/opentelemetry-enable?tabs=python"""
+    if not connection_string:
+        return False
+    try:
+        from azure.monitor.opentelemetry import configure_azure_monitor
+
+        configure_azure_monitor(connection_string=connection_string)
+    except Exception as exc:  # a telemetry problem must never stop the app
+        logger.warning("OpenTelemetry export not configured (%s); spans are not exported", type(exc).__name__)
+        return False
+    return True
+
+
+configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -2,7 +2,8 @@
 
 Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
 read app settings here, at the edge (``AppSettings.from_env``), and call plain code in ``shared/``; every
-step writes one run-schema log line (``shared.telemetry``).
+step runs in a span ``case.<step>`` with the run-schema attributes and writes one run-schema log line
+(``shared.telemetry``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from shared.judgment import default_judgment, validated_assessment, validated_cl
 from shared.merge import merge_assessments
 from shared.policy import evaluate, policy_from_data
 from shared.settings import AppSettings
-from shared.telemetry import RunFields, elapsed_ms, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
 logger = logging.getLogger("case_workflow.activities")
 
@@ -49,15 +50,12 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     """Read the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one) and return it as
     validated JSON data for the orchestrator. Raises ``PolicyError`` when it is missing or invalid."""
     started = time.perf_counter()
-    settings = AppSettings.from_env()
-    policy = policies.load_policy(settings.policy_path)
-    log_step(
-        logger,
-        "policy_loaded",
-        _fields(payload),
-        latency_ms=elapsed_ms(started),
-        policy_version=policy.version,
-    )
+    with span("load_policy", _fields(payload)) as current:
+        settings = AppSettings.from_env()
+        policy = policies.load_policy(settings.policy_path)
+        fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
+        set_run_fields(current, fields)
+        log_step(logger, "policy_loaded", fields, policy_version=policy.version)
     return policy.model_dump(mode="json")
 
 
@@ -72,31 +70,41 @@ def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
     """Classify the event with the configured judgment; input ``{event, policy}``, output
     :class:`Classification` JSON (validated like any input)."""
     started = time.perf_counter()
-    event, _, judgment = _judge(payload)
-    classification = validated_classification(judgment.classify(event))
-    log_step(
-        logger,
-        "classified",
-        _step_fields(payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0),
-        judgment=judgment.name,
-        category=classification.category,
-        confidence=classification.confidence,
-    )
+    with span("classify", _fields(payload)) as current:
+        event, _, judgment = _judge(payload)
+        classification = validated_classification(judgment.classify(event))
+        fields = _step_fields(
+            payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0
+        )
+        set_run_fields(current, fields)
+        log_step(
+            logger,
+            "classified",
+            fields,
+            judgment=judgment.name,
+            category=classification.category,
+            confidence=classification.confidence,
+        )
     return classification.model_dump(mode="json")
 
 
 def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    event, policy, judgment = _judge(payload)
-    classification = Classification.model_validate(payload["classification"])
-    assessment = validated_assessment(judgment.assess(specialist, event, classification, policy))
-    log_step(
-        logger,
-        f"assessed_{specialist}",
-        _step_fields(payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0),
-        recommendation=assessment.recommendation,
-        confidence=assessment.confidence,
-    )
+    with span(f"assess_{specialist}", _fields(payload)) as current:
+        event, policy, judgment = _judge(payload)
+        classification = Classification.model_validate(payload["classification"])
+        assessment = validated_assessment(judgment.assess(specialist, event, classification, policy))
+        fields = _step_fields(
+            payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0
+        )
+        set_run_fields(current, fields)
+        log_step(
+            logger,
+            f"assessed_{specialist}",
+            fields,
+            recommendation=assessment.recommendation,
+            confidence=assessment.confidence,
+        )
     return assessment.model_dump(mode="json")
 
 
@@ -127,24 +135,27 @@ def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
     history, so a later code change never alters the decision of a case already decided.
     """
     started = time.perf_counter()
-    event, policy, _ = _judge(payload)
-    classification = Classification.model_validate(payload["classification"])
-    assessments = [Assessment.model_validate(a) for a in payload["assessments"]]
-    merged = merge_assessments(assessments, policy.defaults.low_confidence_threshold)
-    decision = evaluate(policy, event, classification, merged)
-    log_step(
-        logger,
-        "policy_decided",
-        _step_fields(
+    with span("decide_policy", _fields(payload)) as current:
+        event, policy, _ = _judge(payload)
+        classification = Classification.model_validate(payload["classification"])
+        assessments = [Assessment.model_validate(a) for a in payload["assessments"]]
+        merged = merge_assessments(assessments, policy.defaults.low_confidence_threshold)
+        decision = evaluate(policy, event, classification, merged)
+        fields = _step_fields(
             payload,
             event,
             started,
             tool=decision.tool,
             risk_class=decision.risk_class,
             approval_required=decision.approval.rule != "none",
-        ),
-        policy_version=decision.policy_version,
-        rule_id=decision.rule_id,
-        merge_rule=merged.rule,
-    )
+        )
+        set_run_fields(current, fields)
+        log_step(
+            logger,
+            "policy_decided",
+            fields,
+            policy_version=decision.policy_version,
+            rule_id=decision.rule_id,
+            merge_rule=merged.rule,
+        )
     return {"merge": merged.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}

@@ -6,6 +6,8 @@
   at-least-once, each message carries a deterministic ``notification_id`` for consumers to deduplicate.
 - ``apply_action``: the single policy-checked path to a side effect (``shared.apply_plan.plan_action``),
   exactly once through the ledger (``shared.ledger.apply_once``) with the key ``{instance id}:{action}``.
+
+Each runs in a span ``case.<activity name>`` with the run-schema attributes (``shared.telemetry.span``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
 from shared.settings import AppSettings
 from shared.storage import ensure_queue
-from shared.telemetry import RunFields, elapsed_ms, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
 logger = logging.getLogger("case_workflow.activities")
 
@@ -38,27 +40,24 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     ``payload["case_instance_id"]``; returns ``{"appended": n, "last_hash": ...}``.
     Idempotent per record id."""
     started = time.perf_counter()
-    settings = AppSettings.from_env()
-    case_id, event_id = payload["case_instance_id"], payload["event_id"]
-    last = None
-    for record in payload["records"]:
-        last = audit.append(
-            settings,
-            case_id,
-            event_id,
-            record["kind"],
-            record["data"],
-            at=datetime.fromisoformat(record["at"]),
-            record_id=record["record_id"],
-        )
-    log_step(
-        logger,
-        "audited",
-        RunFields(
-            run_id=case_id, event_id=event_id, latency_ms=elapsed_ms(started)
-        ),
-        records=len(payload["records"]),
-    )
+    fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
+    with span("record_audit", fields) as current:
+        settings = AppSettings.from_env()
+        case_id, event_id = payload["case_instance_id"], payload["event_id"]
+        last = None
+        for record in payload["records"]:
+            last = audit.append(
+                settings,
+                case_id,
+                event_id,
+                record["kind"],
+                record["data"],
+                at=datetime.fromisoformat(record["at"]),
+                record_id=record["record_id"],
+            )
+        fields = fields.with_(latency_ms=elapsed_ms(started))
+        set_run_fields(current, fields)
+        log_step(logger, "audited", fields, records=len(payload["records"]))
     return {"appended": len(payload["records"]), "last_hash": last.hash if last else None}
 
 
@@ -76,25 +75,31 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
     message (with ``"once": true`` at most once per notification id, through the ledger).
     Returns ``{"queue", "notification_id"}``."""
-    settings = AppSettings.from_env()
-    message = {"notification_id": notification_id(payload), **payload}
-
-    def send() -> dict[str, Any]:
-        ensure_queue(settings, settings.notifications_queue).send_message(json.dumps(message, sort_keys=True))
-        return {"sent": True}
-
-    if payload.get("once"):  # reminders: at most once per key, recorded in the ledger
-        ledger.apply_once(settings, message["notification_id"], send)
-    else:
-        send()
+    started = time.perf_counter()
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
-    log_step(
-        logger,
-        "notified",
-        RunFields(run_id=case_id),
-        kind=payload["kind"],
-        notification_id=message["notification_id"],
-    )
+    fields = RunFields(run_id=case_id)
+    with span("notify", fields) as current:
+        settings = AppSettings.from_env()
+        message = {"notification_id": notification_id(payload), **payload}
+
+        def send() -> dict[str, Any]:
+            queue = ensure_queue(settings, settings.notifications_queue)
+            queue.send_message(json.dumps(message, sort_keys=True))
+            return {"sent": True}
+
+        if payload.get("once"):  # reminders: at most once per key, recorded in the ledger
+            ledger.apply_once(settings, message["notification_id"], send)
+        else:
+            send()
+        fields = fields.with_(latency_ms=elapsed_ms(started))
+        set_run_fields(current, fields)
+        log_step(
+            logger,
+            "notified",
+            fields,
+            kind=payload["kind"],
+            notification_id=message["notification_id"],
+        )
     return {"queue": settings.notifications_queue, "notification_id": message["notification_id"]}
 
 
@@ -108,31 +113,30 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
     ``{"key", "status", "replayed", "attempts", "result"}``.
     """
     started = time.perf_counter()
-    settings = AppSettings.from_env()
-    case_id = payload["case_instance_id"]
-    event = BusinessEvent.model_validate(payload["event"])
-    decision = PolicyDecision.model_validate(payload["decision"])
-    approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
-    request = plan_action(case_id, event, decision, payload["mode"], approval)
-    key = idempotency_key(case_id, decision.action)
-    adapter = get_adapter(request.tool)
-    entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
-    replayed = entry.replayed
-    log_step(
-        logger,
-        "applied",
-        RunFields(
+    with span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current:
+        settings = AppSettings.from_env()
+        case_id = payload["case_instance_id"]
+        event = BusinessEvent.model_validate(payload["event"])
+        decision = PolicyDecision.model_validate(payload["decision"])
+        fields = RunFields(
             run_id=case_id,
             event_id=event.event_id,
             tool=decision.tool,
             risk_class=decision.risk_class,
             approval_required=decision.approval.rule != "none",
             decision=payload["mode"],
-            latency_ms=elapsed_ms(started),
-        ),
-        key=key,
-        replayed=replayed,
-    )
+        )
+        set_run_fields(current, fields)  # known before the plan, so a refused apply's span carries them
+        approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
+        request = plan_action(case_id, event, decision, payload["mode"], approval)
+        key = idempotency_key(case_id, decision.action)
+        adapter = get_adapter(request.tool)
+        entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
+        replayed = entry.replayed
+        fields = fields.with_(latency_ms=elapsed_ms(started))
+        set_run_fields(current, fields)
+        current.set_attribute("case.replayed", replayed)
+        log_step(logger, "applied", fields, key=key, replayed=replayed)
     return {
         "key": key,
         "status": entry.status,

@@ -5,11 +5,13 @@ An activity cannot use the orchestration context's APIs, and in Python only a fu
 function type (it is an ordinary input binding), so these two activities declare it
 (``@bp.durable_client_input``) next to their ``activityTrigger``; the SDK's middleware makes them ``async``.
 The purge therefore goes through the durable client (``purge_instance_history``), never around it.
+Each runs in a span ``case.<activity name>`` with ``case.run_id`` = the maintenance instance id.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,11 +20,13 @@ import azure.durable_functions as df
 from orchestrations import names
 from shared.maintenance import InstanceView, overdue_approvals, purge_candidates
 from shared.settings import AppSettings
-from shared.telemetry import RunFields, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
 logger = logging.getLogger("case_workflow.maintenance")
 
 bp = df.Blueprint()
+
+_FIELDS = RunFields(run_id=names.MAINTENANCE_INSTANCE_ID, workflow="case_maintenance")
 
 _LISTED = [
     df.OrchestrationRuntimeStatus.Running,
@@ -50,20 +54,23 @@ async def find_maintenance_work(
 ) -> dict[str, Any]:
     """List instances and select reminders and purges at ``payload["now"]`` (ISO UTC, the orchestrator's
     time). Returns ``{"reminders": [{case_instance_id, request}], "purge": [instance ids]}``."""
-    settings = AppSettings.from_env()
-    now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
-    statuses = await client.get_status_by(runtime_status=_LISTED)
-    views = [_view(s) for s in statuses]
-    reminders = overdue_approvals(views, now)
-    purge = purge_candidates(views, now, settings.retention_days, keep=[names.MAINTENANCE_INSTANCE_ID])
-    log_step(
-        logger,
-        "maintenance_planned",
-        RunFields(run_id=names.MAINTENANCE_INSTANCE_ID, workflow="case_maintenance"),
-        instances=len(views),
-        reminders=len(reminders),
-        purge=len(purge),
-    )
+    started = time.perf_counter()
+    with span("find_maintenance_work", _FIELDS) as current:
+        settings = AppSettings.from_env()
+        now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
+        statuses = await client.get_status_by(runtime_status=_LISTED)
+        views = [_view(s) for s in statuses]
+        reminders = overdue_approvals(views, now)
+        purge = purge_candidates(views, now, settings.retention_days, keep=[names.MAINTENANCE_INSTANCE_ID])
+        set_run_fields(current, _FIELDS.with_(latency_ms=elapsed_ms(started)))
+        log_step(
+            logger,
+            "maintenance_planned",
+            _FIELDS,
+            instances=len(views),
+            reminders=len(reminders),
+            purge=len(purge),
+        )
     return {"reminders": reminders, "purge": purge}
 
 
@@ -74,14 +81,13 @@ async def purge_case_history(
 ) -> dict[str, Any]:
     """Purge the durable history of ``payload["instance_ids"]``; returns ``{"purged": n}``. The audit trail
     and the ledger are not touched."""
-    purged = 0
-    for instance_id in payload["instance_ids"]:
-        result = await client.purge_instance_history(instance_id)
-        purged += int(getattr(result, "instances_deleted", 0) or 0)
-    log_step(
-        logger,
-        "maintenance_purged",
-        RunFields(run_id=names.MAINTENANCE_INSTANCE_ID, workflow="case_maintenance"),
-        purged=purged,
-    )
+    started = time.perf_counter()
+    with span("purge_case_history", _FIELDS) as current:
+        purged = 0
+        for instance_id in payload["instance_ids"]:
+            result = await client.purge_instance_history(instance_id)
+            purged += int(getattr(result, "instances_deleted", 0) or 0)
+        set_run_fields(current, _FIELDS.with_(latency_ms=elapsed_ms(started)))
+        current.set_attribute("case.purged", purged)
+        log_step(logger, "maintenance_purged", _FIELDS, purged=purged)
     return {"purged": purged}

@@ -3,8 +3,13 @@
 Fields follow the design brief's "minimum schema for each run" (run_id, workflow, the event id, tool name,
 tool risk class, approval required, approval decision, cost estimate, latency ms). Every step logs one line
 ``{"schema": "case.run/1", "step": ..., <RunFields>, <extra>}`` through the standard ``logging`` module (the
-Functions host forwards it to Application Insights); OpenTelemetry export later reuses :data:`SPAN_PREFIX` and
-:meth:`RunFields.as_attributes`. No exporter is configured here.
+Functions host forwards it to Application Insights) and runs inside an OpenTelemetry span ``case.<step>``
+(:func:`span`) whose attributes are the set fields named ``case.<field>`` (:meth:`RunFields.as_attributes`),
+so a run's spans are found by ``case.run_id`` (the durable instance id).
+
+Only the OpenTelemetry *API* is used here: no SDK, no exporter. The composition root (``function_app.py``)
+configures the exporter; tests inject their own provider with :func:`use_tracer_provider` instead of setting
+the process-wide one.
 
 Orchestrators must log only when ``not context.is_replaying`` so a replay does not repeat lines.
 """
@@ -23,6 +28,9 @@ from opentelemetry import trace
 
 SCHEMA = "case.run/1"
 SPAN_PREFIX = "case."
+TRACER_NAME = "case-workflow"
+
+_tracer_provider: trace.TracerProvider | None = None
 
 
 @dataclass(frozen=True)
@@ -74,12 +82,36 @@ def log_step(
     logger.log(level, json.dumps(step_record(step, fields, **extra), default=str, sort_keys=True))
 
 
+def use_tracer_provider(provider: trace.TracerProvider | None) -> trace.TracerProvider | None:
+    """Make :func:`span` use ``provider`` instead of the process-wide one (``None`` restores the global);
+    returns the provider used before, so a test fixture can put it back. Not for production code: there the
+    composition root sets the global provider (``configure_azure_monitor``)."""
+    global _tracer_provider
+    previous, _tracer_provider = _tracer_provider, provider
+    return previous
+
+
+def set_run_fields(current: trace.Span, fields: RunFields) -> None:
+    """Set (or overwrite) the span attributes ``case.<field>`` of the set ``fields`` on ``current``; a step
+    calls it as it learns more (tool, risk class, decision, latency_ms)."""
+    current.set_attributes(fields.as_attributes())
+
+
 @contextmanager
 def span(step: str, fields: RunFields) -> Iterator[trace.Span]:
-    """An OpenTelemetry span ``case.<step>`` carrying the run fields as attributes.
+    """An OpenTelemetry span ``case.<step>`` (e.g. ``case.classify``) carrying ``fields`` as ``case.*``
+    attributes, current for the ``with`` body.
 
-    Without a configured SDK/exporter the API returns a no-op span, so this costs nearly nothing.
+    An exception leaving the body is recorded on the span as an ``exception`` event, the span status is set
+    to ERROR (``"<ExceptionType>: <message>"``), and the exception propagates unchanged (behaviour of
+    ``opentelemetry.trace.use_span``). Without a configured SDK the API returns a no-op span, so this costs
+    nearly nothing. Never call it in an orchestrator (replays would repeat the span).
     """
-    tracer = trace.get_tracer("case-workflow")
-    with tracer.start_as_current_span(SPAN_PREFIX + step, attributes=fields.as_attributes()) as current:
+    tracer = trace.get_tracer(TRACER_NAME, tracer_provider=_tracer_provider)
+    with tracer.start_as_current_span(
+        SPAN_PREFIX + step,
+        attributes=fields.as_attributes(),
+        record_exception=True,
+        set_status_on_exception=True,
+    ) as current:
         yield current

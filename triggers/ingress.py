@@ -4,7 +4,8 @@ The instance id comes from :func:`shared.contracts.case_instance_id`, so a redel
 opened before, whatever its runtime status (a finished case is never restarted). Two concurrent first
 deliveries race on ``start_new``: the host refuses to start over a Pending/Running instance
 (``overridableExistingInstanceStates = NonRunningStates``), the loser's error is caught and the status read
-again, so it answers as a redelivery.
+again, so it answers as a redelivery. The step runs in a span ``case.start`` (``case.run_id`` = the
+instance id, ``case.redelivered``), the first span of a case.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.event import CASE_WORKFLOW, BusinessEvent, case_instance_id
-from shared.telemetry import RunFields, elapsed_ms, log_step
+from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
 logger = logging.getLogger("case.ingress")
 
@@ -44,25 +45,31 @@ async def start_case(client: Any, event: BusinessEvent) -> StartResult:
     started = time.perf_counter()
     instance_id = case_instance_id(event)
     fields = RunFields(run_id=instance_id, workflow=CASE_WORKFLOW, event_id=event.event_id)
+    with span("start", fields) as current:
+        result = await _start_or_find(client, event, instance_id)
+        fields = fields.with_(latency_ms=elapsed_ms(started))
+        set_run_fields(current, fields)
+        current.set_attribute("case.redelivered", result.redelivered)
+        log_step(
+            logger,
+            "redelivered" if result.redelivered else "case_started",
+            fields,
+            event_type=event.type,
+            channel=event.channel,
+            format=event.format,
+            runtime_status=result.runtime_status,
+        )
+    return result
+
+
+async def _start_or_find(client: Any, event: BusinessEvent, instance_id: str) -> StartResult:
     existing = await _existing_status(client, instance_id)
     if existing is None:
         try:
             await client.start_new(CASE_WORKFLOW, instance_id, event.model_dump(mode="json"))
-            result = StartResult(instance_id, redelivered=False)
+            return StartResult(instance_id, redelivered=False)
         except Exception:
             existing = await _existing_status(client, instance_id)
             if existing is None:
                 raise
-            result = StartResult(instance_id, redelivered=True, runtime_status=existing)
-    else:
-        result = StartResult(instance_id, redelivered=True, runtime_status=existing)
-    log_step(
-        logger,
-        "redelivered" if result.redelivered else "case_started",
-        fields.with_(latency_ms=elapsed_ms(started)),
-        event_type=event.type,
-        channel=event.channel,
-        format=event.format,
-        runtime_status=result.runtime_status,
-    )
-    return result
+    return StartResult(instance_id, redelivered=True, runtime_status=existing)
