@@ -8,8 +8,8 @@ otherwise sleeps on the host clock until the next durable timer is due or new wo
 ``VirtualClock(auto_advance=True)`` skips ahead only when the hub is idle.
 
 Episodes call the orchestrator's SDK wrapper inline on the loop (:mod:`replay`) in batches committed in one
-transaction; activities
-run through the host's Invoker (Executing/Executed logs, functionTimeout). At start every activity lock is
+transaction, each between Executing/Executed log lines; activities run through the host's Invoker
+(Executing/Executed logs, functionTimeout). At start every activity lock is
 released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
 (at-least-once, as in Azure).
 
@@ -30,6 +30,7 @@ import json
 import logging
 import time
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ from devhost.durable.outcome import HTTP_ACTIVITY, payload_input
 from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
 from devhost.durable.runtime_state import RuntimeState
 from devhost.extension import FunctionInfo, FunctionInvocationError
+from devhost.logs import function_logger
 
 if TYPE_CHECKING:
     from devhost.clock import Clock
@@ -287,7 +289,7 @@ class Dispatcher:
             episode.new_events,
             payload_input((state.started or {}).get("Input")),
         )
-        return execute(fn.handler, payload)
+        return _logged_episode(fn.name, instance_id, lambda: execute(fn.handler, payload))
 
     # -- activities ----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityWorkItem) -> None:
@@ -341,3 +343,20 @@ class Dispatcher:
         reason = f"Activity function '{item.name}' failed:  {message}"
         details = json.dumps({"Message": f" {message}", "StackTrace": stack})
         return h.task_failed(self.clock.now(), item.task_id, reason, details)
+
+
+def _logged_episode(name: str, instance_id: str, run: Callable[[], ReplayResult]) -> ReplayResult:
+    """Run one orchestrator episode between the Functions host's Executing/Executed lines (category
+    ``Function.<Name>``, as for any invocation; the durable extension adds the instance id)."""
+    log = function_logger(name)
+    if not log.isEnabledFor(logging.INFO):
+        return run()
+    inv_id = str(uuid.uuid4())
+    log.info("Executing 'Functions.%s' (Reason='(null)', Id=%s) for instance %s", name, inv_id, instance_id)
+    started = time.monotonic()
+    result = run()
+    failed = result.error is not None or result.user_error or bool((result.state or {}).get("error"))
+    status = "Failed" if failed else "Succeeded"
+    log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)", name, status, inv_id,
+             (time.monotonic() - started) * 1000)
+    return result

@@ -72,3 +72,17 @@ def test_event_raised_through_the_send_event_url_wins_the_race(engine: Engine) -
         engine.clock.set_auto_advance(True)
     assert final["output"] == {"approved": {"by": "curl"}}
     assert final["customStatus"] == {"stage": "approved"}
+
+
+def test_orchestrator_episodes_are_logged_like_invocations(engine: Engine,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """Each orchestrator episode gets Executing/Executed lines; a raising orchestrator's episode is Failed."""
+    caplog.set_level("INFO")
+    ok = start(engine, "chain")
+    boom = start(engine, "boom_orchestrator")
+    wait_status(ok["statusQueryGetUri"], FINISHED)
+    wait_status(boom["statusQueryGetUri"], FINISHED)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("Executing 'Functions.chain' (Reason='(null)'") and ok["id"] in m for m in lines)
+    assert any(m.startswith("Executed 'Functions.chain' (Succeeded") for m in lines)
+    assert any(m.startswith("Executed 'Functions.boom_orchestrator' (Failed") for m in lines)
