@@ -33,9 +33,10 @@ def _run_id(payload: dict[str, Any], event: BusinessEvent) -> str:
 
 
 def _fields(payload: dict[str, Any], event: BusinessEvent | None = None) -> RunFields:
-    return RunFields(
-        run_id=str(payload.get("case_instance_id") or "?"), event_id=event.event_id if event else None
-    )
+    """Run and event id known before the step runs: the event id from ``event``, else the input's
+    ``event_id`` (load_policy's input has no event), else None (an input of an older orchestrator)."""
+    event_id = event.event_id if event else payload.get("event_id")
+    return RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=event_id)
 
 
 def _step_fields(payload: dict[str, Any], event: BusinessEvent, started: float, **more: Any) -> RunFields:
@@ -48,7 +49,8 @@ def _step_fields(payload: dict[str, Any], event: BusinessEvent, started: float, 
 @bp.activity_trigger(input_name="payload")
 def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     """Read the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one) and return it as
-    validated JSON data for the orchestrator. Raises ``PolicyError`` when it is missing or invalid."""
+    validated JSON data for the orchestrator. Input ``{case_instance_id, event_id}`` (both only label the
+    log line and span). Raises ``PolicyError`` when it is missing or invalid."""
     started = time.perf_counter()
     with span("load_policy", _fields(payload)) as current:
         settings = AppSettings.from_env()

@@ -71,13 +71,14 @@ def notification_id(payload: dict[str, Any]) -> str:
 
 @bp.activity_trigger(input_name="payload")
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
-    """Send one notification (``{"kind", ...}``: approval_requested | approval_escalated |
+    """Send one notification (``{"kind", "event_id", ...}``: approval_requested | approval_escalated |
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
-    message (with ``"once": true`` at most once per notification id, through the ledger).
+    message (with ``"once": true`` at most once per notification id, through the ledger). ``event_id``
+    labels the log line and span (None when an older orchestrator left it out).
     Returns ``{"queue", "notification_id"}``."""
     started = time.perf_counter()
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
-    fields = RunFields(run_id=case_id)
+    fields = RunFields(run_id=case_id, event_id=payload.get("event_id"))
     with span("notify", fields) as current:
         settings = AppSettings.from_env()
         message = {"notification_id": notification_id(payload), **payload}

@@ -12,6 +12,9 @@ Deterministic: no I/O, clock, randomness or settings here; the policy is loaded 
 as data; time is ``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
 The input is ``BusinessEvent.model_dump(mode="json")``; the output is the :class:`Outcome` JSON. The custom
 status is the :class:`CaseStatus` JSON (stage, timeline, pendingApproval, outcome, approvalInstanceId).
+Every activity input carries the event id (``event_id``, or inside ``event``) so each step's run-schema
+log line and span name the event; the SDK never compares inputs on replay (durable-protocol.md §3.5), so
+instances scheduled with older inputs still replay.
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ def _process(run: CaseRun):
     context = run.context
     event_json = run.event.model_dump(mode="json")
 
-    loaded = yield run.activity(names.LOAD_POLICY, {"case_instance_id": run.case_id})
+    loaded = yield run.activity(
+        names.LOAD_POLICY, {"case_instance_id": run.case_id, "event_id": run.event.event_id}
+    )
     policy = policy_from_data(loaded, source="load_policy result")
     run.use_defaults(policy.defaults.budgets, policy.defaults.retry)
 
@@ -164,7 +169,8 @@ def _seek_approval(
             },
         )
         run.log(kind, tier=index)
-        yield run.with_audit(run.activity(names.NOTIFY, {"kind": kind, "request": request_json}))
+        notice = {"kind": kind, "event_id": run.event.event_id, "request": request_json}
+        yield run.with_audit(run.activity(names.NOTIFY, notice))
 
         run.tracker.await_approval(request)
         run.publish()

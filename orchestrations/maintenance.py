@@ -5,7 +5,9 @@ running. Steps: find the work (approvals past their SLA, finished histories past
 reminder once (``notify`` with ``once``), purge the histories. Listing and purging need the durable
 client, which only a function with a ``durableClient`` input binding gets, so those two steps are
 client-bound activities (``activities/maintenance_steps.py``). Deterministic: the time it passes down is
-``context.current_utc_datetime``.
+``context.current_utc_datetime``. A reminder belongs to its case, so its ``notify`` input carries the
+case's event id (from the pending request's evidence pack); the maintenance run's own steps have no event
+and log ``event_id: null``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def case_maintenance_orchestrator(context: df.DurableOrchestrationContext):
                     {
                         "kind": "approval_reminder",
                         "case_instance_id": r["case_instance_id"],
+                        "event_id": (r["request"].get("pack") or {}).get("event_id"),
                         "request": r["request"],
                         "once": True,
                     },

@@ -41,6 +41,7 @@ def test_reminder_once_and_purge_keeps_the_audit_trail(azurite, downstream, tmp_
 
         found = wait_for(reminders, timeout_s=60, interval_s=0.2, message="a reminder was queued")
         assert {n["case_instance_id"] for n in found} == {waiting}
+        assert {n["event_id"] for n in found} == {"m-2"}  # a reminder names its case's event
         gone = wait_for(
             lambda: (
                 client.http.get(f"{client.base}/api/cases/{done}", headers=client.reader).status_code == 404

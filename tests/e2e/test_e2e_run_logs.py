@@ -1,5 +1,7 @@
 """Issue 6 scope 7 on a real run: every step writes one run-schema JSON log line (``shared.telemetry``)
-that carries the instance id as run_id, and the orchestrator's lines are not repeated by replays."""
+that carries the instance id as run_id and the event id as event_id (never null in a case run; the
+maintenance run has no event, so its own lines keep event_id null), and the orchestrator's lines are not
+repeated by replays."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def test_an_approved_case_is_explained_by_its_run_log(app, caplog):
     app.client.wait_pending(case_id)
     assert app.client.decide(case_id, principal("bob", "approver")).status_code == 202
     assert app.client.wait_stage(case_id, "completed", "failed")["stage"] == "completed"
+    app.client.wait_runtime(case_id, "Completed")  # the closing notify and audit run after the stage change
 
     lines = run_lines(caplog, case_id)
     steps = Counter(line["step"] for line in lines)
@@ -49,10 +52,11 @@ def test_an_approved_case_is_explained_by_its_run_log(app, caplog):
     schema_keys = {"run_id", "workflow", "event_id", "tool", "risk_class", "approval_required", "decision",
                    "latency_ms", "cost_estimate"}
     assert [line for line in lines if not schema_keys <= set(line)] == []
-    # Known gap: load_policy and notify get no event in their activity input, so their lines carry only
-    # run_id (event_id None); every other step names the event.
-    without_event = {line["step"] for line in lines if line["event_id"] != "log-1"}
-    assert without_event <= {"policy_loaded", "notified"}, without_event
+    # Every step of a case run names its event, load_policy and notify included (their activity inputs
+    # carry event_id). Only the maintenance run's own steps (run_id = the maintenance instance) have no event.
+    without_event = [(line["step"], line["event_id"]) for line in lines if line["event_id"] != "log-1"]
+    assert without_event == [], without_event
+    assert steps["notified"] >= 2, steps  # approval_requested and case_completed
     applied = next(line for line in lines if line["step"] == "applied")
     assert applied["tool"] == "accounts.update" and applied["risk_class"] == "privileged"
     assert applied["approval_required"] is True and applied["latency_ms"] is not None

@@ -74,7 +74,7 @@ def only(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
 
 def judged(event: BusinessEvent) -> dict[str, Any]:
     """Run load_policy → classify → three assessments → decide_policy; returns the inputs and outputs."""
-    policy = user_fn(steps.load_policy)({"case_instance_id": CASE})
+    policy = user_fn(steps.load_policy)({"case_instance_id": CASE, "event_id": event.event_id})
     base = {"case_instance_id": CASE, "event": event.model_dump(mode="json"), "policy": policy}
     classification = user_fn(steps.classify_case)(base)
     with_class = {**base, "classification": classification}
@@ -111,7 +111,8 @@ def test_each_judging_step_has_its_span_with_the_run_schema(exported):
     assert decide["case.tool"] and decide["case.risk_class"] == "privileged"
     assert decide["case.approval_required"] is True
     assert all(s.status.status_code is StatusCode.UNSET for s in exported.get_finished_spans())
-    assert only(exported, "case.load_policy").attributes["case.run_id"] == CASE
+    loaded = dict(only(exported, "case.load_policy").attributes or {})
+    assert loaded["case.run_id"] == CASE and loaded["case.event_id"] == "evt-otel-1"
 
 
 def test_a_failing_step_marks_its_span_as_error_with_the_exception(exported):
