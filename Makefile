@@ -5,9 +5,11 @@ PY ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+CHECKOV_VENV := .venv-tools/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test lint venv node clean check-python check-npm
+.PHONY: run test lint venv node clean check-python check-npm checkov
 
 check-python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: python3 not found: install Python 3.11 (e.g. apt-get install python3 python3-venv)"; exit 1; }
@@ -24,6 +26,17 @@ $(NODE_STAMP): package.json package-lock.json | check-npm
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# checkov has many pins of its own: it gets its own venv (git-ignored), never .venv.
+$(CHECKOV_STAMP): requirements-checkov.txt | check-python
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+# Scan infra/ offline (no policy download, no version check); skips are justified inline in the templates.
+checkov: $(CHECKOV_STAMP)
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --directory infra --framework bicep secrets \
+		--skip-download --compact --quiet
+
 venv: $(STAMP)
 node: $(NODE_STAMP)
 
@@ -34,7 +47,7 @@ local.settings.json: | local.settings.sample.json
 run: $(STAMP) $(NODE_STAMP) local.settings.json
 	$(VENV)/bin/python -m devhost start --app-dir . --demo
 
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) checkov
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -42,4 +55,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy devhost shared
 
 clean:
-	rm -rf $(VENV) node_modules .devhost .pytest_cache
+	rm -rf $(VENV) .venv-tools node_modules .devhost .pytest_cache
