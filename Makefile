@@ -52,7 +52,7 @@ test: $(STAMP) $(NODE_STAMP) checkov
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy devhost shared
+	$(VENV)/bin/mypy devhost shared tools
 
 clean:
 	rm -rf $(VENV) .venv-tools node_modules .devhost .pytest_cache

@@ -19,7 +19,9 @@ INFRA = ROOT / "infra"
 APP_CODE = ["function_app.py", "shared", "activities", "triggers", "orchestrations"]
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 PATTERNS = [
-    re.compile(rf"""(?:environ\.get|getenv|environ\.setdefault|environ\[|env\.get|env\[)\(?\s*["']({NAME})["']"""),
+    re.compile(
+        rf"""(?:environ\.get|getenv|environ\.setdefault|environ\[|env\.get|env\[)\(?\s*["']({NAME})["']"""
+    ),
     re.compile(rf"""\b[A-Z_]*SETTING[A-Z_]*\s*(?::\s*[\w\[\], |]+)?=\s*["']({NAME})["']"""),
     re.compile(rf"%({NAME})%"),
     re.compile(rf"""connection\s*=\s*["']({NAME})["']"""),
@@ -68,8 +70,13 @@ def bicep_settings() -> set[str]:
 
 def test_the_scan_finds_the_known_settings():
     found = settings_read_by_code()
-    assert {"AzureWebJobsStorage", "CASE_EVENTS_QUEUE", "GITHUB_WEBHOOK_SECRET",
-            "APPLICATIONINSIGHTS_CONNECTION_STRING", "CASE_MAINTENANCE_SCHEDULE"} <= set(found)
+    assert {
+        "AzureWebJobsStorage",
+        "CASE_EVENTS_QUEUE",
+        "GITHUB_WEBHOOK_SECRET",
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        "CASE_MAINTENANCE_SCHEDULE",
+    } <= set(found)
 
 
 def test_every_setting_the_code_reads_is_documented():
@@ -92,17 +99,33 @@ def test_template_sets_what_the_data_file_says_and_nothing_undocumented():
 
 def test_secrets_are_key_vault_references_and_storage_has_no_keys():
     text = bicep()
-    for name in ("GITHUB_WEBHOOK_SECRET", "GITHUB_TOKEN", "CASE_DECISION_SIGNING_KEY",
-                 "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"):
+    for name in (
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_TOKEN",
+        "CASE_DECISION_SIGNING_KEY",
+        "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET",
+    ):
         assert re.search(rf"^\s*{name}: '@Microsoft\.KeyVault\(SecretUri=", text, re.MULTILINE), name
     assert "listKeys(" not in text and "AccountKey=" not in text
     assert "AzureWebJobsStorage:" not in text  # only the identity-based form
-    for prop in ("allowSharedKeyAccess: false", "allowBlobPublicAccess: false", "minimumTlsVersion: 'TLS1_2'",
-                 "supportsHttpsTrafficOnly: true", "httpsOnly: true", "minTlsVersion: '1.2'",
-                 "ftpsState: 'Disabled'", "enableRbacAuthorization: true"):
+    for prop in (
+        "allowSharedKeyAccess: false",
+        "allowBlobPublicAccess: false",
+        "minimumTlsVersion: 'TLS1_2'",
+        "supportsHttpsTrafficOnly: true",
+        "httpsOnly: true",
+        "minTlsVersion: '1.2'",
+        "ftpsState: 'Disabled'",
+        "enableRbacAuthorization: true",
+    ):
         assert prop in text, prop
-    for role in ("storageBlobDataOwner", "storageQueueDataContributor", "storageTableDataContributor",
-                 "keyVaultSecretsUser", "durableTaskDataContributor"):
+    for role in (
+        "storageBlobDataOwner",
+        "storageQueueDataContributor",
+        "storageTableDataContributor",
+        "keyVaultSecretsUser",
+        "durableTaskDataContributor",
+    ):
         assert f"roles.{role})" in text, role
 
 
@@ -111,7 +134,9 @@ def test_flex_consumption_python_311_and_backend_parameter():
     assert "tier: 'FlexConsumption'" in text and "name: 'FC1'" in text
     assert re.search(r"runtime: \{\s*name: 'python'\s*version: '3\.11'", text)
     assert "param durableBackend string = 'AzureStorage'" in text
-    assert "Microsoft.DurableTask/schedulers@" in text and "Microsoft.DurableTask/schedulers/taskHubs@" in text
+    assert (
+        "Microsoft.DurableTask/schedulers@" in text and "Microsoft.DurableTask/schedulers/taskHubs@" in text
+    )
     host = json.loads((ROOT / "host.json").read_text())
     hub = host["extensions"]["durableTask"]["hubName"]
     assert f"param taskHubName string = '{hub}'" in text
@@ -126,7 +151,9 @@ def test_sign_in_required_except_events_and_health_with_declared_app_roles():
     roles = {r["value"] for r in json.loads((INFRA / "app-roles.json").read_text()) if r["isEnabled"]}
     assert {"approver", "admin", "auditor"} <= roles
     policy = yaml.safe_load((ROOT / "shared" / "policies" / "default.yaml").read_text())
-    assert _roles_named(policy) and _roles_named(policy) <= roles, "every role named by the policy must be an app role"
+    assert _roles_named(policy) and _roles_named(policy) <= roles, (
+        "every role named by the policy must be an app role"
+    )
 
 
 def _roles_named(node: object) -> set[str]:

@@ -1,0 +1,35 @@
+"""The replay gate against live sources: a case waiting for approval on devhost is an open instance (the case
+and its approval tier), read through the Durable HTTP API and from the task hub file. Unchanged code passes;
+a temporary copy of the app with a renamed activity is refused with the first differing action named."""
+
+from __future__ import annotations
+
+from devhost.durable.extension import TASK_HUB_FILE
+from tests.e2e.case_harness import plain_event
+from tests.unit.deploy.gate_helpers import RENAME, app_copy, run_gate
+
+
+def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp_path):
+    r = app.client.send(plain_event("gate-1", "account.change", requester="alice"))
+    assert r.status_code == 202, r.text
+    case_id = r.json()["instanceId"]
+    app.client.wait_pending(case_id)
+    taskhub = str(app.host.data_dir / TASK_HUB_FILE)
+
+    for source in (["--url", app.host.base_url], ["--taskhub", taskhub]):
+        result = run_gate(*source)
+        assert result.returncode == 0, result.stdout + result.stderr
+        lines = result.stdout.splitlines()
+        assert any(line.startswith(f"ok     {case_id} (case_workflow, Running)") for line in lines), lines
+        assert any(line.startswith(f"ok     {case_id}-approval-0 (approval_tier, Running)") for line in lines)
+
+    renamed = app_copy(tmp_path / "renamed", RENAME)
+    for source in (["--url", app.host.base_url], ["--taskhub", taskhub]):
+        result = run_gate("--app-dir", str(renamed), *source)
+        assert result.returncode == 1, result.stdout + result.stderr
+        line = next(x for x in result.stdout.splitlines() if f" {case_id} " in x)
+        assert line.startswith("BREAKS")
+        assert (
+            "history has TaskScheduled 'assess_risk', today's code schedules activity 'assess_risk_v2'"
+            in line
+        )
