@@ -1,9 +1,10 @@
 """The case workflow app: composition root only. Each concern lives in a blueprint under triggers/,
 orchestrations/ and activities/; this file creates the app and registers them.
 
-It also configures the OpenTelemetry exporter, once at import: when the app setting
-``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
-sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
+It also configures the OpenTelemetry exporters, once at import (``shared/telemetry_export.py``): the
+``case.*`` spans and metrics (``shared/telemetry.py``, ``shared/metrics.py``) go to Application Insights when
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set and over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is
+set; with neither they stay no-ops.
 """
 
 import logging
@@ -18,38 +19,26 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from shared.telemetry_export import APPINSIGHTS_SETTING, configure_exporters
 from triggers.cases import bp as cases
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
 
-APPINSIGHTS_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-
 logger = logging.getLogger("case_workflow.app")
 
 
 def configure_tracing(connection_string: str | None) -> bool:
-    """Configure the Azure Monitor OpenTelemetry distro (``configure_azure_monitor``) with
-    ``connection_string`` (the app setting ``APPLICATIONINSIGHTS_CONNECTION_STRING``); returns True when
-    configured. Unset or empty: does nothing (False). Any failure is logged as a warning (the exception
-    type only: the connection string is never logged) and returns False; it never breaks the app.
-    The distro also exports Python log records; set ``OTEL_LOGS_EXPORTER=none`` to leave logs to the
-    Functions host (in azure-monitor-opentelemetry 1.8.11 the ``disable_logging`` keyword is overwritten by
-    that environment default, so it is not passed). Source:
-    https://learn.microsoft.com/azure/azure-monitor/app/opentelemetry-enable?tabs=python"""
-    if not connection_string:
-        return False
-    try:
-        from azure.monitor.opentelemetry import configure_azure_monitor
-
-        configure_azure_monitor(connection_string=connection_string)
-    except Exception as exc:  # a telemetry problem must never stop the app
-        logger.warning("OpenTelemetry export not configured (%s); spans are not exported", type(exc).__name__)
-        return False
-    return True
+    """Configure the Azure Monitor OpenTelemetry distro with ``connection_string`` only (the app setting
+    ``APPLICATIONINSIGHTS_CONNECTION_STRING``); True when configured, False when unset/empty or when the
+    set-up failed (a warning naming the exception type; never the connection string). The app itself calls
+    :func:`shared.telemetry_export.configure_exporters` with every setting (Entra ID ingestion, OTLP).
+    The distro also exports Python log records; ``OTEL_LOGS_EXPORTER=none`` leaves logs to the Functions
+    host. Source: https://learn.microsoft.com/azure/azure-monitor/app/opentelemetry-enable?tabs=python"""
+    return "azure_monitor" in configure_exporters({APPINSIGHTS_SETTING: connection_string or ""})
 
 
-configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
+configure_exporters(os.environ)
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

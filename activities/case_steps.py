@@ -52,7 +52,7 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     validated JSON data for the orchestrator. Input ``{case_instance_id, event_id}`` (both only label the
     log line and span). Raises ``PolicyError`` when it is missing or invalid."""
     started = time.perf_counter()
-    with span("load_policy", _fields(payload)) as current:
+    with span("load_policy", _fields(payload), carrier=payload) as current:
         settings = AppSettings.from_env()
         policy = policies.load_policy(settings.policy_path)
         fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
@@ -72,7 +72,7 @@ def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
     """Classify the event with the configured judgment; input ``{event, policy}``, output
     :class:`Classification` JSON (validated like any input)."""
     started = time.perf_counter()
-    with span("classify", _fields(payload)) as current:
+    with span("classify", _fields(payload), carrier=payload) as current:
         event, _, judgment = _judge(payload)
         classification = validated_classification(judgment.classify(event))
         fields = _step_fields(
@@ -92,7 +92,7 @@ def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
-    with span(f"assess_{specialist}", _fields(payload)) as current:
+    with span(f"assess_{specialist}", _fields(payload), carrier=payload) as current:
         event, policy, judgment = _judge(payload)
         classification = Classification.model_validate(payload["classification"])
         assessment = validated_assessment(judgment.assess(specialist, event, classification, policy))
@@ -137,7 +137,7 @@ def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
     history, so a later code change never alters the decision of a case already decided.
     """
     started = time.perf_counter()
-    with span("decide_policy", _fields(payload)) as current:
+    with span("decide_policy", _fields(payload), carrier=payload) as current:
         event, policy, _ = _judge(payload)
         classification = Classification.model_validate(payload["classification"])
         assessments = [Assessment.model_validate(a) for a in payload["assessments"]]

@@ -41,7 +41,7 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     Idempotent per record id."""
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
-    with span("record_audit", fields) as current:
+    with span("record_audit", fields, carrier=payload) as current:
         settings = AppSettings.from_env()
         case_id, event_id = payload["case_instance_id"], payload["event_id"]
         last = None
@@ -79,7 +79,7 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
     fields = RunFields(run_id=case_id, event_id=payload.get("event_id"))
-    with span("notify", fields) as current:
+    with span("notify", fields, carrier=payload) as current:
         settings = AppSettings.from_env()
         message = {"notification_id": notification_id(payload), **payload}
 
@@ -114,7 +114,9 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
     ``{"key", "status", "replayed", "attempts", "result"}``.
     """
     started = time.perf_counter()
-    with span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current:
+    with span(
+        "apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?")), carrier=payload
+    ) as current:
         settings = AppSettings.from_env()
         case_id = payload["case_instance_id"]
         event = BusinessEvent.model_validate(payload["event"])

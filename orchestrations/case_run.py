@@ -25,7 +25,7 @@ from shared.case_errors import BudgetExceeded
 from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
 from shared.contracts.event import BusinessEvent
 from shared.stages import CaseStatusTracker
-from shared.telemetry import RunFields, log_step
+from shared.telemetry import RunFields, log_step, trace_context_of, with_trace_context
 
 logger = logging.getLogger("case_workflow")
 
@@ -49,6 +49,8 @@ class CaseRun:
         self._audit_seq = 0
         self._pending_audit: list[dict[str, Any]] = []
         self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
+        #: W3C trace context of the ingress span (case input ``trace_context``), passed to every activity.
+        self.trace_context = trace_context_of(context.get_input())
 
     # -- time and budgets ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -102,6 +104,7 @@ class CaseRun:
     def activity(self, name: str, payload: Any) -> Any:
         """Schedule activity ``name`` with the policy's retries, charging the budget. Returns the task."""
         self._charge(name)
+        payload = with_trace_context(payload, self.trace_context)
         return self.context.call_activity_with_retry(name, self.retry_options(), payload)
 
     def sub_orchestrator(self, name: str, payload: Any, instance_id: str) -> Any:
@@ -152,4 +155,5 @@ class CaseRun:
     def log(self, step: str, **extra: Any) -> None:
         """A structured run-schema log line (only when not replaying)."""
         if not self.context.is_replaying:
-            log_step(logger, step, self.fields, stage=self.tracker.stage, **extra)
+            age_s = (self.now() - self.started).total_seconds()
+            log_step(logger, step, self.fields, stage=self.tracker.stage, case_age_s=age_s, **extra)

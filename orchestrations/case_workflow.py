@@ -42,13 +42,14 @@ from shared.contracts.case import (
 from shared.contracts.event import BusinessEvent
 from shared.policy import policy_from_data
 from shared.stages import FINAL_STAGES
+from shared.telemetry import without_trace_context
 
 bp = df.Blueprint()
 
 
 def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
     """The case (see the module docstring). Returns the :class:`Outcome` as JSON."""
-    event = BusinessEvent.model_validate(context.get_input())
+    event = BusinessEvent.model_validate(without_trace_context(context.get_input()))
     run = CaseRun(context, event)
     run.publish()
     run.audit(
@@ -197,7 +198,8 @@ def _seek_approval(
             run.audit("decision_refused", r.model_dump(mode="json"))
         accepted = list(result.accepted)
         run.fields = run.fields.with_(decision=result.outcome)
-        run.log("approval_tier_finished", tier=index, outcome=result.outcome)
+        waited_s = (result.decided_at - request.requested_at).total_seconds()
+        run.log("approval_tier_finished", tier=index, outcome=result.outcome, waited_s=waited_s)
         if result.outcome != "expired":
             return result
         run.audit("approval_tier_expired", {"tier": index, "roles": list(tier.roles)})

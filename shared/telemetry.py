@@ -7,11 +7,16 @@ Functions host forwards it to Application Insights) and runs inside an OpenTelem
 (:func:`span`) whose attributes are the set fields named ``case.<field>`` (:meth:`RunFields.as_attributes`),
 so a run's spans are found by ``case.run_id`` (the durable instance id).
 
-Only the OpenTelemetry *API* is used here: no SDK, no exporter. The composition root (``function_app.py``)
-configures the exporter; tests inject their own provider with :func:`use_tracer_provider` instead of setting
-the process-wide one.
+Only the OpenTelemetry *API* is used here: no SDK, no exporter. The composition root (``function_app.py``,
+via ``shared/telemetry_export.py``) configures the exporters; tests inject their own provider with
+:func:`use_tracer_provider` instead of setting the process-wide one.
 
-Orchestrators must log only when ``not context.is_replaying`` so a replay does not repeat lines.
+One trace per case: the ingress span ``case.start`` puts its W3C trace context (``traceparent``,
+``tracestate``; https://www.w3.org/TR/trace-context/) into the case input under ``trace_context``
+(:func:`inject_trace_context`); the orchestrator reads it from its input (deterministic) and adds it to every
+activity input (:func:`with_trace_context`); each activity's span names it as ``carrier`` and becomes a child
+of the ingress span. Orchestrators create no spans and log only when ``not context.is_replaying``, so replays
+emit nothing. Every run record also feeds the metrics (``shared/metrics.py``).
 """
 
 from __future__ import annotations
@@ -24,13 +29,21 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from shared import metrics
 
 SCHEMA = "case.run/1"
 SPAN_PREFIX = "case."
 TRACER_NAME = "case-workflow"
 
+#: Key of the W3C trace context in the case input and in activity inputs.
+TRACE_KEY = "trace_context"
+
 _tracer_provider: trace.TracerProvider | None = None
+_propagator = TraceContextTextMapPropagator()
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ def log_step(
     Never pass secrets in ``extra``.
     """
     logger.log(level, json.dumps(step_record(step, fields, **extra), default=str, sort_keys=True))
+    metrics.record_step(step, fields, extra)
 
 
 def use_tracer_provider(provider: trace.TracerProvider | None) -> trace.TracerProvider | None:
@@ -95,12 +109,52 @@ def set_run_fields(current: trace.Span, fields: RunFields) -> None:
     """Set (or overwrite) the span attributes ``case.<field>`` of the set ``fields`` on ``current``; a step
     calls it as it learns more (tool, risk class, decision, latency_ms)."""
     current.set_attributes(fields.as_attributes())
+    holder = _span_fields.get(id(current))
+    if holder is not None:
+        holder[0] = fields
+
+
+_span_fields: dict[int, list[RunFields]] = {}
+
+
+def inject_trace_context(payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` plus ``trace_context`` = the current span's W3C context (``{"traceparent": ...}``, plus
+    ``tracestate`` when set); unchanged (same keys) when no span is recording. Call inside the ingress
+    span."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return {**payload, TRACE_KEY: carrier} if carrier.get("traceparent") else dict(payload)
+
+
+def trace_context_of(value: Any) -> dict[str, str] | None:
+    """The ``trace_context`` of a case or activity input (a dict of strings), or None."""
+    found = value.get(TRACE_KEY) if isinstance(value, dict) else None
+    if isinstance(found, dict) and isinstance(found.get("traceparent"), str):
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+    return None
+
+
+def without_trace_context(value: Any) -> Any:
+    """A case input without its ``trace_context`` (what the event contract validates); others unchanged."""
+    if isinstance(value, dict) and TRACE_KEY in value:
+        return {k: v for k, v in value.items() if k != TRACE_KEY}
+    return value
+
+
+def with_trace_context(payload: Any, trace_context: dict[str, str] | None) -> Any:
+    """An activity input carrying ``trace_context`` (dict inputs only; None leaves it unchanged).
+    Deterministic: for orchestrators."""
+    if trace_context and isinstance(payload, dict):
+        return {**payload, TRACE_KEY: trace_context}
+    return payload
 
 
 @contextmanager
-def span(step: str, fields: RunFields) -> Iterator[trace.Span]:
+def span(step: str, fields: RunFields, carrier: Any = None) -> Iterator[trace.Span]:
     """An OpenTelemetry span ``case.<step>`` (e.g. ``case.classify``) carrying ``fields`` as ``case.*``
-    attributes, current for the ``with`` body.
+    attributes, current for the ``with`` body. ``carrier`` is the step's input: when it holds a
+    ``trace_context`` (:func:`with_trace_context`) the span is a child of that remote context (the case's
+    ingress span), else of the current context.
 
     An exception leaving the body is recorded on the span as an ``exception`` event, the span status is set
     to ERROR (``"<ExceptionType>: <message>"``), and the exception propagates unchanged (behaviour of
@@ -108,10 +162,21 @@ def span(step: str, fields: RunFields) -> Iterator[trace.Span]:
     nearly nothing. Never call it in an orchestrator (replays would repeat the span).
     """
     tracer = trace.get_tracer(TRACER_NAME, tracer_provider=_tracer_provider)
+    remote = trace_context_of(carrier)
+    parent = _propagator.extract(remote) if remote else otel_context.get_current()
     with tracer.start_as_current_span(
         SPAN_PREFIX + step,
+        context=parent,
         attributes=fields.as_attributes(),
         record_exception=True,
         set_status_on_exception=True,
     ) as current:
-        yield current
+        holder = [fields]
+        _span_fields[id(current)] = holder
+        try:
+            yield current
+        except BaseException:
+            metrics.record_step_failure(step, holder[0])
+            raise
+        finally:
+            _span_fields.pop(id(current), None)

@@ -5,7 +5,8 @@ opened before, whatever its runtime status (a finished case is never restarted).
 deliveries race on ``start_new``: the host refuses to start over a Pending/Running instance
 (``overridableExistingInstanceStates = NonRunningStates``), the loser's error is caught and the status read
 again, so it answers as a redelivery. The step runs in a span ``case.start`` (``case.run_id`` = the
-instance id, ``case.redelivered``), the first span of a case.
+instance id, ``case.redelivered``), the first span of a case: its W3C trace context goes into the case
+input (``trace_context``), so every activity span of the case is its child (``shared.telemetry``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.event import CASE_WORKFLOW, BusinessEvent, case_instance_id
-from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
+from shared.telemetry import RunFields, elapsed_ms, inject_trace_context, log_step, set_run_fields, span
 
 logger = logging.getLogger("case.ingress")
 
@@ -66,7 +67,8 @@ async def _start_or_find(client: Any, event: BusinessEvent, instance_id: str) ->
     existing = await _existing_status(client, instance_id)
     if existing is None:
         try:
-            await client.start_new(CASE_WORKFLOW, instance_id, event.model_dump(mode="json"))
+            case_input = inject_trace_context(event.model_dump(mode="json"))
+            await client.start_new(CASE_WORKFLOW, instance_id, case_input)
             return StartResult(instance_id, redelivered=False)
         except Exception:
             existing = await _existing_status(client, instance_id)
