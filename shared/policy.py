@@ -32,6 +32,7 @@ from shared.contracts.case import (
     RiskClass,
 )
 from shared.contracts.event import BusinessEvent
+from shared.slo import SloTargets
 
 #: The policy shipped with the app (used when CASE_POLICY_PATH is unset).
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
@@ -122,6 +123,7 @@ class PolicyDocument(_Strict):
     version: str = Field(min_length=1)
     description: str = ""
     thresholds: dict[str, float] = Field(default_factory=dict)
+    slo: SloTargets = SloTargets()  # service level objectives (shared/slo.py, python -m tools.report)
     defaults: Defaults
     risk_classes: dict[RiskClass, RiskSpec]
     tools: dict[str, ToolSpec]
