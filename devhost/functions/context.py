@@ -177,7 +177,7 @@ def _is_plumbing(filename: str) -> bool:
     )
 
 
-_DEVHOST_DIR = os.path.dirname(os.path.abspath(__file__))
+_DEVHOST_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the devhost package
 
 
 def new_trace_parent(incoming: str | None = None) -> str:

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from devhost.context import (
+from devhost.functions.context import (
     InvocationContext,
     Out,
     RetryContext,
@@ -35,9 +35,9 @@ from devhost.context import (
     new_trace_parent,
     user_traceback,
 )
-from devhost.extension import FunctionInfo, FunctionInvocationError, InvocationResult
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError, InvocationResult
+from devhost.functions.retry import RetryPolicy, policy_for
 from devhost.logs import function_logger
-from devhost.retry import RetryPolicy, policy_for
 
 if TYPE_CHECKING:
     from devhost.clock import Clock
@@ -71,7 +71,7 @@ def format_timespan(value: timedelta) -> str:
 
 
 class FunctionInvoker:
-    """The host's :class:`~devhost.extension.Invoker`.
+    """The host's :class:`~devhost.functions.interfaces.Invoker`.
 
     ``owners`` maps a binding ``type`` to the extension owning it. Build it once per host; call
     :meth:`close` on shutdown (it does not wait for abandoned threads).
@@ -132,15 +132,16 @@ class FunctionInvoker:
         invocation_id: str | None = None,
         check_return: Callable[[FunctionInfo, Any, Mapping[str, Any]], None] | None = None,
     ) -> InvocationResult:
-        """See :class:`devhost.extension.Invoker`. Extra keywords: ``reason`` for the Executing line
-        (default: the host-API reason), ``trigger_details`` (``"K: v, K2: v2"``), ``retry_context``,
-        ``trace_parent`` (incoming W3C header), ``invocation_id`` (default: a new GUID), ``check_return``
-        (called with the return value and set outputs inside the invocation; raising fails it, as the
-        worker's output encoders do).
+        """See :class:`devhost.functions.interfaces.Invoker`. Extra keywords: ``reason`` for the
+        Executing line (default: the host-API reason), ``trigger_details`` (``"K: v, K2: v2"``),
+        ``retry_context``, ``trace_parent`` (incoming W3C header), ``invocation_id`` (default: a new
+        GUID), ``check_return`` (called with the return value and set outputs inside the invocation;
+        raising fails it, as the worker's output encoders do).
 
-        A function with a retry policy (``@app.retry`` or host.json ``retry``; see :mod:`devhost.retry`)
-        is attempted again after a failure, each attempt with its own invocation id and log lines,
-        waiting on the host clock in between; ``retry_context`` tells the function which attempt it is.
+        A function with a retry policy (``@app.retry`` or host.json ``retry``; see
+        :mod:`devhost.functions.retry`) is attempted again after a failure, each attempt with its own
+        invocation id and log lines, waiting on the host clock in between; ``retry_context`` tells the
+        function which attempt it is.
 
         Raises FunctionInvocationError (``cause`` = the user's exception, ``timed_out`` for a timeout);
         after retries, the last attempt's error.

@@ -27,9 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from devhost.context import user_traceback
 from devhost.errors import AppLoadError
-from devhost.extension import FunctionInfo
+from devhost.functions.context import user_traceback
+from devhost.functions.interfaces import FunctionInfo
 
 SCRIPT_FILE = "function_app.py"
 MODULE_NAME = "function_app"

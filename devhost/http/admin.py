@@ -21,32 +21,72 @@ or a malformed body.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import platform
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, Protocol
 
 from azure.functions.http import HttpRequest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from devhost.clock import VirtualClock
-from devhost.extension import FunctionInfo, FunctionInvocationError
+from devhost.clock import Clock, VirtualClock
+from devhost.config import HostConfig
+from devhost.extension import Extension
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError, Invoker
+from devhost.http.trigger import http_url_template
 
-if TYPE_CHECKING:
-    from devhost.host import Host
+
+class AdminView(Protocol):
+    """What ``/admin`` reads of the running host, and nothing more (:class:`devhost.host.Host` has it).
+
+    A narrow view instead of the whole host, so this module never imports ``devhost.host``.
+    """
+
+    @property
+    def instance_id(self) -> str: ...
+    @property
+    def state(self) -> str: ...  # "Default", "Running", "Stopping", ...
+    @property
+    def version(self) -> str: ...  # host version string, e.g. "4.0.0-devhost"
+    @property
+    def base_url(self) -> str: ...  # "http://127.0.0.1:<port>"
+    @property
+    def config(self) -> HostConfig: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def functions(self) -> Sequence[FunctionInfo]: ...
+    @property
+    def invoker(self) -> Invoker | None: ...
+    @property
+    def owners(self) -> Mapping[str, Extension]: ...  # trigger/binding type → owning extension
+
+    def function(self, name: str) -> FunctionInfo | None:
+        """The indexed function called ``name`` (case-insensitive), or None."""
+        ...
+
+    def uptime_ms(self) -> int:
+        """Milliseconds since the host object was created."""
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background; the host waits for it on stop."""
+        ...
 
 
-def admin_routes(host: Host) -> list[Route]:
+def admin_routes(host: AdminView) -> list[Route]:
     """Starlette routes of the admin API bound to ``host``."""
 
     async def status(request: Request) -> Response:
         return JSONResponse({
             "id": host.instance_id[:32],
             "state": host.state,
-            "version": _version(),
-            "versionDetails": f"{_version()} (devhost, Python {platform.python_version()})",
+            "version": host.version,
+            "versionDetails": f"{host.version} (devhost, Python {platform.python_version()})",
             "platformVersion": "",
             "instanceId": host.instance_id,
             "computerName": platform.node(),
@@ -117,7 +157,7 @@ def admin_routes(host: Host) -> list[Route]:
     ]
 
 
-async def _schedule(host: Host, function: FunctionInfo, text: str) -> None:
+async def _schedule(host: AdminView, function: FunctionInfo, text: str) -> None:
     """Start an out-of-band invocation of ``function`` with ``text`` as its trigger value."""
     assert host.invoker is not None
     invoker = host.invoker
@@ -141,9 +181,7 @@ async def _schedule(host: Host, function: FunctionInfo, text: str) -> None:
     host.spawn(run(), name=f"admin-invoke-{function.name}")
 
 
-def _metadata(host: Host, function: FunctionInfo) -> dict[str, Any]:
-    from devhost.http_trigger import http_url_template
-
+def _metadata(host: AdminView, function: FunctionInfo) -> dict[str, Any]:
     base = f"{host.base_url}/admin/functions/{function.name}"
     invoke_url = (http_url_template(function, host.base_url, host.config.route_prefix)
                   if function.trigger_type == "httpTrigger" else None)
@@ -165,16 +203,10 @@ def _metadata(host: Host, function: FunctionInfo) -> dict[str, Any]:
     }
 
 
-def _clock_json(host: Host) -> dict[str, Any]:
+def _clock_json(host: AdminView) -> dict[str, Any]:
     clock = host.clock
     return {
         "now": clock.now().isoformat().replace("+00:00", "Z"),
         "kind": clock.kind,
         "autoAdvance": bool(getattr(clock, "auto_advance", False)),
     }
-
-
-def _version() -> str:
-    from devhost.host import VERSION
-
-    return VERSION

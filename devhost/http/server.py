@@ -5,27 +5,32 @@ With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools 
 Order matters as in the Functions host, whose built-in routes (``/admin/...``,
 ``/runtime/webhooks/...``) are matched before function routes; the loader already rejects function
 routes starting with ``admin`` or ``runtime``. Requests no route claims fall through to
-:class:`devhost.http_trigger.HttpTriggerEndpoint` (404 when no function matches).
+:class:`devhost.http.trigger.HttpTriggerEndpoint` (404 when no function matches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
-from devhost.admin import admin_routes
-from devhost.http_trigger import HttpTriggerEndpoint
-
-if TYPE_CHECKING:
-    from devhost.host import Host
+from devhost.extension import Extension
+from devhost.http.admin import AdminView, admin_routes
+from devhost.http.trigger import HttpTriggerEndpoint
 
 
-def build_asgi_app(host: Host) -> Starlette:
+class ServedHost(AdminView, Protocol):
+    """What the ASGI app needs of the host: the admin view plus the extensions whose routes it serves."""
+
+    @property
+    def extensions(self) -> Sequence[Extension]: ...
+
+
+def build_asgi_app(host: ServedHost) -> Starlette:
     """The Starlette app serving ``host`` (its invoker and functions must exist)."""
     assert host.invoker is not None
     routes: list[BaseRoute] = []
@@ -34,7 +39,7 @@ def build_asgi_app(host: Host) -> Starlette:
     routes.extend(admin_routes(host))
     http = host.config.extension_options("http")
     triggers = HttpTriggerEndpoint(
-        host.functions,
+        list(host.functions),
         host.config.route_prefix,
         host.invoker,
         custom_headers=dict(http.get("customHeaders") or {}),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
 from azure.functions import _abc as azf_abc
@@ -28,12 +28,9 @@ from azure.functions.http import HttpRequest, HttpResponseConverter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from devhost.extension import FunctionInfo, FunctionInvocationError
-from devhost.loader import methods_of
-from devhost.routing import Router, RouteTemplateError, full_template
-
-if TYPE_CHECKING:
-    from devhost.invoke import FunctionInvoker
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError, Invoker
+from devhost.functions.loader import methods_of
+from devhost.http.routing import Router, RouteTemplateError, full_template
 
 MAX_BODY_BYTES = 100 * 1024 * 1024  # Kestrel MaxRequestBodySize under Core Tools
 HOME_PAGE = (
@@ -122,7 +119,7 @@ def to_response(value: Any, custom_headers: Mapping[str, str]) -> Response:
 class HttpTriggerEndpoint:
     """ASGI fallback of the host app: routes requests to HTTP-triggered functions."""
 
-    def __init__(self, functions: list[FunctionInfo], route_prefix: str, invoker: FunctionInvoker,
+    def __init__(self, functions: list[FunctionInfo], route_prefix: str, invoker: Invoker,
                  custom_headers: Mapping[str, str], homepage: bool = True) -> None:
         self.router = build_router(functions, route_prefix)
         self.invoker = invoker

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from devhost.extension import FunctionInfo, InvocationResult
+from devhost.functions.interfaces import FunctionInfo, InvocationResult
 
 
 class GatedInvoker:

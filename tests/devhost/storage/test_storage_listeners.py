@@ -11,15 +11,16 @@ import pytest
 
 from devhost.clock import SystemClock, VirtualClock
 from devhost.config import HostConfig
-from devhost.extension import FunctionInfo, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo
 from devhost.storage.clients import StorageClients
 from devhost.storage.ncrontab import parse_schedule
 from devhost.storage.queue_listener import QueueListener
 from devhost.storage.queue_options import QueueOptions
 from devhost.storage.queue_output import QueueSender
 from devhost.storage.timer_listener import TimerListener
+from tests.devhost.storage.fakes import GatedInvoker, eventually
 from tests.fixtures.azurite import AzuriteInstance
-from tests.storage.fakes import GatedInvoker, eventually
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from devhost.testing import run_host, wait_for
+from tests.devhost.storage.conftest import APPS, needs_durable
 from tests.fixtures.azurite import AzuriteInstance
-from tests.storage.conftest import APPS, needs_durable
 
 pytestmark = pytest.mark.azurite
 

@@ -12,8 +12,8 @@ import pytest
 
 from devhost.clock import VirtualClock
 from devhost.testing import run_host, wait_for
+from tests.devhost.storage.conftest import APPS, needs_durable
 from tests.fixtures.azurite import AzuriteInstance
-from tests.storage.conftest import APPS, needs_durable
 
 pytestmark = pytest.mark.azurite
 T0 = datetime(2024, 5, 1, 10, 0, 1, tzinfo=UTC)

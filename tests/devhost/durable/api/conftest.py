@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-APP_DIR = Path(__file__).resolve().parents[2] / "apps" / "durable_api_app"
+APP_DIR = Path(__file__).resolve().parents[3] / "apps" / "durable_api_app"
 
 
 def _engine_available() -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("devhost.durable.extension") is None,
                                 reason="devhost.durable.extension is not there yet")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from durable_api_helpers import start, wait_status
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 FINISHED = {"Completed", "Failed", "Terminated"}
 
 

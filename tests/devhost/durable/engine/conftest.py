@@ -13,7 +13,7 @@ import pytest
 from devhost.durable.hub import InstanceState, TaskHub
 from devhost.testing import HostThread, run_host
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[3] / "apps"
 ENGINE_APP = APPS / "durable_engine_app"
 START = datetime(2030, 1, 1, tzinfo=UTC)
 

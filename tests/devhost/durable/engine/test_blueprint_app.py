@@ -9,7 +9,7 @@ import httpx
 
 from devhost.testing import run_host, wait_for
 
-APP = Path(__file__).resolve().parents[2] / "apps" / "durable_blueprint_app"
+APP = Path(__file__).resolve().parents[3] / "apps" / "durable_blueprint_app"
 
 
 def test_blueprint_app_via_http_starter(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from devhost.testing import start_subprocess, wait_for
 
-APP = Path(__file__).resolve().parents[2] / "apps" / "durable_crash_app"
+APP = Path(__file__).resolve().parents[3] / "apps" / "durable_crash_app"
 API = "/runtime/webhooks/durabletask"
 CHAINS = [f"chain-{i}" for i in range(6)]
 WAITERS = [f"wait-{i}" for i in range(4)]

@@ -19,7 +19,7 @@ import pytest
 
 from devhost.testing import REPO_ROOT, DevhostProcess, HostThread, run_host, start_subprocess, wait_for
 
-APP = Path(__file__).resolve().parents[2] / "apps" / "durable_limits_app"
+APP = Path(__file__).resolve().parents[3] / "apps" / "durable_limits_app"
 API = "/runtime/webhooks/durabletask"
 FINISHED = {"Completed", "Failed", "Terminated"}
 

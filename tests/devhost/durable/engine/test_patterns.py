@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from devhost.durable import history as h
-from tests.durable.engine.conftest import Engine
+from tests.devhost.durable.engine.conftest import Engine
 
 
 def test_function_chaining(engine: Engine) -> None:

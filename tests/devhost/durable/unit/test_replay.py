@@ -10,7 +10,7 @@ import pytest
 
 from devhost.durable import history as h
 from devhost.durable.replay import build_payload, execute
-from tests.durable.unit.replay_driver import T0, Driver
+from tests.devhost.durable.unit.replay_driver import T0, Driver
 
 
 def reverse(items: list) -> list:
