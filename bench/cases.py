@@ -180,6 +180,7 @@ class CaseBench:
 
     @property
     def http(self) -> Any:
+        """This thread's HTTP client (kept-alive connections)."""
         client = getattr(self.local, "client", None)
         if client is None:
             client = self.local.client = self._httpx.Client(timeout=60)
