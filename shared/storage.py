@@ -1,9 +1,11 @@
 """Azure Storage clients built from the app's connection string (queues, blobs, tables).
 
-One place turns ``settings.storage_connection`` (``AzureWebJobsStorage``: a full connection string, an
-explicit Azurite string, or ``UseDevelopmentStorage=true``) into sync SDK clients; activities run in worker
-threads so sync clients are fine. Queue clients encode messages as base64 text (``TextBase64EncodePolicy``),
-the format the Functions host's queue trigger reads and writes by default
+One place (:func:`_service`) turns ``settings.storage_connection`` (``AzureWebJobsStorage``: a full connection
+string, an explicit Azurite string, or ``UseDevelopmentStorage=true``) into sync SDK service clients, built
+once per process and call site (:class:`CallSite`: bounded retries and timeouts; activities by default,
+:func:`request_path` on the HTTP request path); activities run in worker threads so sync clients are fine.
+Queue clients encode messages as base64 text (``TextBase64EncodePolicy``), the format the Functions host's
+queue trigger reads and writes by default
 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#encoding).
 
 Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``ResourceNotFoundError``,
@@ -13,23 +15,75 @@ Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``Res
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRetry
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
     BinaryBase64EncodePolicy,
     QueueClient,
+    QueueServiceClient,
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
+from azure.storage.queue import ExponentialRetry as QueueExponentialRetry
 
 from shared.settings import AppSettings
 
 #: The well-known Azurite account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
 DEV_ACCOUNT_NAME = "devstoreaccount1"
 DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+#: HTTP statuses of storage that a later retry may fix (timeout, throttling, server errors).
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class StorageUnavailable(Exception):
+    """Storage could not be reached or answered a transient error (``where`` names the caller).
+
+    Raised by :func:`storage_faults`; transient by contract: activities let it escape so the orchestrator
+    retries the step with its infrastructure budget, request handlers answer 503 with ``Retry-After``.
+    """
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"{where}: storage unavailable ({type(cause).__name__}: {str(cause)[:300]})")
+        self.where = where
+
+
+def is_transient_storage_error(exc: BaseException) -> bool:
+    """True for ``ServiceRequestError`` (nothing sent), ``ServiceResponseError`` (no answer) and an
+    ``HttpResponseError`` with a status in :data:`TRANSIENT_STATUSES` (or none at all)."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    if isinstance(exc, HttpResponseError):
+        return exc.status_code is None or exc.status_code in TRANSIENT_STATUSES
+    return False
+
+
+@contextlib.contextmanager
+def storage_faults(where: str) -> Iterator[None]:
+    """Re-raise transient storage errors (:func:`is_transient_storage_error`) inside the block as
+    :class:`StorageUnavailable` naming ``where``; other errors pass unchanged."""
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if is_transient_storage_error(exc):
+            raise StorageUnavailable(where, exc) from exc
+        raise
 
 
 def resolve_connection_string(connection: str) -> str:
@@ -45,22 +99,101 @@ def resolve_connection_string(connection: str) -> str:
     return connection
 
 
+@dataclass(frozen=True)
+class CallSite:
+    """How patient storage calls from one kind of caller are (per call: ``retry_total`` retries after the
+    first try, exponential backoff from ``backoff_s`` seconds, ``connection_timeout_s`` to connect and
+    ``read_timeout_s`` per socket read). The SDK defaults retry for ~80 s, which held request threads for
+    minutes when storage was down; these bound every call."""
+
+    name: str
+    retry_total: int
+    backoff_s: float
+    connection_timeout_s: float
+    read_timeout_s: float
+
+
+#: Activities: a few quick retries; a longer outage is the orchestrator's to ride out (durable retries).
+ACTIVITY = CallSite("activity", retry_total=2, backoff_s=0.5, connection_timeout_s=5.0, read_timeout_s=20.0)
+#: HTTP request path: fail fast, the handler answers 503 with Retry-After.
+REQUEST = CallSite("request", retry_total=0, backoff_s=0.2, connection_timeout_s=2.0, read_timeout_s=5.0)
+
+_SITE: ContextVar[CallSite] = ContextVar("storage_call_site", default=ACTIVITY)
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def request_path(where: str) -> Iterator[None]:
+    """Inside the block, storage clients use the :data:`REQUEST` call site (no retries, short timeouts) and
+    transient storage errors become :class:`StorageUnavailable` (answer it with :data:`RETRY_AFTER_S`)."""
+    token = _SITE.set(REQUEST)
+    try:
+        with storage_faults(where):
+            yield
+    finally:
+        _SITE.reset(token)
+
+
+#: Seconds a client should wait before retrying a request that failed with StorageUnavailable (503).
+RETRY_AFTER_S = 5
+
+
+def _service(kind: str, settings: AppSettings) -> Any:
+    """The one construction point of storage service clients (``kind``: blob | queue | table), cached per
+    process by (kind, connection, call site). Today: connection strings (account key or Azurite); an
+    identity-based client (``DefaultAzureCredential`` with an account URL) plugs in here."""
+    site = _SITE.get()
+    connection = resolve_connection_string(settings.storage_connection)
+    cache_key = (kind, connection, site)
+    client = _CLIENTS.get(cache_key)
+    if client is not None:
+        return client
+    timeouts: dict[str, Any] = {
+        "connection_timeout": site.connection_timeout_s,
+        "read_timeout": site.read_timeout_s,
+    }
+    if kind == "table":
+        client = TableServiceClient.from_connection_string(
+            connection,
+            retry_total=site.retry_total,
+            retry_backoff_factor=site.backoff_s,
+            retry_backoff_max=10,
+            **timeouts,
+        )
+    else:
+        retry: dict[str, Any] = {
+            "initial_backoff": site.backoff_s,
+            "increment_base": 2,
+            "retry_total": site.retry_total,
+        }
+        if kind == "blob":
+            client = BlobServiceClient.from_connection_string(
+                connection, retry_policy=ExponentialRetry(**retry, random_jitter_range=0), **timeouts
+            )
+        else:
+            client = QueueServiceClient.from_connection_string(
+                connection, retry_policy=QueueExponentialRetry(**retry, random_jitter_range=0), **timeouts
+            )
+    with _CLIENTS_LOCK:
+        return _CLIENTS.setdefault(cache_key, client)
+
+
 def queue_client(settings: AppSettings, queue_name: str, *, binary: bool = False) -> QueueClient:
     """A queue client whose messages are base64-encoded, as the Functions host expects.
 
     ``binary=False``: send/receive ``str`` (``TextBase64*Policy``); ``binary=True``: ``bytes``
-    (``BinaryBase64*Policy``), for relaying a message's exact bytes.
+    (``BinaryBase64*Policy``), for relaying a message's exact bytes. Built from the process's cached
+    service client (:func:`_service`), so its retries and timeouts are the call site's.
     """
-    connection = resolve_connection_string(settings.storage_connection)
+    service: QueueServiceClient = _service("queue", settings)
     if binary:
-        return QueueClient.from_connection_string(
-            connection,
+        return service.get_queue_client(
             queue_name,
             message_encode_policy=BinaryBase64EncodePolicy(),
             message_decode_policy=BinaryBase64DecodePolicy(),
         )
-    return QueueClient.from_connection_string(
-        connection,
+    return service.get_queue_client(
         queue_name,
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=TextBase64DecodePolicy(),
@@ -76,8 +209,8 @@ def ensure_queue(settings: AppSettings, queue_name: str, *, binary: bool = False
 
 
 def container_client(settings: AppSettings, container_name: str) -> ContainerClient:
-    """A blob container client."""
-    service = BlobServiceClient.from_connection_string(resolve_connection_string(settings.storage_connection))
+    """A blob container client (from the cached service client of the call site)."""
+    service: BlobServiceClient = _service("blob", settings)
     return service.get_container_client(container_name)
 
 
@@ -90,17 +223,14 @@ def ensure_container(settings: AppSettings, container_name: str) -> ContainerCli
 
 
 def table_client(settings: AppSettings, table_name: str) -> TableClient:
-    """A table client (azure-data-tables)."""
-    service = TableServiceClient.from_connection_string(
-        resolve_connection_string(settings.storage_connection)
-    )
+    """A table client (azure-data-tables, from the cached service client of the call site)."""
+    service: TableServiceClient = _service("table", settings)
     return service.get_table_client(table_name)
 
 
 def ensure_table(settings: AppSettings, table_name: str) -> TableClient:
-    """:func:`table_client`, creating the table if it is missing."""
-    service = TableServiceClient.from_connection_string(
-        resolve_connection_string(settings.storage_connection)
-    )
+    """:func:`table_client`, creating the table if it is missing (checked on every call: an emulator
+    restarted without persistence comes back empty)."""
+    service: TableServiceClient = _service("table", settings)
     service.create_table_if_not_exists(table_name)
     return service.get_table_client(table_name)
