@@ -1,9 +1,11 @@
-"""Azure Storage clients built from the app's connection string (queues, blobs, tables).
+"""Azure Storage clients built from the app's storage connection (queues, blobs, tables).
 
-One place (:func:`_service`) turns ``settings.storage_connection`` (``AzureWebJobsStorage``: a full connection
-string, an explicit Azurite string, or ``UseDevelopmentStorage=true``) into sync SDK service clients, built
-once per process and call site (:class:`CallSite`: bounded retries and timeouts; activities by default,
-:func:`request_path` on the HTTP request path); activities run in worker threads so sync clients are fine.
+One place (:func:`_service`) turns the app's storage connection (``AzureWebJobsStorage``: a full connection
+string, an explicit Azurite string, ``UseDevelopmentStorage=true``, or the identity-based
+``AzureWebJobsStorage__*`` settings, resolved by ``shared/storage_connection.py`` exactly as the host does)
+into sync SDK service clients, built once per process and call site (:class:`CallSite`: bounded retries and
+timeouts; activities by default, :func:`request_path` on the HTTP request path); activities run in worker
+threads so sync clients are fine.
 Queue clients encode messages as base64 text (``TextBase64EncodePolicy``), the format the Functions host's
 queue trigger reads and writes by default
 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#encoding).
@@ -40,10 +42,9 @@ from azure.storage.queue import (
 from azure.storage.queue import ExponentialRetry as QueueExponentialRetry
 
 from shared.settings import AppSettings
+from shared.storage_connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, resolve, resolve_connection_string
 
-#: The well-known Azurite account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
-DEV_ACCOUNT_NAME = "devstoreaccount1"
-DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+__all__ = ["DEV_ACCOUNT_KEY", "DEV_ACCOUNT_NAME", "resolve_connection_string"]
 
 
 #: HTTP statuses of storage that a later retry may fix (timeout, throttling, server errors).
@@ -84,19 +85,6 @@ def storage_faults(where: str) -> Iterator[None]:
         if is_transient_storage_error(exc):
             raise StorageUnavailable(where, exc) from exc
         raise
-
-
-def resolve_connection_string(connection: str) -> str:
-    """The explicit form of ``connection``: ``UseDevelopmentStorage=true`` becomes the Azurite default
-    string (127.0.0.1, ports 10000/10001/10002); anything else is returned unchanged."""
-    if connection.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
-        host = "http://127.0.0.1"
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT_NAME};AccountKey={DEV_ACCOUNT_KEY};"
-            f"BlobEndpoint={host}:10000/{DEV_ACCOUNT_NAME};QueueEndpoint={host}:10001/{DEV_ACCOUNT_NAME};"
-            f"TableEndpoint={host}:10002/{DEV_ACCOUNT_NAME};"
-        )
-    return connection
 
 
 @dataclass(frozen=True)
@@ -141,40 +129,42 @@ RETRY_AFTER_S = 5
 
 def _service(kind: str, settings: AppSettings) -> Any:
     """The one construction point of storage service clients (``kind``: blob | queue | table), cached per
-    process by (kind, connection, call site). Today: connection strings (account key or Azurite); an
-    identity-based client (``DefaultAzureCredential`` with an account URL) plugs in here."""
+    process by (kind, connection settings, call site), with the call site's retries and timeouts. The
+    connection is ``shared.storage_connection.resolve``'s: a connection string (account key, Azurite) or
+    the identity-based service URL with its credential."""
     site = _SITE.get()
-    connection = resolve_connection_string(settings.storage_connection)
-    cache_key = (kind, connection, site)
+    identity = tuple(sorted(dict(settings.storage_identity or {}).items()))
+    cache_key = (kind, settings.storage_connection, identity, site)
     client = _CLIENTS.get(cache_key)
     if client is not None:
         return client
-    timeouts: dict[str, Any] = {
+    connection = resolve(settings)
+    options: dict[str, Any] = {
         "connection_timeout": site.connection_timeout_s,
         "read_timeout": site.read_timeout_s,
     }
+    retry: dict[str, Any] = {
+        "initial_backoff": site.backoff_s,
+        "increment_base": 2,
+        "retry_total": site.retry_total,
+        "random_jitter_range": 0,
+    }
+    factory: Any
     if kind == "table":
-        client = TableServiceClient.from_connection_string(
-            connection,
-            retry_total=site.retry_total,
-            retry_backoff_factor=site.backoff_s,
-            retry_backoff_max=10,
-            **timeouts,
+        factory, url = TableServiceClient, connection.table_url
+        options.update(
+            retry_total=site.retry_total, retry_backoff_factor=site.backoff_s, retry_backoff_max=10
         )
+    elif kind == "blob":
+        factory, url = BlobServiceClient, connection.blob_url
+        options["retry_policy"] = ExponentialRetry(**retry)
     else:
-        retry: dict[str, Any] = {
-            "initial_backoff": site.backoff_s,
-            "increment_base": 2,
-            "retry_total": site.retry_total,
-        }
-        if kind == "blob":
-            client = BlobServiceClient.from_connection_string(
-                connection, retry_policy=ExponentialRetry(**retry, random_jitter_range=0), **timeouts
-            )
-        else:
-            client = QueueServiceClient.from_connection_string(
-                connection, retry_policy=QueueExponentialRetry(**retry, random_jitter_range=0), **timeouts
-            )
+        factory, url = QueueServiceClient, connection.queue_url
+        options["retry_policy"] = QueueExponentialRetry(**retry)
+    if connection.connection_string is not None:
+        client = factory.from_connection_string(connection.connection_string, **options)
+    else:
+        client = factory(str(url), credential=connection.credential, **options)
     with _CLIENTS_LOCK:
         return _CLIENTS.setdefault(cache_key, client)
 
