@@ -149,7 +149,8 @@ def _refused(case_id: str, payload: dict[str, Any], exc: Exception) -> dict[str,
     fields = RunFields(run_id=case_id, event_id=event.get("event_id"))
     log_step(logger, "apply_refused", fields, reason=reason)
     return {
-        "key": key, "status": "refused", "replayed": False, "attempts": 0, "result": None, "reason": reason,
+        "key": key, "status": "refused", "permanent": True, "reason": reason, "error": reason,
+        "replayed": False, "attempts": 0, "result": None,
     }
 
 
@@ -174,7 +175,7 @@ def _apply_action(payload: dict[str, Any], started: float) -> dict[str, Any]:
         approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
         request = plan_action(case_id, event, decision, payload["mode"], approval)
         key = idempotency_key(event.source, event.event_id, decision.action)
-        adapter = get_adapter(request.tool)
+        adapter = get_adapter(request.tool, settings)
         at = datetime.fromisoformat(payload["at"]) if payload.get("at") else datetime.now(UTC)
         entry = ledger.apply_once(
             settings, key, lambda: adapter.apply(request, key, settings), now=lambda: at, instance_id=case_id
