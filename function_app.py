@@ -4,7 +4,8 @@ orchestrations/ and activities/; this file creates the app and registers them.
 It also configures the OpenTelemetry exporters, once at import (``shared/telemetry_export.py``): the
 ``case.*`` spans and metrics (``shared/telemetry.py``, ``shared/metrics.py``) go to Application Insights when
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set and over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is
-set; with neither they stay no-ops.
+set; with neither they stay no-ops. And it reports, once, a tool the policy uses but the settings leave
+without credentials (:func:`report_tool_configuration`).
 """
 
 import logging
@@ -38,7 +39,28 @@ def configure_tracing(connection_string: str | None) -> bool:
     return "azure_monitor" in configure_exporters({APPINSIGHTS_SETTING: connection_string or ""})
 
 
+def report_tool_configuration() -> list[str]:
+    """Log, once at start, every tool of the policy in force that cannot act with these app settings (a
+    missing credential such as ``GITHUB_TOKEN``: ``shared.adapters.configuration_problems``); each case
+    applying such a tool fails at once with the same reason. Returns the problems. Never raises: an
+    unreadable policy or setting is reported by the case steps that read them."""
+    from shared.adapters import configuration_problems
+    from shared.policy import load_policy
+    from shared.settings import AppSettings
+
+    try:
+        settings = AppSettings.from_env()
+        in_use = {tool.adapter for tool in load_policy(settings.policy_path).tools.values()}
+    except Exception:
+        return []
+    problems = configuration_problems(settings, in_use)
+    for problem in problems:
+        logger.error("Configuration error: %s", problem)
+    return problems
+
+
 configure_exporters(os.environ)
+report_tool_configuration()
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
