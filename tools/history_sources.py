@@ -1,8 +1,8 @@
 """Where the replay gate reads instance histories from: a devhost task hub file, the Durable HTTP API of any
 host, or history files. Each source yields :class:`InstanceHistory` (DTFx-shaped events, int ``EventType``).
 
-- **devhost task hub** (``.devhost/taskhub.sqlite``): the stored history as is (``SqliteStore``), open
-  instances only (Running, Pending, Suspended).
+- **devhost task hub** (``.devhost/taskhub.sqlite``): the stored history as is, read-only (the file may
+  belong to a running host), open instances only (Running, Pending, Suspended).
 - **Durable HTTP API** (``GET /runtime/webhooks/durabletask/instances?runtimeStatus=…`` then
   ``…/instances/{id}?showHistory=true&showHistoryOutput=true&showInput=true``, documented at
   https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-api): that history is
@@ -20,12 +20,14 @@ host, or history files. Each source yields :class:`InstanceHistory` (DTFx-shaped
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from devhost.durable import history as h
+from devhost.durable.models import InstanceState
 from devhost.durable.status_payload import EVENT_TYPE_NAMES, WEBHOOK_PATH
 
 OPEN_STATUSES = ("Running", "Pending", "Suspended")
@@ -61,32 +63,62 @@ class InstanceHistory:
 
 
 # ------------------------------------------------------------------------------------------ devhost hub
-def from_taskhub(path: Path | str, hub: str) -> Iterator[InstanceHistory]:
-    """Open instances of task hub ``hub`` in the devhost SQLite file ``path``. Raises :class:`SourceError`
-    when the file does not exist (it is never created here)."""
-    from devhost.durable.sqlite_store import SqliteStore
+def read_taskhub(
+    path: Path | str, hub: str, statuses: Iterable[str] | None = None, *, with_history: bool = True
+) -> Iterator[tuple[InstanceState, list[Event]]]:
+    """``(instance, history)`` of every instance of task hub ``hub`` in the devhost SQLite file ``path``
+    (``statuses``: only those runtime statuses; ``with_history=False``: empty histories), oldest first.
+
+    Opens the file **read-only** (``mode=ro``), never through ``SqliteStore``, whose opening runs the schema
+    script and whose closing checkpoints the WAL: the file may belong to a running host. Rows are mapped
+    with the store's own row mapping. Raises :class:`SourceError` when the file does not exist or is not a
+    task hub."""
+    from devhost.durable.sqlite_store import _COLUMNS, _row_state
 
     file = Path(path)
     if not file.is_file():
         raise SourceError(f"task hub file {file} does not exist")
-    store = SqliteStore(file, hub)
+    wanted = list(statuses or [])
+    where = "hub=?" + (f" AND runtime_status IN ({','.join('?' * len(wanted))})" if wanted else "")
     try:
-        token: str | None = None
-        while True:
-            page, token = store.query(statuses=list(OPEN_STATUSES), top=200, continuation=token)
-            for state in page:
-                yield InstanceHistory(
-                    name=state.name,
-                    instance_id=state.instance_id,
-                    runtime_status=state.runtime_status,
-                    history=store.get_history(state.instance_id),
-                    origin=f"{file}#{hub}",
-                    parent_instance_id=state.parent_instance_id,
-                )
-            if not token:
-                break
+        db = sqlite3.connect(f"file:{file}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as exc:
+        raise SourceError(f"cannot open task hub file {file}: {exc}") from exc
+    try:
+        rows = db.execute(
+            f"SELECT {_COLUMNS} FROM instances WHERE {where} ORDER BY created_time, instance_id",
+            [hub, *wanted],
+        ).fetchall()
+        for row in rows:
+            state = _row_state(row)
+            history: list[Event] = []
+            if with_history:
+                history = [
+                    json.loads(r[0])
+                    for r in db.execute(
+                        "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                        (hub, state.instance_id),
+                    )
+                ]
+            yield state, history
+    except sqlite3.Error as exc:
+        raise SourceError(f"task hub file {file}: {exc}") from exc
     finally:
-        store.close()
+        db.close()
+
+
+def from_taskhub(path: Path | str, hub: str) -> Iterator[InstanceHistory]:
+    """Open instances (Running, Pending, Suspended) of task hub ``hub`` in the devhost SQLite file
+    ``path`` (read-only, :func:`read_taskhub`)."""
+    for state, history in read_taskhub(path, hub, OPEN_STATUSES):
+        yield InstanceHistory(
+            name=state.name,
+            instance_id=state.instance_id,
+            runtime_status=state.runtime_status,
+            history=history,
+            origin=f"{path}#{hub}",
+            parent_instance_id=state.parent_instance_id,
+        )
 
 
 # ------------------------------------------------------------------------------------------ HTTP API

@@ -65,29 +65,22 @@ def cases_from_file(path: Path | str) -> list[CaseData]:
 
 
 def statuses_from_taskhub(path: str, hub: str) -> Iterator[dict[str, Any]]:
-    """Every ``case_workflow`` instance of a devhost task hub file, in the status API's field names."""
-    from devhost.durable.sqlite_store import SqliteStore
+    """Every ``case_workflow`` instance of a devhost task hub file (opened read-only), in the status API's
+    field names."""
+    from tools.history_sources import SourceError, read_taskhub
 
-    if not Path(path).is_file():
-        raise SystemExit(f"report: task hub file {path} does not exist")
-    store = SqliteStore(path, hub)
     try:
-        token: str | None = None
-        while True:
-            page, token = store.query(top=500, continuation=token)
-            for s in page:
-                if s.name == CASE_WORKFLOW:
-                    yield {
-                        "instanceId": s.instance_id,
-                        "runtimeStatus": s.runtime_status,
-                        "createdTime": s.created_time,
-                        "lastUpdatedTime": s.last_updated_time,
-                        "customStatus": s.custom_status,
-                    }
-            if not token:
-                break
-    finally:
-        store.close()
+        for s, _ in read_taskhub(path, hub, with_history=False):
+            if s.name == CASE_WORKFLOW:
+                yield {
+                    "instanceId": s.instance_id,
+                    "runtimeStatus": s.runtime_status,
+                    "createdTime": s.created_time,
+                    "lastUpdatedTime": s.last_updated_time,
+                    "customStatus": s.custom_status,
+                }
+    except SourceError as exc:
+        raise SystemExit(f"report: {exc}") from exc
 
 
 def statuses_from_http(
