@@ -58,6 +58,16 @@ def test_downstream_failing_twice_then_ok_completes_with_one_effect(app, status)
     assert list(app.downstream.effects) == [key]
 
 
+@pytest.mark.parametrize("bad_id", ["case%00x", "a%2Fb", "x" * 300, "-lead"])
+def test_ids_are_validated_before_storage_calls(app, bad_id):
+    """A malformed case id on the audit route is a 400 naming the rule, answered before any storage call
+    (a NUL in the id used to make the storage SDK retry for ~80 s)."""
+    r = app.client.http.get(f"{app.client.base}/api/cases/{bad_id}/audit", headers=app.client.reader)
+    assert r.status_code in (400, 404), r.text
+    if r.status_code == 400:
+        assert "case id" in r.json()["error"]
+
+
 def test_restart_under_a_new_instance_id_never_applies_twice(app):
     """Restarting a completed case through the Durable HTTP API (restartWithNewInstanceId) runs the same
     event again under a new id: its apply finds the event's ledger record and sends nothing."""
@@ -112,6 +122,10 @@ def test_storage_outage_parks_an_approved_case_stalled_and_it_resumes_without_a_
             client.wait_pending(case_id)
             storage.stop()  # storage goes away between the approval request and the decision
             assert client.decide(case_id, principal("bob", "approver")).status_code == 202
+            # item 6: the request path fails fast with 503 + Retry-After; health does not depend on storage
+            audit = client.http.get(f"{client.base}/api/cases/{case_id}/audit", headers=client.reader)
+            assert audit.status_code == 503 and audit.headers["Retry-After"].isdigit(), audit.text
+            assert client.http.get(f"{client.base}/api/health").status_code == 200
 
             app = type("App", (), {"client": client, "host": host})
             stalled = drive(app, case_id, "stalled", "failed", step_s=2.0, timeout_s=120)

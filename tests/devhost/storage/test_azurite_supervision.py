@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,20 @@ import pytest
 
 from devhost.storage.azurite import PIDFILE, AzuriteEndpoints, AzuriteProcess, ensure_azurite, is_answering
 from devhost.testing import run_host, wait_for
-from tests.devhost.storage.test_storage_azurite import free_ports
 
 pytestmark = pytest.mark.azurite
 
 APPS = Path(__file__).resolve().parents[2] / "apps"
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 def loopback_endpoints() -> AzuriteEndpoints:
