@@ -50,6 +50,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -441,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"host and app logs: {log.name}", flush=True)
     # the log lines are written as usual (their cost is part of a case), to a file instead of the terminal
     logging.basicConfig(level=logging.WARNING, filename=log.name)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop Azurite and the hosts on SIGTERM too
     return run(args)
 
 
