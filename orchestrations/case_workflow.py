@@ -63,6 +63,7 @@ def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
         },
     )
     run.log("received", event_type=event.type)
+    run.announce("received")
     try:
         outcome = yield from _process(run)
     except BudgetExceeded as exc:
@@ -287,6 +288,7 @@ def _close(run: CaseRun, outcome: Outcome):
     run.publish()
     run.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
     run.log(outcome.status, reason=outcome.reason)
+    run.announce(outcome.status, outcome.reason)
     run.closing = True
     yield run.with_audit(
         run.activity(

@@ -137,6 +137,12 @@ class StorageExtension:
         if listeners:
             await asyncio.gather(*(x.stop(timeout_s) for x in listeners), return_exceptions=True)
 
+    def abort(self) -> None:
+        """Stop the Azurite this extension started, now and synchronously (the CLI's second Ctrl+C, just
+        before the process leaves without draining). Idempotent."""
+        for proc in list(self.azurite):
+            proc.stop(timeout_s=3.0)
+
     async def stop(self, timeout_s: float) -> None:
         """Stop listeners (in-flight work gets ``timeout_s`` s), close clients, stop our Azurite."""
         await self.stop_triggers(timeout_s)
