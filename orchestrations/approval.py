@@ -4,7 +4,8 @@ One instance per escalation tier (id ``{case}-approval-{tier}``, recorded in the
 ``approvalInstanceId`` so the decision endpoint raises events to it). Its loop yields only on
 ``task_any([wait_for_external_event("ApprovalDecision"), create_timer(deadline)])`` and cancels the timer
 when a decision wins, so a wait for decisions is open whenever one can arrive. This matters because of the
-SDK 1.7.0 quirk (durable-protocol.md §7): an event raised while no wait of its name is open is handed to
+SDK 1.7.0 quirk (docs/durable-extension-protocol.md#external-events): an event raised while no wait of its
+name is open is handed to
 every later wait of that name, and several such events collapse to the last. With only the race between
 waits, several decisions arriving together are each delivered once, in order. Notifications and audit are
 the parent's job (before and after the tier), never inside this loop.

@@ -13,7 +13,8 @@ as data; time is ``context.current_utc_datetime``; logs only when not replaying 
 The input is ``BusinessEvent.model_dump(mode="json")``; the output is the :class:`Outcome` JSON. The custom
 status is the :class:`CaseStatus` JSON (stage, timeline, pendingApproval, outcome, approvalInstanceId).
 Every activity input carries the event id (``event_id``, or inside ``event``) so each step's run-schema
-log line and span name the event; the SDK never compares inputs on replay (durable-protocol.md §3.5), so
+log line and span name the event; the SDK never compares inputs on replay
+(docs/durable-extension-protocol.md#replay), so
 instances scheduled with older inputs still replay.
 """
 
