@@ -31,6 +31,7 @@ from devhost.config import HostConfig
 from devhost.errors import DevhostError
 from devhost.host import Host
 from devhost.logs import configure_logging
+from devhost.storage import azurite
 
 PLUGINS: tuple[str, ...] = ("devhost.durable.cli", "devhost.storage.cli", "devhost.principal")
 DEFAULT_PORT = 7071
@@ -131,7 +132,7 @@ async def _serve(config: HostConfig, args: argparse.Namespace, *, log_file: Path
     def on_signal(sig: signal.Signals) -> None:
         if stop.is_set():
             log.warning("Second %s: exiting without waiting for in-flight work", sig.name)
-            abort_children(host)
+            azurite.stop_all()  # os._exit skips atexit: never leave our Azurite behind
             sys.stdout.flush()
             os_exit(1)
         log.info("%s received: stopping (draining in-flight invocations, up to %.0fs)", sig.name,
@@ -156,19 +157,6 @@ async def _serve(config: HostConfig, args: argparse.Namespace, *, log_file: Path
         sys.stderr.flush()
         os_exit(0)
     return 0
-
-
-def abort_children(host: Host) -> None:
-    """Before leaving at once (second Ctrl+C): let each extension end the processes it started (its
-    optional ``abort()``, e.g. Azurite), since ``os._exit`` skips ``atexit`` handlers. Never raises."""
-    for ext in host.extensions:
-        abort = getattr(ext, "abort", None)
-        if abort is None:
-            continue
-        try:
-            abort()
-        except Exception as exc:  # leaving anyway
-            log.warning("%s could not stop its processes: %s", getattr(ext, "name", ext), exc)
 
 
 def _abandoned_function_threads(grace_s: float = 0.5) -> bool:

@@ -1,8 +1,9 @@
 """The Storage binding extension devhost loads as ``devhost.storage.extension:StorageExtension``.
 
 Owns the binding types ``queueTrigger``, ``queue``, ``timerTrigger``, ``blob`` and ``blobTrigger``.
-At start it starts Azurite when a storage connection points at loopback endpoints where nothing answers
-(``UseDevelopmentStorage=true`` included; data under ``<data dir>/azurite``), creates trigger queues, and
+At start it starts (and supervises) Azurite when ``AzureWebJobsStorage`` or a storage binding's connection
+points at loopback endpoints where nothing answers (``UseDevelopmentStorage=true`` included; data under
+``<data dir>/azurite``; see ``devhost/storage/azurite.py``), creates trigger queues, and
 starts one listener per enabled queue, timer and blob-trigger function. Output bindings and blob inputs
 are served through the :class:`devhost.extension.Extension` protocol.
 """
@@ -137,12 +138,6 @@ class StorageExtension:
         if listeners:
             await asyncio.gather(*(x.stop(timeout_s) for x in listeners), return_exceptions=True)
 
-    def abort(self) -> None:
-        """Stop the Azurite this extension started, now and synchronously (the CLI's second Ctrl+C, just
-        before the process leaves without draining). Idempotent."""
-        for proc in list(self.azurite):
-            proc.stop(timeout_s=3.0)
-
     async def stop(self, timeout_s: float) -> None:
         """Stop listeners (in-flight work gets ``timeout_s`` s), close clients, stop our Azurite."""
         await self.stop_triggers(timeout_s)
@@ -160,6 +155,9 @@ class StorageExtension:
             for b in fn.bindings
             if b.get("type") in STORAGE_TYPES
         }
+        # AzureWebJobsStorage always counts: apps use it from their own code (SDK clients, the durable
+        # task hub in Azure) without any storage binding (e.g. Microsoft's fan_in_fan_out sample).
+        names.add(None)
         seen = set()
         for name in sorted(names, key=lambda n: n or ""):
             try:
