@@ -23,16 +23,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import audit
+from shared import audit, strict_values
+from shared.access import CaseFacts, case_facts, may_read_case, reader_roles
 from shared.approvals import DECISION_EVENT
-from shared.contracts.event import CASE_WORKFLOW
-from shared.identity import MalformedPrincipal, Principal, principal_from_headers
+from shared.case_errors import PolicyError
+from shared.contracts.event import CASE_WORKFLOW, is_case_id
+from shared.identity import (
+    AuthenticationNotConfigured,
+    MalformedPrincipal,
+    Principal,
+    principal_from_headers,
+)
+from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
 from shared.settings import AppSettings
 from triggers.case_views import (
     Answer,
@@ -57,11 +66,54 @@ def _respond(answer: Answer) -> func.HttpResponse:
 def _principal(req: func.HttpRequest) -> Principal | Answer:
     try:
         principal = principal_from_headers(dict(req.headers.items()))
+    except AuthenticationNotConfigured as exc:
+        return error(401, str(exc))
     except MalformedPrincipal as exc:
         return error(401, f"unauthenticated: {exc}")
     if principal is None:
-        return error(401, "unauthenticated: send X-MS-CLIENT-PRINCIPAL / X-MS-CLIENT-PRINCIPAL-NAME")
+        return error(
+            401, "unauthenticated: no X-MS-CLIENT-PRINCIPAL (sign in through App Service Authentication)"
+        )
     return principal
+
+
+_policy_cache: dict[tuple[str, float], PolicyDocument] = {}
+
+
+def _policy() -> PolicyDocument | None:
+    """The policy the activities use (``CASE_POLICY_PATH``), cached per file and modification time; None
+    when it cannot be read (then only the requester and nobody else is authorized by role)."""
+    try:
+        settings = AppSettings.from_env()
+        path = settings.policy_path
+        file = path or str(DEFAULT_POLICY_PATH)
+        key = (file, os.stat(file).st_mtime)
+        if key not in _policy_cache:
+            _policy_cache.clear()
+            _policy_cache[key] = load_policy(path)
+        return _policy_cache[key]
+    except (OSError, PolicyError, ValueError) as exc:
+        logger.warning("policy unreadable for authorization: %s", exc)
+        return None
+
+
+def _case_id(req: func.HttpRequest) -> str | Answer:
+    """The route's case id, or a 404 when it is not shaped like one (checked before any storage call)."""
+    instance_id = req.route_params.get("id", "")
+    if not is_case_id(instance_id):
+        return error(404, "no such case: case ids look like case-<32 hex digits>")
+    return instance_id
+
+
+def _readable(principal: Principal, facts: CaseFacts, policy: PolicyDocument | None) -> Answer | None:
+    """None when ``principal`` may read the case, else a 403 naming who may."""
+    if may_read_case(principal, facts, reader_roles(policy)):
+        return None
+    return error(
+        403,
+        "forbidden: a case is readable by its requester, the roles that may decide it and the reader "
+        f"roles ({', '.join(sorted(reader_roles(policy))) or 'none configured'})",
+    )
 
 
 def _runtime(status: Any) -> str | None:
@@ -90,21 +142,36 @@ async def get_case(req: func.HttpRequest, client: df.DurableOrchestrationClient)
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
-    instance_id = req.route_params.get("id", "")
+    instance_id = _case_id(req)
+    if isinstance(instance_id, Answer):
+        return _respond(instance_id)
     status = await client.get_status(instance_id)
     if not is_case(status):
         return _respond(error(404, f"no case {instance_id}"))
+    policy = _policy()
+    refused = _readable(principal, case_facts(status.custom_status, policy), policy)
+    if refused is not None:
+        return _respond(refused)
     progress = await _progress(client, status.custom_status)
     return _respond(Answer(200, case_view(instance_id, _runtime(status), status.custom_status, progress)))
 
 
 @bp.route(route="cases/{id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
-def get_case_audit(req: func.HttpRequest) -> func.HttpResponse:
+@bp.durable_client_input(client_name="client")
+async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The case's audit trail with the result of verifying its hash chain (first tampered record)."""
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
-    instance_id = req.route_params.get("id", "")
+    instance_id = _case_id(req)
+    if isinstance(instance_id, Answer):
+        return _respond(instance_id)
+    status = await client.get_status(instance_id)
+    policy = _policy()
+    facts = case_facts(status.custom_status, policy) if is_case(status) else CaseFacts(None, frozenset())
+    refused = _readable(principal, facts, policy)
+    if refused is not None:  # a purged case's trail stays readable by the reader roles only
+        return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
     settings = AppSettings.from_env()
     result = audit.verify_case(settings, instance_id)
     if result.count == 0:
@@ -140,9 +207,13 @@ async def list_approvals(req: func.HttpRequest, client: df.DurableOrchestrationC
         return _respond(principal)
     statuses = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Running])
     origin = _origin(req)
+    policy = _policy()
+    readers = reader_roles(policy)
     items = []
     for status in statuses:
         if status.name != CASE_WORKFLOW or pending_request(status.custom_status) is None:
+            continue
+        if not may_read_case(principal, case_facts(status.custom_status, policy), readers):
             continue
         url = f"{origin}/api/cases/{status.instance_id}/decision"
         items.append(approval_item(status.instance_id, status.custom_status, url, principal))
@@ -158,7 +229,9 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     if isinstance(principal, Answer):
         return _respond(principal)
     try:
-        body = json.loads(req.get_body() or b"null")
+        body = strict_values.loads(req.get_body() or b"null")
+    except strict_values.HostileJson as exc:
+        return _respond(error(400, f"the body is refused: {exc}", fields=["<body>"]))
     except (ValueError, UnicodeDecodeError):
         return _respond(error(400, "the body must be JSON", fields=["<body>"]))
     parsed = parse_decision_body(body)
@@ -166,7 +239,9 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
         return _respond(parsed)
     decision, reason, evidence_hash = parsed
 
-    instance_id = req.route_params.get("id", "")
+    instance_id = _case_id(req)
+    if isinstance(instance_id, Answer):
+        return _respond(instance_id)
     status = await client.get_status(instance_id)
     if not is_case(status):
         return _respond(error(404, f"no case {instance_id}"))

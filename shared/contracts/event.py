@@ -78,7 +78,21 @@ class BusinessEvent(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # year 9999 with a negative offset is past datetime.max in UTC
+            raise ValueError("is outside the representable UTC range") from exc
+
+
+#: The shape of every case id this app hands out (:func:`case_instance_id`).
+CASE_ID_PATTERN = r"^case-[0-9a-f]{32}$"
+_CASE_ID_RE = re.compile(CASE_ID_PATTERN)
+
+
+def is_case_id(value: str) -> bool:
+    """True when ``value`` has the app's case-id shape (checked before any storage call: a malformed id,
+    e.g. one holding a NUL, is answered 404 at once instead of reaching the storage SDK)."""
+    return isinstance(value, str) and len(value) == 37 and _CASE_ID_RE.match(value) is not None
 
 
 def case_instance_id(event: BusinessEvent) -> str:
