@@ -117,6 +117,7 @@ class Host:
     async def start(self) -> None:
         """Load, bind, start extensions, serve. Raises AppLoadError / ConfigError / DevhostError; on
         failure everything already started is stopped again."""
+        from devhost.local_secrets import ensure_local_secrets
         from devhost.server import build_asgi_app
 
         self._stopped = asyncio.Event()
@@ -126,6 +127,7 @@ class Host:
         except OSError as exc:
             raise ConfigError(f"cannot create the data directory {self.config.data_dir}: {exc}") from exc
         self._check_settings()
+        ensure_local_secrets(self.config.data_dir, self.config.settings)  # type: ignore[arg-type]
         self.app = load_app(self.config.app_dir, self.config.setting("PYTHON_SCRIPT_FILE_NAME") or
                             "function_app.py")
         try:

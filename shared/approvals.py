@@ -130,17 +130,20 @@ def refusal(
     requester: str,
     allowed_roles: Sequence[str],
     expires_at: datetime,
-    now: datetime,
+    now: datetime | None,
     decided_by: Iterable[str] = (),
 ) -> str | None:
-    """Why this approver may not decide now, or None when they may (shared by endpoint and orchestrator)."""
+    """Why this approver may not decide now, or None when they may (shared by endpoint and orchestrator).
+
+    ``now`` None skips the expiry check: only the orchestration decides expiry, on its own clock (the
+    host's), so the endpoint never contradicts it with a clock of its own."""
     if not identity_key(approver):
         return "no identity"
     if same_identity(approver, requester):
         return f"{approver} requested this case and cannot decide it (separation of duties)"
     if set(roles).isdisjoint(allowed_roles):
         return f"{approver} has none of the roles allowed to decide: {', '.join(allowed_roles)}"
-    if now >= expires_at:
+    if now is not None and now >= expires_at:
         return f"the approval expired at {expires_at.isoformat()}"
     if any(same_identity(approver, other) for other in decided_by):
         return f"{approver} has already decided this case"

@@ -142,3 +142,72 @@ def test_item9_malformed_ids_are_404_at_once(app, bad):
     r = app.client.http.post(f"{app.client.base}/api/cases/{bad}/decision", headers=BOB,
                              json={"decision": "approve"})
     assert r.status_code in (404, 414)
+
+
+# -- item 1: forged and replayed decisions through the Durable HTTP API -------------------------------
+DURABLE = "/runtime/webhooks/durabletask/instances"
+
+
+def _audit(app, case_id: str) -> dict:
+    r = app.client.http.get(f"{app.client.base}/api/cases/{case_id}/audit", headers=AUDITOR)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _refused_count(app, case_id: str) -> int:
+    return int((app.client.case(case_id).get("approvalProgress") or {}).get("refused", 0))
+
+
+def test_item1_forged_and_replayed_raises_do_not_count(app):
+    """Two forged raises (made-up approver and roles) do not release a 2-of-2 payment; a replay of a real
+    sealed decision (read back from the tier's history) is refused as a replay; all are audited."""
+    from devhost.testing import wait_for
+
+    case_id = _case(app, "forge-1", "payment.release", amount=50000, currency="EUR")
+    view = app.client.wait_pending(case_id)
+    tier_id = view["approvalInstanceId"]
+    evidence = view["pendingApproval"]["evidence_hash"]
+    http, base = app.client.http, app.client.base
+    for who, role in (("bob", "approver"), ("dave", "admin")):
+        forged = {"decision": "approve", "reason": "forged", "approver": who, "roles": [role],
+                  "at": "2026-01-01T00:00:00+00:00", "evidence_hash": evidence}
+        r = http.post(f"{base}{DURABLE}/{tier_id}/raiseEvent/ApprovalDecision", json=forged)
+        assert r.status_code == 202  # the Durable API accepts the raise; the tier refuses it
+    wait_for(lambda: _refused_count(app, case_id) >= 2, timeout_s=30, message="forged raises refused")
+    assert app.client.case(case_id)["stage"] == "awaiting_approval"
+
+    assert app.client.decide(case_id, BOB).status_code == 202
+    def bob_counted() -> bool:
+        return (app.client.case(case_id).get("approvalProgress") or {}).get("approvedBy") == ["bob"]
+
+    wait_for(bob_counted, timeout_s=30, message="bob counted")
+    history = http.get(f"{base}{DURABLE}/{tier_id}", params={"showHistory": "true"})
+    raised = [e for e in history.json()["historyEvents"] if e.get("EventType") == "EventRaised"]
+    sealed = next(e["Input"] for e in raised if "seal" in json.dumps(e["Input"]))
+    sealed = json.loads(sealed) if isinstance(sealed, str) else sealed
+    replay = http.post(f"{base}{DURABLE}/{tier_id}/raiseEvent/ApprovalDecision", json=sealed)
+    assert replay.status_code == 202
+    wait_for(lambda: _refused_count(app, case_id) >= 3, timeout_s=30, message="replay refused")
+    assert app.client.case(case_id)["stage"] == "awaiting_approval", "the replay did not complete the quorum"
+
+    assert app.client.decide(case_id, DAVE).status_code == 202
+    view = app.client.wait_stage(case_id, "completed", "failed")
+    assert view["stage"] == "completed" and view["outcome"]["approvers"] == ["bob", "dave"]
+    trail = _audit(app, case_id)
+    kinds = [r["kind"] for r in trail["records"]]
+    assert kinds.count("decision") == 2 and kinds.count("decision_refused") == 3
+    statuses = {d["approver"]: d["status"] for d in trail["decisions"]}
+    assert statuses == {"bob": "counted", "dave": "counted"}
+
+
+def test_item1_missing_signing_key_in_azure_fails_closed(azurite, downstream, tmp_path):
+    """In Azure without CASE_DECISION_SIGNING_KEY the decision route answers 503 naming the setting."""
+    policy = write_policy(tmp_path / "policy.json", downstream.url)
+    settings = app_settings(azurite, policy, downstream.url)
+    settings.update({"WEBSITE_INSTANCE_ID": "e2e-instance", "WEBSITE_AUTH_ENABLED": "True",
+                     "CASE_DECISION_SIGNING_KEY": ""})
+    with run_host(REPO, data_dir=tmp_path / "data", clock="virtual-manual", settings=settings) as host:
+        http = httpx.Client(base_url=host.base_url, timeout=30)
+        case_id = http.post("/api/events", json=plain_event("nokey-1", "account.change")).json()["instanceId"]
+        r = http.post(f"/api/cases/{case_id}/decision", headers=BOB, json={"decision": "approve"})
+        assert r.status_code == 503 and "CASE_DECISION_SIGNING_KEY" in r.json()["error"]
