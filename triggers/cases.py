@@ -104,7 +104,7 @@ def _case_id(req: func.HttpRequest) -> str | Answer:
     """The route's case id, or a 404 when it is not shaped like one (checked before any storage call)."""
     instance_id = req.route_params.get("id", "")
     if not is_case_id(instance_id):
-        return error(404, "no such case: case ids look like case-<32 hex digits>")
+        return error(404, "no such case: case ids are letters, digits, - and _ (at most 100)")
     return instance_id
 
 

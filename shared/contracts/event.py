@@ -84,15 +84,20 @@ class BusinessEvent(BaseModel):
             raise ValueError("is outside the representable UTC range") from exc
 
 
-#: The shape of every case id this app hands out (:func:`case_instance_id`).
+#: The shape of the case ids this app hands out (:func:`case_instance_id`).
 CASE_ID_PATTERN = r"^case-[0-9a-f]{32}$"
-_CASE_ID_RE = re.compile(CASE_ID_PATTERN)
+#: What the case routes accept as an instance id: the app's own ids, and instance ids an operator may give
+#: a case through the Durable HTTP API (``restartWithNewInstanceId`` mints 32 hex digits): letters, digits,
+#: ``-`` and ``_``, at most 100 characters. Anything else never reaches storage.
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+_INSTANCE_ID_RE = re.compile(INSTANCE_ID_PATTERN)
 
 
 def is_case_id(value: str) -> bool:
-    """True when ``value`` has the app's case-id shape (checked before any storage call: a malformed id,
-    e.g. one holding a NUL, is answered 404 at once instead of reaching the storage SDK)."""
-    return isinstance(value, str) and len(value) == 37 and _CASE_ID_RE.match(value) is not None
+    """True when ``value`` may name a case (:data:`INSTANCE_ID_PATTERN`); checked before any storage call,
+    so a malformed id (a NUL, 60,000 characters, ``../``) is answered 404 at once instead of reaching the
+    storage SDK."""
+    return isinstance(value, str) and len(value) <= 100 and _INSTANCE_ID_RE.fullmatch(value) is not None
 
 
 def case_instance_id(event: BusinessEvent) -> str:
