@@ -39,6 +39,7 @@ from devhost.functions.invoke import FunctionInvoker
 from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
 from devhost.http.server import build_asgi_app
 from devhost.http.trigger import http_url_template
+from devhost.limits import MAX_INCOMPLETE_EVENT_BYTES
 from devhost.local_secrets import ensure_local_secrets
 from devhost.logs import apply_log_levels, host_logger
 
@@ -160,7 +161,8 @@ class Host:
                 self._started_extensions.append(ext)
             config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=int(self.drain_timeout_s) or 1,
-                                    timeout_keep_alive=KEEP_ALIVE_S)
+                                    timeout_keep_alive=KEEP_ALIVE_S,
+                                    h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES)
             self._server = _Server(config)
             self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="devhost-http")
             while not self._server.started:

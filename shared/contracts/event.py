@@ -100,12 +100,42 @@ def is_case_id(value: str) -> bool:
     return isinstance(value, str) and len(value) <= 100 and _INSTANCE_ID_RE.fullmatch(value) is not None
 
 
+def _github_object_identity(event: BusinessEvent) -> str | None:
+    """The identity of the object a GitHub delivery is about, from the signed payload itself (so a captured
+    body resent with a fresh ``X-GitHub-Delivery`` is recognised): the event name and action plus the
+    deployment / release id, the repository id and member id, or the repository id and its ``updated_at``
+    (repository events have no object of their own). None when the payload lacks them."""
+    if event.format != "github":
+        return None
+    data = event.data
+    repository = data.get("repository") if isinstance(data.get("repository"), dict) else {}
+    kind = event.type  # github.<event>.<action>
+    if kind.startswith("github.deployment."):
+        deployment = data.get("deployment") if isinstance(data.get("deployment"), dict) else {}
+        key = deployment.get("id")
+    elif kind.startswith("github.release."):
+        release = data.get("release") if isinstance(data.get("release"), dict) else {}
+        key = release.get("id")
+    elif kind.startswith("github.member."):
+        member = data.get("member") if isinstance(data.get("member"), dict) else {}
+        key = f"{repository.get('id')}:{member.get('id') or member.get('login')}" if member else None
+    elif kind.startswith("github.repository."):
+        key = f"{repository.get('id')}:{repository.get('updated_at')}" if repository.get("id") else None
+    else:
+        key = None
+    return None if key in (None, "", "None:None") else f"{kind}|{key}"
+
+
 def case_instance_id(event: BusinessEvent) -> str:
     """The durable instance id of the case opened by ``event``: ``case-`` + 32 hex digits.
 
     Deterministic in (source, event_id) only, so the same event delivered twice, or once over HTTP and once
-    over the queue, maps onto one case. Only ``[a-z0-9-]``: valid as an instance id, a blob path segment and a
-    table key.
+    over the queue, maps onto one case. GitHub deliveries key on the payload's own identity instead
+    (:func:`_github_object_identity`: event, action and object id), because ``X-GitHub-Delivery`` is not
+    covered by the signature: a replayed signed body with a new delivery id maps onto the existing case.
+    Only ``[a-z0-9-]``: valid as an instance id, a blob path segment and a table key.
     """
-    digest = hashlib.sha256(f"{event.source}|{event.event_id}".encode()).hexdigest()
+    identity = _github_object_identity(event)
+    key = f"github|object|{identity}" if identity else f"{event.source}|{event.event_id}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return "case-" + digest[:32]

@@ -60,8 +60,15 @@ def test_item3_two_disagreeing_amounts_are_refused(app):
 
 
 def test_item3_unreadable_amount_in_a_cloudevent_extension_is_refused(app):
-    headers = {"ce-specversion": "1.0", "ce-id": "ce-amt", "ce-source": "erp", "ce-type": "payment.release",
-               "ce-requester": "alice", "ce-amount": "20,000", "Content-Type": "application/json"}
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "ce-amt",
+        "ce-source": "erp",
+        "ce-type": "payment.release",
+        "ce-requester": "alice",
+        "ce-amount": "20,000",
+        "Content-Type": "application/json",
+    }
     r = app.client.send(None, headers=headers, raw=b"{}")
     assert r.status_code == 400 and r.json()["fields"] == ["attributes.amount"]
 
@@ -106,8 +113,12 @@ def test_item5_azure_without_app_service_authentication_answers_401(azurite, dow
         http = httpx.Client(base_url=host.base_url, timeout=30)
         r = http.post("/api/events", json=plain_event("az-1", "account.change"))
         case_id = r.json()["instanceId"]
-        for method, path in (("GET", f"/api/cases/{case_id}"), ("GET", f"/api/cases/{case_id}/audit"),
-                             ("GET", "/api/approvals"), ("POST", f"/api/cases/{case_id}/decision")):
+        for method, path in (
+            ("GET", f"/api/cases/{case_id}"),
+            ("GET", f"/api/cases/{case_id}/audit"),
+            ("GET", "/api/approvals"),
+            ("POST", f"/api/cases/{case_id}/decision"),
+        ):
             answer = http.request(method, path, headers=BOB, json={"decision": "approve"})
             assert answer.status_code == 401, (path, answer.text)
             assert "App Service Authentication" in answer.json()["error"]
@@ -139,8 +150,9 @@ def test_item9_malformed_ids_are_404_at_once(app, bad):
     for path in (f"/api/cases/{bad}", f"/api/cases/{bad}/audit"):
         r = app.client.http.get(app.client.base + path, headers=AUDITOR)
         assert r.status_code in (404, 414), (path, r.status_code, r.text)
-    r = app.client.http.post(f"{app.client.base}/api/cases/{bad}/decision", headers=BOB,
-                             json={"decision": "approve"})
+    r = app.client.http.post(
+        f"{app.client.base}/api/cases/{bad}/decision", headers=BOB, json={"decision": "approve"}
+    )
     assert r.status_code in (404, 414)
 
 
@@ -169,14 +181,21 @@ def test_item1_forged_and_replayed_raises_do_not_count(app):
     evidence = view["pendingApproval"]["evidence_hash"]
     http, base = app.client.http, app.client.base
     for who, role in (("bob", "approver"), ("dave", "admin")):
-        forged = {"decision": "approve", "reason": "forged", "approver": who, "roles": [role],
-                  "at": "2026-01-01T00:00:00+00:00", "evidence_hash": evidence}
+        forged = {
+            "decision": "approve",
+            "reason": "forged",
+            "approver": who,
+            "roles": [role],
+            "at": "2026-01-01T00:00:00+00:00",
+            "evidence_hash": evidence,
+        }
         r = http.post(f"{base}{DURABLE}/{tier_id}/raiseEvent/ApprovalDecision", json=forged)
         assert r.status_code == 202  # the Durable API accepts the raise; the tier refuses it
     wait_for(lambda: _refused_count(app, case_id) >= 2, timeout_s=30, message="forged raises refused")
     assert app.client.case(case_id)["stage"] == "awaiting_approval"
 
     assert app.client.decide(case_id, BOB).status_code == 202
+
     def bob_counted() -> bool:
         return (app.client.case(case_id).get("approvalProgress") or {}).get("approvedBy") == ["bob"]
 
@@ -204,10 +223,139 @@ def test_item1_missing_signing_key_in_azure_fails_closed(azurite, downstream, tm
     """In Azure without CASE_DECISION_SIGNING_KEY the decision route answers 503 naming the setting."""
     policy = write_policy(tmp_path / "policy.json", downstream.url)
     settings = app_settings(azurite, policy, downstream.url)
-    settings.update({"WEBSITE_INSTANCE_ID": "e2e-instance", "WEBSITE_AUTH_ENABLED": "True",
-                     "CASE_DECISION_SIGNING_KEY": ""})
+    settings.update(
+        {
+            "WEBSITE_INSTANCE_ID": "e2e-instance",
+            "WEBSITE_AUTH_ENABLED": "True",
+            "CASE_DECISION_SIGNING_KEY": "",
+        }
+    )
     with run_host(REPO, data_dir=tmp_path / "data", clock="virtual-manual", settings=settings) as host:
         http = httpx.Client(base_url=host.base_url, timeout=30)
         case_id = http.post("/api/events", json=plain_event("nokey-1", "account.change")).json()["instanceId"]
         r = http.post(f"/api/cases/{case_id}/decision", headers=BOB, json={"decision": "approve"})
         assert r.status_code == 503 and "CASE_DECISION_SIGNING_KEY" in r.json()["error"]
+
+
+# -- item 7: replayed signed GitHub webhooks ----------------------------------------------------------
+def test_item7_replayed_signed_webhook_maps_to_the_existing_case(app):
+    """A captured signed deployment body resent with a new X-GitHub-Delivery opens no second case."""
+    from tests.unit.ingress.octokit_examples import delivery, example
+
+    headers, body = delivery("deployment", example("deployment", "created"))
+    first = app.client.send(None, headers=headers, raw=body)
+    assert first.status_code == 202, first.text
+    replay_headers = {**headers, "X-GitHub-Delivery": "11111111-2222-3333-4444-555555555555"}
+    replay = app.client.send(None, headers=replay_headers, raw=body)
+    assert replay.status_code == 202
+    assert replay.json()["instanceId"] == first.json()["instanceId"]
+    assert replay.json()["redelivered"] is True and replay.headers["X-Case-Redelivered"] == "true"
+
+
+# -- item 8: hostile JSON and sizes -------------------------------------------------------------------
+NESTED = "[" * 1000 + "]" * 1000
+
+
+def test_item8_hostile_json_is_a_clear_4xx_everywhere(app):
+    base, http = app.client.base, app.client.http
+    case_id = _case(app, "hostile-1", "account.change")
+    app.client.wait_pending(case_id)
+    checks = []
+    body_json = {"Content-Type": "application/json"}
+    # the app's JSON routes
+    checks.append(("events nested", http.post(f"{base}/api/events", content=NESTED, headers=body_json), 400))
+    checks.append(
+        (
+            "decision nested",
+            http.post(f"{base}/api/cases/{case_id}/decision", content=NESTED, headers={**BOB, **body_json}),
+            400,
+        )
+    )
+    deep_principal = base64.b64encode(('{"claims": ' + NESTED + "}").encode()).decode()
+    checks.append(
+        (
+            "principal nested",
+            http.get(f"{base}/api/cases/{case_id}", headers={"X-MS-CLIENT-PRINCIPAL": deep_principal}),
+            401,
+        )
+    )
+    for name, value in (("digits", "9" * 4000), ("nan", "NaN"), ("inf", "Infinity"), ("-inf", "-Infinity")):
+        raw = '{"id": "h-' + name + '", "type": "payment.release", "requester": "alice", "data": {"x": '
+        raw += value + "}}"
+        checks.append(
+            (f"events {name}", http.post(f"{base}/api/events", content=raw, headers=body_json), 400)
+        )
+    late = plain_event("h-year", "order.cancel")
+    late["time"] = "9999-12-31T23:59:59-05:00"
+    checks.append(("year 9999 plain", app.client.send(late), 400))
+    ce = {
+        "specversion": "1.0",
+        "id": "h-ce",
+        "source": "erp",
+        "type": "order.cancel",
+        "requester": "alice",
+        "time": "9999-12-31T23:59:59-05:00",
+        "data": {},
+    }
+    checks.append(
+        (
+            "year 9999 cloudevent",
+            http.post(
+                f"{base}/api/events", json=ce, headers={"Content-Type": "application/cloudevents+json"}
+            ),
+            400,
+        )
+    )
+    # devhost's Durable HTTP API and /admin
+    tier = app.client.case(case_id)["approvalInstanceId"]
+    checks.append(
+        (
+            "raise nested",
+            http.post(
+                f"{base}{DURABLE}/{tier}/raiseEvent/ApprovalDecision", content=NESTED, headers=body_json
+            ),
+            400,
+        )
+    )
+    checks.append(
+        (
+            "raise NaN",
+            http.post(
+                f"{base}{DURABLE}/{tier}/raiseEvent/ApprovalDecision", content='{"a": NaN}', headers=body_json
+            ),
+            400,
+        )
+    )
+    checks.append(
+        (
+            "start nested",
+            http.post(
+                f"{base}/runtime/webhooks/durabletask/orchestrators/case_workflow",
+                content=NESTED,
+                headers=body_json,
+            ),
+            400,
+        )
+    )
+    checks.append(
+        ("admin nested", http.post(f"{base}/admin/functions/health", content=NESTED, headers=body_json), 400)
+    )
+    checks.append(("top huge", http.get(f"{base}{DURABLE}", params={"top": "99999999999999999999"}), 400))
+    # sizes
+    checks.append(("60k id", http.get(f"{base}/api/cases/{'x' * 60000}", headers=AUDITOR), 414))
+    checks.append(("60k durable id", http.get(f"{base}{DURABLE}/{'x' * 60000}"), 414))
+    checks.append(
+        (
+            "200 KB header",
+            http.get(f"{base}/api/cases/{case_id}", headers={**AUDITOR, "X-Big": "a" * 200_000}),
+            431,
+        )
+    )
+    wrong = [
+        (name, r.status_code, expected, r.text[:200])
+        for name, r, expected in checks
+        if r.status_code != expected
+    ]
+    assert wrong == []
+    for name, r, _ in checks:
+        assert r.headers.get("content-type", "").startswith("application/json") or not r.content, name
