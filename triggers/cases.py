@@ -31,7 +31,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import audit, decision_records, decision_seal, strict_values
+from shared import audit, decision_records, decision_seal, storage, strict_values
 from shared.access import CaseFacts, case_facts, may_read_case, reader_roles
 from shared.approvals import DECISION_EVENT
 from shared.case_errors import PolicyError
@@ -64,6 +64,16 @@ logger = logging.getLogger("case.api")
 
 def _respond(answer: Answer) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(answer.body), status_code=answer.status, mimetype="application/json")
+
+
+def storage_unavailable() -> func.HttpResponse:
+    """503 with ``Retry-After`` (seconds) when storage failed on the request path."""
+    return func.HttpResponse(
+        json.dumps({"error": "storage is unavailable; retry later"}),
+        status_code=503,
+        mimetype="application/json",
+        headers={"Retry-After": str(storage.RETRY_AFTER_S)},
+    )
 
 
 def _principal(req: func.HttpRequest) -> Principal | Answer:
@@ -172,7 +182,7 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
-    instance_id = _case_id(req)
+    instance_id = _case_id(req)  # validated before any storage call
     if isinstance(instance_id, Answer):
         return _respond(instance_id)
     status = await client.get_status(instance_id)
@@ -182,12 +192,18 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     if refused is not None:  # a purged case's trail stays readable by the reader roles only
         return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
     settings = AppSettings.from_env()
-    result = audit.verify_case(settings, instance_id)
+    try:
+        with storage.request_path("case audit"):  # fail fast: no retries, short timeouts
+            result = audit.verify_case(settings, instance_id)
+            raw = audit.read_raw(settings, instance_id) if result.count else []
+    except storage.StorageUnavailable as exc:
+        logger.warning("audit of %s: %s", instance_id, exc)
+        return storage_unavailable()
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
     records = []
     parsed: list[dict[str, Any]] = []
-    for _, body in audit.read_raw(settings, instance_id):
+    for _, body in raw:
         try:
             record = json.loads(body)
             records.append({k: record.get(k) for k in ("seq", "record_id", "kind", "at", "hash")})
@@ -247,7 +263,10 @@ def _unavailable(what: str, exc: Exception) -> func.HttpResponse:
     logger.warning("%s failed: %s: %s", what, type(exc).__name__, exc)
     answer = error(503, f"{what} failed: storage or the task hub is unavailable; retry later")
     return func.HttpResponse(
-        json.dumps(answer.body), status_code=503, mimetype="application/json", headers={"Retry-After": "5"}
+        json.dumps(answer.body),
+        status_code=503,
+        mimetype="application/json",
+        headers={"Retry-After": str(storage.RETRY_AFTER_S)},
     )
 
 
@@ -280,8 +299,9 @@ def _record_refusal(principal: Principal, case_id: str, custom: dict, request: A
     data = {"approver": principal.name, "decision": decision, "tier": request.tier, "by": "endpoint",
             "reason": refused.body.get("error"), "suppressed": suppressed}
     try:
-        decision_records.record(AppSettings.from_env(), case_id, str(custom.get("eventId") or ""),
-                                "decision_refused", data)
+        with storage.request_path("decision refusal record"):
+            decision_records.record(AppSettings.from_env(), case_id, str(custom.get("eventId") or ""),
+                                    "decision_refused", data)
     except Exception as exc:  # the answer stays the refusal; the record is best effort
         logger.info("recording the refused decision on %s failed: %s", case_id, exc)
 
@@ -341,8 +361,9 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     submitted = {"nonce": nonce, "approver": principal.name, "decision": decision, "tier": request.tier,
                  "approval_instance_id": request.approval_instance_id}
     try:
-        decision_records.record(AppSettings.from_env(), instance_id, str(custom.get("eventId") or ""),
-                                "decision_submitted", submitted)
+        with storage.request_path("decision record"):  # fail fast: no retries, short timeouts
+            decision_records.record(AppSettings.from_env(), instance_id, str(custom.get("eventId") or ""),
+                                    "decision_submitted", submitted)
     except Exception as exc:
         return _unavailable("recording the decision", exc)
     try:
