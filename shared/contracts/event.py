@@ -108,16 +108,20 @@ def _github_object_identity(event: BusinessEvent) -> str | None:
     if event.format != "github":
         return None
     data = event.data
-    repository = data.get("repository") if isinstance(data.get("repository"), dict) else {}
+
+    def part(name: str) -> dict[str, Any]:
+        value = data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    repository = part("repository")
     kind = event.type  # github.<event>.<action>
+    key: Any
     if kind.startswith("github.deployment."):
-        deployment = data.get("deployment") if isinstance(data.get("deployment"), dict) else {}
-        key = deployment.get("id")
+        key = part("deployment").get("id")
     elif kind.startswith("github.release."):
-        release = data.get("release") if isinstance(data.get("release"), dict) else {}
-        key = release.get("id")
+        key = part("release").get("id")
     elif kind.startswith("github.member."):
-        member = data.get("member") if isinstance(data.get("member"), dict) else {}
+        member = part("member")
         key = f"{repository.get('id')}:{member.get('id') or member.get('login')}" if member else None
     elif kind.startswith("github.repository."):
         key = f"{repository.get('id')}:{repository.get('updated_at')}" if repository.get("id") else None
