@@ -4,7 +4,8 @@ decision.
 The endpoint records every decision it answers (``shared.audit``, record ids ``{case}:api:{uuid}``):
 
 - ``decision_submitted`` ``{nonce, approver, decision, tier, approval_instance_id}``: written *before* the
-  decision is raised to the tier (no 202 without it);
+  decision is raised to the tier (when storage is down the decision is still handed on, and the tier's
+  verdict, audited durably by the case, stands for it);
 - ``decision_refused`` ``{approver, decision, tier, reason, by: "endpoint"}``: a decision its pre-check
   refused (self-approval, missing role, stale evidence, already decided). Such decisions are **not**
   raised (they would grow the tier's history); the records are rate-limited per principal and case
@@ -100,6 +101,7 @@ def decision_outcomes(
         elif r.get("kind") == "decision_refused" and data.get("by") != "endpoint":
             verdicts.setdefault(nonce, ("refused", str(data.get("reason"))))  # a replay never undoes a count
     out: list[dict[str, Any]] = []
+    submitted = {str(_data(r).get("nonce")) for r in records if r.get("kind") == "decision_submitted"}
     for r in records:
         data = _data(r)
         common = {k: data.get(k) for k in ("approver", "decision", "tier")} | {"at": r.get("at")}
@@ -113,7 +115,26 @@ def decision_outcomes(
                     status = "not_counted"
                     reason = "its approval tier closed before the decision was processed"
             out.append({**common, "decisionId": nonce, "status": status, "reason": reason})
+        elif r.get("kind") in ("decision", "decision_refused") and data.get("by") != "endpoint":
+            nonce = _nonce_of(data)  # a verdict whose submission could not be recorded (storage was down)
+            if nonce is not None and nonce not in submitted:
+                inner = data.get("raw")
+                raw: dict[str, Any] = inner if isinstance(inner, dict) else data
+                status, reason = verdicts[nonce]
+                entry = {k: raw.get(k) for k in ("approver", "decision", "tier")}
+                out.append(
+                    {**entry, "at": r.get("at"), "decisionId": nonce, "status": status, "reason": reason}
+                )
+                submitted.add(nonce)
         elif r.get("kind") == "decision_refused" and data.get("by") == "endpoint":
-            out.append({**common, "decisionId": None, "status": "refused", "reason": data.get("reason"),
-                        "by": "endpoint", "suppressedBefore": data.get("suppressed", 0)})
+            out.append(
+                {
+                    **common,
+                    "decisionId": None,
+                    "status": "refused",
+                    "reason": data.get("reason"),
+                    "by": "endpoint",
+                    "suppressedBefore": data.get("suppressed", 0),
+                }
+            )
     return out

@@ -364,8 +364,8 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
         with storage.request_path("decision record"):  # fail fast: no retries, short timeouts
             decision_records.record(AppSettings.from_env(), instance_id, str(custom.get("eventId") or ""),
                                     "decision_submitted", submitted)
-    except Exception as exc:
-        return _unavailable("recording the decision", exc)
+    except Exception as exc:  # storage down: the tier's verdict is still audited (durably) once it is back
+        logger.warning("recording decision %s on %s failed (%s); handing it on", nonce, instance_id, exc)
     try:
         await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
     except Exception as exc:
