@@ -38,29 +38,37 @@ def is_case(status: Any) -> bool:
     return bool(status) and getattr(status, "name", None) == CASE_WORKFLOW
 
 
-def visible_stage(runtime_status: str | None, custom_status: Any, progress: Any) -> str:
+def visible_stage(
+    runtime_status: str | None, custom_status: Any, progress: Any, escalating: bool = False
+) -> str:
     """The stage a caller sees. ``terminated`` for a terminated case (its custom status is frozen where it
-    stopped); ``awaiting_approval`` only once the tier accepts decisions (its instance exists: ``progress``
-    is its custom status), else the stage before it, so a client that polls and then decides is never
-    answered 409 for being early."""
+    stopped). ``awaiting_approval`` once the first tier accepts decisions (its instance exists: ``progress``
+    is its custom status) or while escalating between tiers (``escalating``: an earlier tier ran); before
+    that, the stage before it, so a client that polls and then decides is not answered 409 for being early."""
     status = custom_status if isinstance(custom_status, dict) else {}
     stage = str(status.get("stage", "received"))
     if runtime_status == "Terminated":
         return "terminated"
-    if stage == "awaiting_approval" and (progress is None or not status.get("pendingApproval")):
+    if stage == "awaiting_approval" and progress is None and not escalating:
         earlier = [t.get("stage") for t in status.get("timeline", []) if isinstance(t, dict)]
         earlier = [s for s in earlier if s and s != "awaiting_approval"]
         return str(earlier[-1]) if earlier else "classified"
     return stage
 
 
-def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, progress: Any = None) -> dict:
+def case_view(
+    instance_id: str,
+    runtime_status: str | None,
+    custom_status: Any,
+    progress: Any = None,
+    escalating: bool = False,
+) -> dict:
     """``GET /api/cases/{id}`` body: ``stage`` (:func:`visible_stage`), ``timeline``, ``pendingApproval``,
     ``outcome`` (and the event identity, policy version, risk class, runtime status, the current tier's
     ``approvalProgress``)."""
     status = custom_status if isinstance(custom_status, dict) else {}
-    stage = visible_stage(runtime_status, custom_status, progress)
-    accepting = stage == "awaiting_approval"
+    stage = visible_stage(runtime_status, custom_status, progress, escalating)
+    accepting = stage == "awaiting_approval" and progress is not None
     return {
         "caseId": instance_id,
         "runtimeStatus": runtime_status,

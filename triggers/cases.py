@@ -31,6 +31,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrations import names
 from shared import audit, decision_records, decision_seal, storage, strict_values
 from shared.access import CaseFacts, case_facts, may_read_case, reader_roles
 from shared.approvals import DECISION_EVENT
@@ -172,7 +173,13 @@ async def get_case(req: func.HttpRequest, client: df.DurableOrchestrationClient)
     if _runtime(status) == "Terminated":
         await _cascade_terminate(client, status.custom_status)
     progress = await _progress(client, status.custom_status)
-    return _respond(Answer(200, case_view(instance_id, _runtime(status), status.custom_status, progress)))
+    escalating = False
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    if progress is None and custom.get("stage") == "awaiting_approval":  # between tiers, or before the first?
+        first = await client.get_status(names.approval_instance_id(instance_id, 0))
+        escalating = bool(first) and _runtime(first) is not None
+    view = case_view(instance_id, _runtime(status), status.custom_status, progress, escalating)
+    return _respond(Answer(200, view))
 
 
 @bp.route(route="cases/{id}/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
