@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared import decision_seal
+from shared.access import CaseFacts, may_decide
 from shared.approvals import refusal, same_identity
 from shared.contracts.case import ApprovalDecision, ApprovalRequest
 from shared.contracts.event import CASE_WORKFLOW
@@ -108,9 +109,7 @@ def approval_item(
     roles = request.get("roles", [])
     can_decide = None
     if principal is not None:
-        can_decide = principal.has_any_role(roles) and not same_identity(
-            principal.name, custom_status["requester"]
-        )
+        can_decide = may_decide(principal, CaseFacts(custom_status.get("requester"), frozenset()), roles)
     return {
         "caseId": instance_id,
         "eventType": custom_status.get("eventType"),

@@ -1,22 +1,26 @@
-"""The approvals API: read a case, list pending approvals, decide one.
+"""The approvals API: read a case, list pending approvals, decide one (threat model: docs/security.md).
 
-- ``GET /api/cases/{id}`` → ``{stage, timeline, pendingApproval, outcome, ...}``; 404 for an unknown case.
-- ``GET /api/approvals`` → ``{"approvals": [...]}``: every case awaiting approval with its context (the
-  sealed evidence pack), the roles allowed to decide and the URL to decide.
+- ``GET /api/cases/{id}`` → ``{stage, timeline, pendingApproval, outcome, ...}``; 403 when the caller may
+  not read it (``shared.access``), 404 for an unknown or malformed id (checked before any storage call).
+- ``GET /api/approvals`` → ``{"approvals": [...]}``: every case awaiting approval that the caller may read,
+  with its context (the sealed evidence pack), the roles allowed to decide and the URL to decide.
 - ``GET /api/cases/{id}/audit`` → the case's hash-chained audit trail and its verification
-  (``{"ok", "count", "firstBadSeq", "reason", "records"}``): a tampered record is reported, not hidden.
+  (``{"ok", "count", "firstBadSeq", "reason", "records", "decisions"}``): a tampered record is reported,
+  not hidden; ``decisions`` says what became of every decision (``shared.decision_records``).
 - ``POST /api/cases/{id}/decision`` with ``{"decision": "approve"|"reject", "reason": "...",
-  "evidence_hash": optional}`` → 202 when the decision is handed to the waiting approval (raised as event
-  ``ApprovalDecision`` on the current tier's approval instance, ``approvalInstanceId`` in the custom
-  status); 400 invalid body, 401 without identity, 403 self-approval or no allowed role, 404 unknown case,
-  409 not awaiting approval (or expired, already decided, stale evidence). A 403 attempt (self-approval, no
-  allowed role) is still raised to the tier, which refuses it and records it in the case's audit trail.
+  "evidence_hash": optional}`` → 202 ``{decisionId, ...}`` when the decision, sealed with
+  ``CASE_DECISION_SIGNING_KEY`` (``shared.decision_seal``), is handed to the waiting tier (event
+  ``ApprovalDecision`` on ``approvalInstanceId``); 400 invalid body, 401 without identity, 403 self-approval
+  or no allowed role, 404 unknown case, 409 stale evidence / already decided / not awaiting approval, 503
+  with ``Retry-After`` when storage or the task hub fails or the signing key is missing. Refused attempts
+  are recorded in the audit trail (rate-limited per principal) and never raised; expiry is decided by the
+  tier on the orchestration's clock only.
 
-Identity and roles come from App Service Authentication headers (``X-MS-CLIENT-PRINCIPAL``,
-``X-MS-CLIENT-PRINCIPAL-NAME``; ``shared.identity``). Authorization level: FUNCTION, like ``/api/events``:
-a function key keeps anonymous internet callers out, and App Service Authentication (configured to require
-authentication on these routes) supplies the identity that the decision checks need; a key alone
-identifies nobody, so every route also answers 401 without a principal. Locally keys are not enforced.
+Identity and roles come from App Service Authentication (``X-MS-CLIENT-PRINCIPAL``; ``shared.identity``),
+ignored in Azure unless ``WEBSITE_AUTH_ENABLED`` is True. Authorization level: FUNCTION, like
+``/api/events``: a function key keeps anonymous internet callers out, App Service Authentication supplies
+the identity; a key alone identifies nobody, so every route also answers 401 without a principal. Locally
+keys are not enforced.
 """
 
 from __future__ import annotations
