@@ -67,6 +67,23 @@ bp = df.Blueprint()
 logger = logging.getLogger("case.api")
 
 
+def check_decision_key_at_startup() -> str | None:
+    """Log an error at start-up (module import) when the decision routes cannot work: the signing key is
+    missing in Azure. Returns the problem (None when fine). The routes then answer 503 naming the setting;
+    nothing else of the app is affected."""
+    if not (os.environ.get("WEBSITE_INSTANCE_ID") or "").strip():
+        return None  # locally devhost generates the key before the app is imported
+    try:
+        decision_seal.signing_key()
+    except decision_seal.SigningKeyMissing as exc:
+        logger.error("decision routes disabled at start-up: %s", exc)
+        return str(exc)
+    return None
+
+
+check_decision_key_at_startup()
+
+
 def _respond(answer: Answer) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(answer.body), status_code=answer.status, mimetype="application/json")
 
