@@ -7,7 +7,7 @@ HTTP answer. The pre-check only gives fast errors: the approval sub-orchestratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +23,11 @@ from shared.identity import Principal
 
 @dataclass(frozen=True)
 class Answer:
-    """An HTTP answer: ``status`` code and JSON ``body``."""
+    """An HTTP answer: ``status`` code, JSON ``body`` and extra ``headers`` (e.g. ``Retry-After``)."""
 
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def error(status: int, message: str, **extra: Any) -> Answer:

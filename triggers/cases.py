@@ -28,8 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -38,10 +36,8 @@ import azure.functions as func
 from orchestrations import names
 from shared import audit, decision_records, decision_seal, storage, strict_values
 from shared.access import CaseFacts, case_facts, may_read_case, reader_roles
-from shared.approvals import DECISION_EVENT
 from shared.case_errors import PolicyError
 from shared.contracts.event import CASE_WORKFLOW, is_case_id
-from shared.decision_records import RefusalLimiter
 from shared.identity import (
     AuthenticationNotConfigured,
     MalformedPrincipal,
@@ -54,14 +50,12 @@ from triggers.case_views import (
     Answer,
     approval_item,
     case_view,
-    decision_payload,
     error,
     is_case,
     parse_decision_body,
     pending_request,
-    precheck_decision,
-    visible_stage,
 )
+from triggers.decision_flow import cascade_terminate, runtime_of, submit_decision, tier_progress
 
 bp = df.Blueprint()
 logger = logging.getLogger("case.api")
@@ -85,7 +79,12 @@ check_decision_key_at_startup()
 
 
 def _respond(answer: Answer) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(answer.body), status_code=answer.status, mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps(answer.body),
+        status_code=answer.status,
+        mimetype="application/json",
+        headers=answer.headers or None,
+    )
 
 
 def storage_unavailable() -> func.HttpResponse:
@@ -151,27 +150,11 @@ def _readable(principal: Principal, facts: CaseFacts, policy: PolicyDocument | N
     )
 
 
-def _runtime(status: Any) -> str | None:
-    runtime = getattr(status, "runtime_status", None)
-    return None if runtime is None else str(getattr(runtime, "value", runtime))
-
-
 def _origin(req: func.HttpRequest) -> str:
     url = req.url
     scheme_end = url.find("://")
     path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
     return url if path_start < 0 else url[:path_start]
-
-
-async def _progress(client: df.DurableOrchestrationClient, custom: Any) -> Any:
-    """The current tier's custom status ({} while its instance is Pending), or None while its instance does
-    not exist yet (then no decision can be raised to it)."""
-    if not isinstance(custom, dict) or not custom.get("approvalInstanceId"):
-        return None
-    tier = await client.get_status(custom["approvalInstanceId"])
-    if not tier or _runtime(tier) is None:
-        return None
-    return tier.custom_status or {}
 
 
 @bp.route(route="cases/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -191,15 +174,15 @@ async def get_case(req: func.HttpRequest, client: df.DurableOrchestrationClient)
     refused = _readable(principal, case_facts(status.custom_status, policy), policy)
     if refused is not None:
         return _respond(refused)
-    if _runtime(status) == "Terminated":
-        await _cascade_terminate(client, status.custom_status)
-    progress = await _progress(client, status.custom_status)
+    if runtime_of(status) == "Terminated":
+        await cascade_terminate(client, status.custom_status)
+    progress = await tier_progress(client, status.custom_status)
     escalating = False
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     if progress is None and custom.get("stage") == "awaiting_approval":  # between tiers, or before the first?
         first = await client.get_status(names.approval_instance_id(instance_id, 0))
-        escalating = bool(first) and _runtime(first) is not None
-    view = case_view(instance_id, _runtime(status), status.custom_status, progress, escalating)
+        escalating = bool(first) and runtime_of(first) is not None
+    view = case_view(instance_id, runtime_of(status), status.custom_status, progress, escalating)
     return _respond(Answer(200, view))
 
 
@@ -239,7 +222,7 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
         except ValueError:
             records.append({"unreadable": True})
     custom = status.custom_status if is_case(status) and isinstance(status.custom_status, dict) else {}
-    pending = pending_request(custom) if _runtime(status) == "Running" else None
+    pending = pending_request(custom) if runtime_of(status) == "Running" else None
     open_tiers = [pending.tier] if pending is not None else []
     return _respond(
         Answer(
@@ -280,60 +263,6 @@ async def list_approvals(req: func.HttpRequest, client: df.DurableOrchestrationC
     return _respond(Answer(200, {"approvals": items, "count": len(items)}))
 
 
-def _raise_failure(exc: Exception) -> str:
-    """``conflict`` when the tier is gone or not there (the SDK's 410/404 messages), else
-    ``infrastructure`` (storage or the host unreachable, 5xx)."""
-    text = str(exc)
-    return "conflict" if ("is gone" in text or "No instance with ID" in text) else "infrastructure"
-
-
-def _unavailable(what: str, exc: Exception) -> func.HttpResponse:
-    logger.warning("%s failed: %s: %s", what, type(exc).__name__, exc)
-    answer = error(503, f"{what} failed: storage or the task hub is unavailable; retry later")
-    return func.HttpResponse(
-        json.dumps(answer.body),
-        status_code=503,
-        mimetype="application/json",
-        headers={"Retry-After": str(storage.RETRY_AFTER_S)},
-    )
-
-
-async def _tier_status(client: df.DurableOrchestrationClient, custom: Any) -> Any:
-    if not isinstance(custom, dict) or not custom.get("approvalInstanceId"):
-        return None
-    return await client.get_status(custom["approvalInstanceId"])
-
-
-async def _cascade_terminate(client: df.DurableOrchestrationClient, custom: Any) -> None:
-    """A terminated case's running approval tier is terminated too (the Durable runtime does not cascade
-    terminate to sub-orchestrations; IDurableOrchestrationClient.TerminateAsync remarks). Best effort."""
-    try:
-        tier = await _tier_status(client, custom)
-        if tier and _runtime(tier) in ("Running", "Pending", "Suspended"):
-            await client.terminate(custom["approvalInstanceId"], "the case was terminated")
-    except Exception as exc:
-        logger.info("cascading terminate to the approval tier failed: %s", exc)
-
-
-_refusals = RefusalLimiter()
-
-
-def _record_refusal(principal: Principal, case_id: str, custom: dict, request: Any, decision: str,
-                    refused: Answer) -> None:
-    """Record a pre-check refusal in the audit trail (rate-limited per principal and case); never raised."""
-    allowed, suppressed = _refusals.allow((case_id, principal.key))
-    if not allowed:
-        return
-    data = {"approver": principal.name, "decision": decision, "tier": request.tier, "by": "endpoint",
-            "reason": refused.body.get("error"), "suppressed": suppressed}
-    try:
-        with storage.request_path("decision refusal record"):
-            decision_records.record(AppSettings.from_env(), case_id, str(custom.get("eventId") or ""),
-                                    "decision_refused", data)
-    except Exception as exc:  # the answer stays the refusal; the record is best effort
-        logger.info("recording the refused decision on %s failed: %s", case_id, exc)
-
-
 @bp.route(route="cases/{id}/decision", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.durable_client_input(client_name="client")
 async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -341,11 +270,6 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
-    try:
-        key = decision_seal.signing_key()
-    except decision_seal.SigningKeyMissing as exc:
-        logger.error("%s", exc)
-        return _respond(error(503, f"the decision routes are disabled: {exc}"))
     try:
         body = strict_values.loads(req.get_body() or b"null")
     except strict_values.HostileJson as exc:
@@ -356,65 +280,8 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     if isinstance(parsed, Answer):
         return _respond(parsed)
     decision, reason, evidence_hash = parsed
-
-    instance_id = _case_id(req)
-    if isinstance(instance_id, Answer):
-        return _respond(instance_id)
-    try:
-        status = await client.get_status(instance_id)
-        if not is_case(status):
-            return _respond(error(404, f"no case {instance_id}"))
-        custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-        runtime = _runtime(status)
-        tier = await _tier_status(client, custom) if runtime == "Running" else None
-    except Exception as exc:
-        return _unavailable("reading the case", exc)
-    if runtime == "Terminated":
-        await _cascade_terminate(client, custom)
-    accepting = tier is not None and _runtime(tier) in ("Pending", "Running")
-    progress = (tier.custom_status or {}) if accepting else None
-    request = pending_request(custom) if runtime == "Running" and accepting else None
-    if request is None:
-        stage = visible_stage(runtime, custom, progress)
-        return _respond(error(409, f"case {instance_id} is not awaiting approval", stage=stage))
-    decided_by = list(progress.get("approvedBy", [])) if isinstance(progress, dict) else []
-    now = datetime.now(UTC)  # a stamp only: expiry is decided by the tier on the host's clock
-    refused = precheck_decision(principal, request, custom["requester"], decided_by, evidence_hash, now)
-    if refused is not None:
-        logger.info("decision on %s by %s refused: %s", instance_id, principal.name, refused.body["error"])
-        _record_refusal(principal, instance_id, custom, request, decision, refused)
-        return _respond(refused)
-    nonce = uuid.uuid4().hex
-    payload = decision_payload(principal, decision, reason, request, now, key=key, nonce=nonce)
-    submitted = {"nonce": nonce, "approver": principal.name, "decision": decision, "tier": request.tier,
-                 "approval_instance_id": request.approval_instance_id}
-    try:
-        with storage.request_path("decision record"):  # fail fast: no retries, short timeouts
-            decision_records.record(AppSettings.from_env(), instance_id, str(custom.get("eventId") or ""),
-                                    "decision_submitted", submitted)
-    except Exception as exc:  # storage down: the tier's verdict is still audited (durably) once it is back
-        logger.warning("recording decision %s on %s failed (%s); handing it on", nonce, instance_id, exc)
-    try:
-        await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
-    except Exception as exc:
-        if _raise_failure(exc) == "infrastructure":
-            return _unavailable("handing the decision to the approval tier", exc)
-        logger.info("raising the decision on %s failed: %s", request.approval_instance_id, exc)
-        return _respond(error(409, f"case {instance_id} is no longer waiting for this approval tier"))
-    logger.info("decision %s on %s by %s handed to %s", decision, instance_id, principal.name,
-                request.approval_instance_id)
-    return _respond(
-        Answer(
-            202,
-            {
-                "caseId": instance_id,
-                "decisionId": nonce,
-                "approvalInstanceId": request.approval_instance_id,
-                "decision": decision,
-                "approver": principal.name,
-                "evidenceHash": request.evidence_hash,
-                "statusUrl": f"{_origin(req)}/api/cases/{instance_id}",
-                "auditUrl": f"{_origin(req)}/api/cases/{instance_id}/audit",
-            },
-        )
+    instance_id = req.route_params.get("id", "")
+    answer = await submit_decision(
+        client, principal, instance_id, decision, reason, evidence_hash, _origin(req)
     )
+    return _respond(answer)

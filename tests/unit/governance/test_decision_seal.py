@@ -208,7 +208,10 @@ def test_decision_outcomes_account_for_every_decision():
         {"kind": "decision_submitted", "data": {"nonce": "d", "approver": "erin", "tier": 0}},
         {"kind": "decision", "data": {"nonce": "a", "approver": "bob"}},
         {"kind": "decision_refused", "data": {"raw": {"nonce": "a"}, "reason": "replayed"}},
-        {"kind": "decision_refused", "data": {"raw": {"nonce": "b", "approver": "carol"}, "reason": "expired"}},
+        {
+            "kind": "decision_refused",
+            "data": {"raw": {"nonce": "b", "approver": "carol"}, "reason": "expired"},
+        },
         {"kind": "decision", "data": {"nonce": "e", "approver": "frank", "tier": 0}},
         {"kind": "decision_refused", "data": {"by": "endpoint", "approver": "alice", "reason": "self"}},
     ]
@@ -219,3 +222,14 @@ def test_decision_outcomes_account_for_every_decision():
     assert out["erin"][0] == "not_counted" and out["erin"][1]
     assert out["frank"] == ("counted", None)
     assert out["alice"] == ("refused", "self")
+
+
+def test_missing_key_in_azure_is_logged_at_start_up(monkeypatch, caplog):
+    from triggers.cases import check_decision_key_at_startup
+
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "x")
+    monkeypatch.delenv(decision_seal.SETTING, raising=False)
+    assert decision_seal.SETTING in (check_decision_key_at_startup() or "")
+    assert "decision routes disabled at start-up" in caplog.text
+    monkeypatch.setenv(decision_seal.SETTING, KEY)
+    assert check_decision_key_at_startup() is None
