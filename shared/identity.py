@@ -42,6 +42,8 @@ DEFAULT_ROLE_TYP = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role
 DEFAULT_NAME_TYP = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"
 #: Claim types that carry group memberships, never roles.
 GROUP_CLAIM_TYPES = frozenset({"groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"})
+#: Longest identity name accepted (UPNs are at most 113 characters; GitHub logins 39).
+MAX_NAME_CHARS = 256
 #: Longest principal header accepted (Easy Auth documents are a few KB; anything larger is refused).
 MAX_PRINCIPAL_CHARS = 16384
 
@@ -177,6 +179,8 @@ def principal_from_headers(
         raise MalformedPrincipal("X-MS-CLIENT-PRINCIPAL-NAME disagrees with the principal's name claim")
     if not identity_key(name):
         raise MalformedPrincipal("the principal's name claim is empty once normalized")
+    if len(name) > MAX_NAME_CHARS:
+        raise MalformedPrincipal(f"the principal's name claim is longer than {MAX_NAME_CHARS} characters")
     roles = frozenset(c["val"] for c in claims if c["typ"] == role_typ)
     auth_typ = document.get("auth_typ")
     return Principal(name=name, roles=roles, identity_provider=idp or (auth_typ or None))

@@ -201,7 +201,7 @@ def decision_payload(
         decision=decision,  # type: ignore[arg-type]
         reason=reason,
         approver=principal.name,
-        roles=sorted(principal.roles),
+        roles=sorted(principal.roles & set(request.roles)),  # only the roles that matter here (bounded)
         at=now,
         evidence_hash=request.evidence_hash,
         case_instance_id=request.case_instance_id,
