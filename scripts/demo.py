@@ -160,7 +160,7 @@ def run(base_url: str) -> None:
     base = base_url.rstrip("/")
     secret = os.environ.get("GITHUB_WEBHOOK_SECRET")
     sink = "github-deployment-status" in (os.environ.get("CASE_TOOL_SINK") or "")
-    reader = principal_headers("demo-viewer", "viewer")
+    reader = principal_headers("demo-auditor", "auditor")
     cases: list[tuple[str, str]] = []
     refused: list[str] = []
     items = samples(RUN_ID, secret)
