@@ -23,7 +23,7 @@ PATTERNS = [
         rf"""(?:environ\.get|getenv|environ\.setdefault|environ\[|env\.get|env\[)\(?\s*["']({NAME})["']"""
     ),
     re.compile(rf"""\b[A-Z_]*SETTING[A-Z_]*\s*(?::\s*[\w\[\], |]+)?=\s*["']({NAME})["']"""),
-    re.compile(rf"%({NAME})%"),
+    re.compile(rf"""["']%({NAME})%["']"""),
     re.compile(rf"""connection\s*=\s*["']({NAME})["']"""),
 ]
 SETTINGS_LITERAL = re.compile(r"""\(\s*["']((?:AzureWebJobs|[A-Z][A-Z0-9]*_)[A-Za-z0-9_]*)["']""")
@@ -94,7 +94,7 @@ def test_template_sets_what_the_data_file_says_and_nothing_undocumented():
     should = {n for n, d in docs.items() if d["set_by"] in ("template", "scheduler")}
     assert should - in_template == set(), "documented as set by the template but absent from main.bicep"
     assert in_template - set(docs) == set(), "set by main.bicep but not documented in infra/app-settings.json"
-    assert {d["set_by"] for d in docs.values()} <= {"template", "optional", "scheduler"}
+    assert {d["set_by"] for d in docs.values()} <= {"template", "optional", "scheduler", "platform"}
 
 
 def test_secrets_are_key_vault_references_and_storage_has_no_keys():
