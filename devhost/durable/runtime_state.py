@@ -325,6 +325,25 @@ class RuntimeState:
             out.append = appended
         return out
 
+    def host_failure(self, messages: list[InboxMessage], now: datetime, error: str) -> EpisodeOutcome:
+        """The outcome that fails this execution because the HOST could not run or record its episode
+        (``error`` says why): runtime status Failed with the error, the parent told as for any failure.
+        A stale message to a finished instance changes nothing. ``messages`` are the inbox messages the
+        episode would have consumed (an ExecutionStarted among them starts the history first)."""
+        if self.instance.runtime_status in TERMINAL_STATUSES:
+            return EpisodeOutcome(self.instance.runtime_status, state_changed=False)
+        out = EpisodeOutcome("Failed")
+        appended = [h.orchestrator_started(now)]
+        if self.started is None:
+            start = next((m.event for m in messages if m.event.get("EventType") == h.EXECUTION_STARTED), None)
+            if start is not None:
+                self._index(start)
+                appended.append(start)
+        self._fail(out, appended, now, error)
+        appended.append(h.orchestrator_completed(now))
+        out.append = appended
+        return out
+
     def _fail(self, out: EpisodeOutcome, appended: list[Event], now: datetime, error: str) -> None:
         message = f"Orchestrator function '{self.name}' failed: {error}"
         failure = {"ErrorType": "OrchestrationFailureException", "ErrorMessage": message}
