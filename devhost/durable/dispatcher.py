@@ -34,27 +34,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
-
-from devhost.durable import history as h
+from devhost.durable.invocations import host_task_failed, index_functions, logged_episode, run_activity
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
-from devhost.durable.outcome import HTTP_ACTIVITY, Episode, payload_input
+from devhost.durable.outcome import Episode, payload_input
 from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
 from devhost.durable.runtime_state import RuntimeState
 from devhost.durable.store import ActivityResult, EpisodeCommit
-from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
-from devhost.logs import function_logger
+from devhost.functions.interfaces import FunctionInfo
 
 if TYPE_CHECKING:
     from devhost.clock import Clock
@@ -62,22 +55,6 @@ if TYPE_CHECKING:
     from devhost.durable.store import AsyncStore
     from devhost.functions.interfaces import Invoker
 
-
-
-def index_functions(
-    functions: Sequence[FunctionInfo], trigger: str, alias_key: str
-) -> dict[str, FunctionInfo]:
-    """Functions with trigger type ``trigger`` by name, plus their ``orchestration=``/``activity=`` alias
-    (the extension registers the alias, the SDK calls by function name: §1.1)."""
-    found: dict[str, FunctionInfo] = {}
-    for fn in functions:
-        if fn.trigger_type != trigger:
-            continue
-        found[fn.name] = fn
-        alias = fn.trigger.get(alias_key)
-        if alias:
-            found.setdefault(str(alias), fn)
-    return found
 
 
 COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
@@ -360,7 +337,7 @@ class Dispatcher:
             episode.new_events,
             payload_input((state.started or {}).get("Input")),
         )
-        return _logged_episode(fn.name, instance_id, lambda: execute(fn.handler, payload))
+        return logged_episode(fn.name, instance_id, lambda: execute(fn.handler, payload))
 
     # -- activities ----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityWorkItem) -> None:
@@ -374,7 +351,7 @@ class Dispatcher:
                         self.log.exception(
                             "Activity %s of instance %s could not be run", item.name, item.instance_id
                         )
-                        event = _host_task_failed(self.clock.now(), item, "could not run the activity", exc)
+                        event = host_task_failed(self.clock.now(), item, "could not run the activity", exc)
                     self._results.append(ActivityResult(item, event))  # after the await: pump swaps it
                 finally:
                     self._running_act -= 1
@@ -401,7 +378,7 @@ class Dispatcher:
                 await self.store.complete_activities([result], now)
                 continue
             except Exception as exc:
-                failed = ActivityResult(result.item, _host_task_failed(
+                failed = ActivityResult(result.item, host_task_failed(
                     now, result.item, "could not record the activity's result", exc))
             try:
                 await self.store.complete_activities([failed], now)
@@ -415,60 +392,6 @@ class Dispatcher:
         return not kept
 
     async def _run_activity(self, item: ActivityWorkItem) -> dict[str, Any]:
-        """Invoke the activity (§1.3) and build TaskCompleted / TaskFailed (§6.1)."""
-        fn = self.activities.get(item.name)
-        if fn is None and item.name == HTTP_ACTIVITY:
-            reason = "Durable HTTP (context.call_http) is not supported by devhost; call an activity instead."
-            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
-        if fn is None:
-            reason = (
-                f"The function '{item.name}' doesn't exist, is disabled, or is not an activity function. "
-                f"Additional info: known activities are {sorted(self.activities) or 'none'}."
-            )
-            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
-        value = ActivityTriggerConverter.decode(
-            meta.Datum(type="string", value=item.input if item.input is not None else "null"),
-            trigger_metadata=None,
-        )
-        try:
-            result = await self.invoker.invoke(
-                fn, {str(fn.trigger["name"]): value}, {"instanceId": item.instance_id}
-            )
-            text = ActivityTriggerConverter.encode(result.return_value, expected_type=None).value
-            return h.task_completed(self.clock.now(), item.task_id, text)
-        except FunctionInvocationError as exc:
-            cause = exc.cause
-            message = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
-            stack = "".join(traceback.format_exception(cause)) if cause is not None else ""
-        except Exception as exc:  # result not JSON-serialisable
-            message, stack = f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))
-        reason = f"Activity function '{item.name}' failed:  {message}"
-        details = json.dumps({"Message": f" {message}", "StackTrace": stack})
-        return h.task_failed(self.clock.now(), item.task_id, reason, details)
-
-
-def _host_task_failed(now: datetime, item: ActivityWorkItem, what: str, exc: BaseException) -> dict[str, Any]:
-    """TaskFailed for ``item`` when devhost itself failed around it (``what``: e.g. "could not run the
-    activity"); the reason names the error as the SDK shows it to the orchestrator."""
-    message = f"{type(exc).__name__}: {exc}"
-    reason = f"Activity function '{item.name}' failed: devhost {what}: {message}"
-    details = json.dumps({"Message": f" devhost {what}: {message}",
-                          "StackTrace": "".join(traceback.format_exception(exc))})
-    return h.task_failed(now, item.task_id, reason, details)
-
-
-def _logged_episode(name: str, instance_id: str, run: Callable[[], ReplayResult]) -> ReplayResult:
-    """Run one orchestrator episode between the Functions host's Executing/Executed lines (category
-    ``Function.<Name>``, as for any invocation; the durable extension adds the instance id)."""
-    log = function_logger(name)
-    if not log.isEnabledFor(logging.INFO):
-        return run()
-    inv_id = str(uuid.uuid4())
-    log.info("Executing 'Functions.%s' (Reason='(null)', Id=%s) for instance %s", name, inv_id, instance_id)
-    started = time.monotonic()
-    result = run()
-    failed = result.error is not None or result.user_error or bool((result.state or {}).get("error"))
-    status = "Failed" if failed else "Succeeded"
-    log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)", name, status, inv_id,
-             (time.monotonic() - started) * 1000)
-    return result
+        """Invoke the activity and build its TaskCompleted / TaskFailed (see :func:`run_activity`)."""
+        return await run_activity(self.activities.get(item.name), item, self.invoker, self.clock.now,
+                                  sorted(self.activities))
