@@ -41,10 +41,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from devhost.durable.invocations import host_task_failed, index_functions, logged_episode, run_activity
+from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
-from devhost.durable.outcome import Episode, payload_input
-from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
 from devhost.durable.runtime_state import RuntimeState
 from devhost.durable.store import ActivityResult, EpisodeCommit
 from devhost.functions.interfaces import FunctionInfo
@@ -311,33 +309,11 @@ class Dispatcher:
         batch = state.select_batch(loaded.messages)
         if not batch:
             return None
-        episode = state.begin(batch, now)
-        result = ReplayResult(None)
-        if episode.needs_user_code:
-            result = self._replay(state, episode, loaded.history_texts, loaded.instance.instance_id)
-        outcome = state.finish(episode, result.state, result.error)
+        fn = self.orchestrators.get(state.name)
+        outcome, _ = run_episode(state, batch, now, fn.handler if fn else None,
+                                 history_texts=loaded.history_texts, log_as=fn.name if fn else None)
         return EpisodeCommit(loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history),
                              outcome, [m.id for m in batch])
-
-    def _replay(self, state: RuntimeState, episode: Episode, texts: list[str],
-                instance_id: str) -> ReplayResult:
-        fn = self.orchestrators.get(state.name)
-        if fn is None:
-            return ReplayResult(
-                None,
-                f"The function '{state.name}' doesn't exist, is disabled, or is not an orchestrator "
-                "function.",
-            )
-        played = texts if episode.base_history is None else [played_text(e) for e in episode.base_history]
-        parent = state.parent
-        payload = build_payload(
-            instance_id,
-            parent["OrchestrationInstance"]["InstanceId"] if parent else None,
-            played,
-            episode.new_events,
-            payload_input((state.started or {}).get("Input")),
-        )
-        return logged_episode(fn.name, instance_id, lambda: execute(fn.handler, payload))
 
     # -- activities ----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityWorkItem) -> None:

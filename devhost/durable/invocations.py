@@ -1,7 +1,9 @@
 """How task hub work becomes function invocations: which functions serve which names, one activity
-work item → its TaskCompleted / TaskFailed event, one orchestrator episode between log lines.
+work item → its TaskCompleted / TaskFailed event, one orchestration episode (:func:`run_episode`).
 
-Used by :mod:`devhost.durable.dispatcher` (the loop) and :mod:`devhost.durable.extension`. Activity inputs
+Used by :mod:`devhost.durable.dispatcher` (the loop) and :mod:`devhost.durable.extension`; the orchestrator
+test simulator and the golden-history replay call :func:`run_episode` too, so an episode (and with it
+determinism, retries, timers) has one definition. Activity inputs
 and results pass through the SDK's ``ActivityTriggerConverter`` as the Python worker does (protocol note
 §1.3, §6.1).
 """
@@ -21,9 +23,11 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.durable import history as h
-from devhost.durable.models import ActivityWorkItem
-from devhost.durable.outcome import HTTP_ACTIVITY
-from devhost.durable.replay import ReplayResult
+from devhost.durable.actions import HTTP_ACTIVITY
+from devhost.durable.models import ActivityWorkItem, InboxMessage
+from devhost.durable.outcome import EpisodeOutcome
+from devhost.durable.replay import ReplayResult, build_payload, execute, payload_input, played_text
+from devhost.durable.runtime_state import RuntimeState
 from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError, Invoker
 from devhost.logs import function_logger
 
@@ -42,6 +46,51 @@ def index_functions(
         if alias:
             found.setdefault(str(alias), fn)
     return found
+
+
+def run_episode(
+    state: RuntimeState,
+    batch: Sequence[InboxMessage],
+    now: datetime,
+    handler: Callable[[str], Any] | None,
+    *,
+    history_texts: Sequence[str] | None = None,
+    log_as: str | None = None,
+) -> tuple[EpisodeOutcome, ReplayResult]:
+    """One orchestration episode at ``now`` consuming ``batch`` (chosen by ``state.select_batch``):
+    :meth:`RuntimeState.begin`, then, when user code must run, the SDK ``handler`` (the orchestrator
+    function's ``get_user_function()``) over the payload of the played history plus the new events, then
+    :meth:`RuntimeState.finish` (new work, timers, retries, the non-determinism check). Returns the outcome
+    to commit and the handler's result (its ``state`` is the SDK's OrchestratorState, None when no user
+    code ran). ``handler`` None: the orchestrator does not exist (the instance fails, as on Azure).
+    ``history_texts`` are the stored JSON texts of ``state.history`` when the caller has them (saves
+    re-encoding); ``log_as`` logs Executing/Executed lines under that function name. Raises only for a
+    fault of the host's own code (the handler's failures are in the result)."""
+    episode = state.begin(list(batch), now)
+    result = ReplayResult(None)
+    if episode.needs_user_code:
+        if handler is None:
+            result = ReplayResult(None, f"The function '{state.name}' doesn't exist, is disabled, or is "
+                                        "not an orchestrator function.")
+        else:
+            if episode.base_history is not None:
+                played = [played_text(e) for e in episode.base_history]
+            elif history_texts is not None:
+                played = list(history_texts)
+            else:
+                played = [played_text(e) for e in state.history]
+            parent = state.parent
+            payload = build_payload(
+                state.instance.instance_id,
+                parent["OrchestrationInstance"]["InstanceId"] if parent else None,
+                played,
+                episode.new_events,
+                payload_input((state.started or {}).get("Input")),
+            )
+            fn = handler
+            result = (logged_episode(log_as, state.instance.instance_id, lambda: execute(fn, payload))
+                      if log_as else execute(fn, payload))
+    return state.finish(episode, result.state, result.error), result
 
 
 async def run_activity(fn: FunctionInfo | None, item: ActivityWorkItem, invoker: Invoker,

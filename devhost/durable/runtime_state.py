@@ -27,8 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.durable import history as h
-from devhost.durable.models import STATUS_VALUES, TERMINAL_STATUSES, InboxMessage, InstanceState
-from devhost.durable.outcome import (
+from devhost.durable.actions import (
     CALL_ACTIVITY_RETRY,
     CALL_ENTITY,
     CALL_HTTP,
@@ -40,17 +39,12 @@ from devhost.durable.outcome import (
     SCHEDULED_SIGNAL,
     SIGNAL_ENTITY,
     WAIT_EVENT,
-    ActivityTask,
-    ChildStart,
-    Episode,
-    EpisodeOutcome,
-    Outbound,
-    TimerMessage,
     describe_action,
-    describe_event,
     flatten_actions,
     matches,
 )
+from devhost.durable.models import STATUS_VALUES, TERMINAL_STATUSES, InboxMessage, InstanceState
+from devhost.durable.outcome import ActivityTask, ChildStart, Episode, EpisodeOutcome, Outbound, TimerMessage
 from devhost.durable.rewind import rewind_history
 
 Event = dict[str, Any]
@@ -289,7 +283,7 @@ class RuntimeState:
             if not matches(action, event):
                 failure = (
                     "Non-Deterministic workflow detected: the orchestrator now schedules "
-                    f"{describe_action(action)} where the history has {describe_event(event)} "
+                    f"{describe_action(action)} where the history has {h.describe_event(event)} "
                     f"(sequence number {event.get('EventId')}). Was the orchestrator code changed while "
                     "this instance was running?"
                 )

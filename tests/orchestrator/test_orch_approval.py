@@ -107,9 +107,7 @@ def test_python_client_double_encoded_payload_is_accepted():
     """The Python client's raise_event delivers the decision as a JSON string (§7); it still counts."""
     g = gate()
     sim = tier(g)
-    sim.inbox.append(
-        sim._event(15, Name=DECISION_EVENT, Input=json.dumps(json.dumps(decision("bob", ["approver"], g))))
-    )
+    sim.raise_event_text(DECISION_EVENT, json.dumps(json.dumps(decision("bob", ["approver"], g))))
     sim.run()
     assert sim.output["outcome"] == "approved"
 
