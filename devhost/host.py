@@ -6,8 +6,9 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
    named in :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
    :attr:`Host.port` is the real one), starts every extension with :class:`HostServices`, then serves
    the ASGI app (:mod:`devhost.http.server`) with uvicorn;
-2. :meth:`Host.stop` stops accepting connections, lets in-flight HTTP requests finish, stops the
-   extensions (they drain their own work), waits for remaining invocations, all bounded by
+2. :meth:`Host.stop` stops the extensions' own triggers first (timers, queue pollers: nothing fires
+   once the app's endpoints are gone), stops accepting connections, lets in-flight HTTP requests finish,
+   stops the extensions (they drain their own work), waits for remaining invocations, all bounded by
    ``drain_timeout_s``, then unloads the app.
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
@@ -190,6 +191,14 @@ class Host:
         timeout = self.drain_timeout_s if timeout_s is None else timeout_s
         self.state = "Stopping"
         try:
+            for ext in reversed(self._started_extensions):  # timers and pollers before the HTTP server
+                stop_triggers = getattr(ext, "stop_triggers", None)
+                if stop_triggers is not None:
+                    try:
+                        await stop_triggers(timeout)
+                    except Exception:
+                        self.log.exception("extension %s failed to stop its triggers",
+                                           getattr(ext, "name", ext))
             if self._server is not None and self._serve_task is not None:
                 self._server.config.timeout_graceful_shutdown = max(1, int(timeout))
                 self._server.should_exit = True
