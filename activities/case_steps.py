@@ -1,7 +1,7 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
 Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
-read app settings here, at the edge (``AppSettings.from_env``), and call plain code in ``shared/``; every
+read app settings here, at the edge (``AppSettings.current()``), and call plain code in ``shared/``; every
 step runs in a span ``case.<step>`` with the run-schema attributes and writes one run-schema log line
 (``shared.telemetry``).
 """
@@ -53,7 +53,7 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     log line and span). Raises ``PolicyError`` when it is missing or invalid."""
     started = time.perf_counter()
     with span("load_policy", _fields(payload)) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         policy = policies.load_policy(settings.policy_path)
         fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)

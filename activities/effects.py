@@ -42,7 +42,7 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
     with span("record_audit", fields) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         case_id, event_id = payload["case_instance_id"], payload["event_id"]
         last = None
         for record in payload["records"]:
@@ -80,7 +80,7 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
     fields = RunFields(run_id=case_id, event_id=payload.get("event_id"))
     with span("notify", fields) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         message = {"notification_id": notification_id(payload), **payload}
 
         def send() -> dict[str, Any]:
@@ -115,7 +115,7 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
     """
     started = time.perf_counter()
     with span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         case_id = payload["case_instance_id"]
         event = BusinessEvent.model_validate(payload["event"])
         decision = PolicyDecision.model_validate(payload["decision"])

@@ -105,7 +105,7 @@ def get_case_audit(req: func.HttpRequest) -> func.HttpResponse:
     if isinstance(principal, Answer):
         return _respond(principal)
     instance_id = req.route_params.get("id", "")
-    settings = AppSettings.from_env()
+    settings = AppSettings.current()
     result = audit.verify_case(settings, instance_id)
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
