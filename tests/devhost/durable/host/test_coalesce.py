@@ -16,7 +16,7 @@ from devhost.clock import SystemClock
 from devhost.durable import history as h
 from devhost.durable.dispatcher import Dispatcher
 from devhost.durable.options import DurableOptions
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from devhost.durable import history as h
 from devhost.durable.dispatcher import Dispatcher
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 
 def _store(engine: Engine) -> Any:

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from devhost.durable import history as h
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 
 def test_function_chaining(engine: Engine) -> None:
