@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,38 +44,11 @@ from devhost.durable.actions import (
 )
 from devhost.durable.models import STATUS_VALUES, TERMINAL_STATUSES, InboxMessage, InstanceState
 from devhost.durable.outcome import ActivityTask, ChildStart, Episode, EpisodeOutcome, Outbound, TimerMessage
+from devhost.durable.retries import RetryChain
 from devhost.durable.rewind import rewind_history
 
 Event = dict[str, Any]
 MAX_BATCH = 1000
-
-
-@dataclass
-class _Chain:
-    """A retried activity or sub-orchestration (DTFx RetryInterceptor state, derived from history)."""
-
-    first_id: int
-    kind: int
-    name: str
-    input: str | None
-    options: dict[str, Any]
-    version: str | None = None
-    instance_id: str | None = None
-    attempts: int = 1
-    current: int = -1
-    timer: int | None = None
-
-    def delay_ms(self) -> float:
-        """``first × backoff^(attempt-1)`` ms, capped by ``maxRetryIntervalInMilliseconds`` (DTFx)."""
-        first = float(self.options.get("firstRetryIntervalInMilliseconds") or 0)
-        backoff = float(self.options.get("backoffCoefficient") or 1)
-        delay = first * backoff ** (self.attempts - 1)
-        cap = self.options.get("maxRetryIntervalInMilliseconds")
-        return min(delay, float(cap)) if cap else delay
-
-    @property
-    def max_attempts(self) -> int:
-        return int(self.options.get("maxNumberOfAttempts") or 1)
 
 
 class RuntimeState:
@@ -101,9 +73,9 @@ class RuntimeState:
         self.started: Event | None = None
         self.leaves: list[Event] = []
         self.next_id = 0
-        self.chains: dict[int, _Chain] = {}
-        self.attempt_ids: dict[int, _Chain] = {}
-        self.timer_ids: dict[int, _Chain] = {}
+        self.chains: dict[int, RetryChain] = {}
+        self.attempt_ids: dict[int, RetryChain] = {}
+        self.timer_ids: dict[int, RetryChain] = {}
         for e in history:
             self._index(e)
 
@@ -128,7 +100,7 @@ class RuntimeState:
             return
         self.leaves.append(e)
         if e.get("_RetryOptions") is not None:
-            chain = _Chain(
+            chain = RetryChain(
                 first_id=eid,
                 kind=int(t),
                 name=str(e.get("Name")),
