@@ -1,7 +1,8 @@
 """The SDK's orchestrator action vocabulary: action types, flattening, and matching actions to history.
 
 The orchestrator's OrchestratorState carries ``actions`` (V1 lists of lists or V2 ``[[…]]``) whose leaves
-are the SDK's action JSON (``azure/durable_functions/models/actions/*.py``, protocol note §4.2–§4.3).
+are the SDK's action JSON (``azure/durable_functions/models/actions/*.py``,
+docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions).
 :func:`matches` is the one non-determinism rule: a replayed action must correspond to the history event
 scheduled for it (used by :mod:`devhost.durable.runtime_state`).
 """
@@ -24,7 +25,8 @@ HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 
 def flatten_actions(actions: Any) -> Iterator[dict[str, Any]]:
     """Depth-first leaves of the returned ``actions`` (V1 lists of lists or V2 ``[[…]]``), compounds
-    (WhenAny/WhenAll) unwrapped (§4.3)."""
+    (WhenAny/WhenAll) unwrapped
+    (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions)."""
     if isinstance(actions, list):
         for a in actions:
             yield from flatten_actions(a)

@@ -4,8 +4,8 @@ work item → its TaskCompleted / TaskFailed event, one orchestration episode (:
 Used by :mod:`devhost.durable.dispatcher` (the loop) and :mod:`devhost.durable.extension`; the orchestrator
 test simulator and the golden-history replay call :func:`run_episode` too, so an episode (and with it
 determinism, retries, timers) has one definition. Activity inputs
-and results pass through the SDK's ``ActivityTriggerConverter`` as the Python worker does (protocol note
-§1.3, §6.1).
+and results pass through the SDK's ``ActivityTriggerConverter`` as the Python worker does
+(docs/durable-extension-protocol.md#activities).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ def index_functions(
     functions: Sequence[FunctionInfo], trigger: str, alias_key: str
 ) -> dict[str, FunctionInfo]:
     """Functions with trigger type ``trigger`` by name, plus their ``orchestration=``/``activity=`` alias
-    (the extension registers the alias, the SDK calls by function name: §1.1)."""
+    (the extension registers the alias, the SDK calls by function name:
+    docs/durable-extension-protocol.md#registration)."""
     found: dict[str, FunctionInfo] = {}
     for fn in functions:
         if fn.trigger_type != trigger:
@@ -95,7 +96,8 @@ def run_episode(
 
 async def run_activity(fn: FunctionInfo | None, item: ActivityWorkItem, invoker: Invoker,
                        now: Callable[[], datetime], known: Sequence[str]) -> dict[str, Any]:
-    """Invoke activity ``fn`` for ``item`` and build TaskCompleted / TaskFailed (§1.3, §6.1). ``fn`` None:
+    """Invoke activity ``fn`` for ``item`` and build TaskCompleted / TaskFailed
+    (docs/durable-extension-protocol.md#activities). ``fn`` None:
     TaskFailed naming the ``known`` activity names. A failure of the function (it raised, timed out, or
     returned something JSON cannot encode) is TaskFailed; an error of the host itself (e.g. the input
     cannot be decoded) propagates."""
