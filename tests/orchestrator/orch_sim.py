@@ -77,6 +77,13 @@ class Sim:
         return self.store.get_history(self.instance_id)
 
     @property
+    def inbox(self) -> list[dict[str, Any]]:
+        """Events queued for the instance and visible to its next episode (raised events, due timers)."""
+        assert self.now is not None
+        found = self.store.load_episodes([self.instance_id], self.now + timedelta(seconds=1))
+        return [m.event for m in found[0].messages] if found else []
+
+    @property
     def done(self) -> bool:
         """True once the orchestrator returned or failed."""
         instance = self.instance
