@@ -9,7 +9,7 @@ Every open instance (Running, Pending, Suspended) of the live source, or every h
 (whatever its status), is replayed against the orchestrators that this tree's ``function_app.py`` registers,
 with the replay machinery devhost runs on (``devhost.durable.replay``: the trigger payload and the SDK's
 real handler; ``devhost.durable.runtime_state.RuntimeState``: which history events are the scheduled
-actions, retries included; ``devhost.durable.outcome.matches``: the host's action/event comparison).
+actions, retries included; ``devhost.durable.actions.matches``: the host's action/event comparison).
 It prints one line per instance, ``ok`` or the first action that differs, and exits 1 when any instance
 would break (a differing or missing action, or the orchestrator raising while replaying), 2 when a source
 cannot be read. A recorded output that differs from the replayed one is reported but does not fail the gate
@@ -33,17 +33,16 @@ from pathlib import Path
 from typing import Any
 
 from devhost.durable import history as h
-from devhost.durable.models import InstanceState
-from devhost.durable.outcome import (
+from devhost.durable.actions import (
     CONTINUE_AS_NEW,
     WAIT_EVENT,
     describe_action,
-    describe_event,
     flatten_actions,
     matches,
-    payload_input,
 )
-from devhost.durable.replay import build_payload, execute, played_text
+from devhost.durable.history import describe_event
+from devhost.durable.models import InstanceState
+from devhost.durable.replay import build_payload, execute, payload_input, played_text
 from devhost.durable.runtime_state import RuntimeState
 from tools.history_sources import (
     TIE_KEY,

@@ -46,7 +46,8 @@ def settings_read_by_code() -> dict[str, str]:
         if path.name == "settings.py" and path.parent.name == "shared":
             names += SETTINGS_LITERAL.findall(text)
         for name in names:
-            found.setdefault(name, str(path.relative_to(ROOT)))
+            if not name.endswith("_"):  # a prefix such as "CASE_", not a setting
+                found.setdefault(name, str(path.relative_to(ROOT)))
     return found
 
 
