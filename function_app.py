@@ -4,6 +4,7 @@ orchestrations/ and activities/; this file creates the app and registers them.
 It also configures the OpenTelemetry exporter, once at import: when the app setting
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
 sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
+And it reports the judgment selection once (``CASE_JUDGMENT``, ``shared/judgment_settings.py``).
 """
 
 import logging
@@ -18,6 +19,7 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from shared.judgment_settings import startup_report
 from triggers.cases import bp as cases
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
@@ -50,6 +52,7 @@ def configure_tracing(connection_string: str | None) -> bool:
 
 
 configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
+startup_report(logger)  # CASE_JUDGMENT and its endpoint, once; a misconfigured agent is an ERROR line
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

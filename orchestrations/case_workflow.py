@@ -87,21 +87,33 @@ def _process(run: CaseRun):
     policy = policy_from_data(loaded, source="load_policy result")
     run.use_defaults(policy.defaults.budgets, policy.defaults.retry)
 
-    classified = yield run.activity(
-        names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, "policy": loaded}
+    judged = yield run.activity(
+        names.CLASSIFY_CASE,
+        {"case_instance_id": run.case_id, "event": event_json, "policy": loaded, **run.judgment_input(0, 1)},
     )
+    classified = run.judged(judged, "classify")
     classification = Classification.model_validate(classified)
 
-    specialist_input = {
-        "case_instance_id": run.case_id,
-        "event": event_json,
-        "classification": classified,
-        "policy": loaded,
-    }
+    specialists = list(names.SPECIALIST_ACTIVITIES.items())
     results = yield context.task_all(
-        [run.activity(activity, specialist_input) for activity in names.SPECIALIST_ACTIVITIES.values()]
+        [
+            run.activity(
+                activity,
+                {
+                    "case_instance_id": run.case_id,
+                    "event": event_json,
+                    "classification": classified,
+                    "policy": loaded,
+                    **run.judgment_input(index, len(specialists)),
+                },
+            )
+            for index, (_, activity) in enumerate(specialists)
+        ]
     )
-    assessments = [Assessment.model_validate(r) for r in results]
+    assessments = [
+        Assessment.model_validate(run.judged(r, name))
+        for r, (name, _) in zip(results, specialists, strict=True)
+    ]
 
     decided = yield run.activity(
         names.DECIDE_POLICY,
@@ -116,7 +128,13 @@ def _process(run: CaseRun):
     merged = MergeResult.model_validate(decided["merge"])
     decision = PolicyDecision.model_validate(decided["decision"])
     run.use_decision(decision)
-    run.enter("classified", classification=classified, merge=decided["merge"], decision=decided["decision"])
+    run.enter(
+        "classified",
+        classification=classified,
+        merge=decided["merge"],
+        decision=decided["decision"],
+        judgment=run.judgment_audit(),
+    )
 
     if decision.approval.rule == "none":
         run.enter("ready_to_apply", approval="not required")

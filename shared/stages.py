@@ -67,6 +67,10 @@ class CaseStatusTracker:
             update={"policy_version": policy_version, "risk_class": risk_class}
         )
 
+    def describe_judgment(self, judgment: dict) -> None:
+        """Record the case's judgment summary (source, model, tokens, calls, cost, reason)."""
+        self.status = self.status.model_copy(update={"judgment": judgment})
+
     def await_approval(self, request: ApprovalRequest) -> None:
         """Show ``request`` as the pending approval and target its tier sub-orchestration."""
         self.status = self.status.model_copy(

@@ -39,7 +39,8 @@ def is_case(status: Any) -> bool:
 
 def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, progress: Any = None) -> dict:
     """``GET /api/cases/{id}`` body: ``stage``, ``timeline``, ``pendingApproval``, ``outcome`` (and the
-    event identity, policy version, risk class, runtime status, the current tier's ``approvalProgress``)."""
+    event identity, policy version, risk class, runtime status, the current tier's ``approvalProgress``, and
+    ``judgment``: source, model, tokens, calls, cost and reason of the case's judgment)."""
     status = custom_status if isinstance(custom_status, dict) else {}
     return {
         "caseId": instance_id,
@@ -55,6 +56,7 @@ def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, 
         "requester": status.get("requester"),
         "policyVersion": status.get("policyVersion"),
         "riskClass": status.get("riskClass"),
+        "judgment": status.get("judgment"),
     }
 
 
