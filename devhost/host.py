@@ -2,10 +2,10 @@
 
 Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a graceful-drain timeout):
 
-1. :meth:`Host.start` loads the app (:func:`devhost.loader.load_app`), builds the extensions named in
-   :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
+1. :meth:`Host.start` loads the app (:func:`devhost.functions.loader.load_app`), builds the extensions
+   named in :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
    :attr:`Host.port` is the real one), starts every extension with :class:`HostServices`, then serves
-   the ASGI app (:mod:`devhost.server`) with uvicorn;
+   the ASGI app (:mod:`devhost.http.server`) with uvicorn;
 2. :meth:`Host.stop` stops accepting connections, lets in-flight HTTP requests finish, stops the
    extensions (they drain their own work), waits for remaining invocations, all bounded by
    ``drain_timeout_s``, then unloads the app.
@@ -32,9 +32,12 @@ import uvicorn
 from devhost.clock import Clock, VirtualClock, make_clock
 from devhost.config import HostConfig
 from devhost.errors import ConfigError, DevhostError
-from devhost.extension import Extension, FunctionInfo, HostServices
-from devhost.invoke import FunctionInvoker
-from devhost.loader import LoadedApp, load_app, methods_of, unload_app
+from devhost.extension import Extension, HostServices
+from devhost.functions.interfaces import FunctionInfo
+from devhost.functions.invoke import FunctionInvoker
+from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
+from devhost.http.server import build_asgi_app
+from devhost.http.trigger import http_url_template
 from devhost.logs import apply_log_levels, host_logger
 
 EXTENSIONS: tuple[str, ...] = (
@@ -105,6 +108,7 @@ class Host:
         self.base_url = ""
         self.state = "Default"
         self.instance_id = uuid.uuid4().hex
+        self.version = VERSION
         self.started_monotonic = time.monotonic()
         self.log = host_logger()
         self._server: _Server | None = None
@@ -117,8 +121,6 @@ class Host:
     async def start(self) -> None:
         """Load, bind, start extensions, serve. Raises AppLoadError / ConfigError / DevhostError; on
         failure everything already started is stopped again."""
-        from devhost.server import build_asgi_app
-
         self._stopped = asyncio.Event()
         apply_log_levels(self.config.host_json)
         try:
@@ -276,8 +278,6 @@ class Host:
     def function_list_text(self) -> str:
         """The ``Functions:`` block ``func start`` prints: HTTP functions first (methods, URL), then the
         others with their trigger type; disabled functions as ``Function <name> is disabled.``"""
-        from devhost.http_trigger import http_url_template
-
         lines = ["Functions:", ""]
         http = [f for f in self.functions if f.trigger_type == "httpTrigger"]
         others = [f for f in self.functions if f.trigger_type != "httpTrigger"]

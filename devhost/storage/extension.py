@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devhost.errors import DevhostError
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.azurite import AzuriteProcess, ensure_azurite
 from devhost.storage.blob_listener import BlobListener
 from devhost.storage.blobs import BlobBindings

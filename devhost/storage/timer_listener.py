@@ -22,10 +22,11 @@ from pathlib import Path
 
 from azure.functions.timer import TimerRequest
 
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.ncrontab import Schedule
+from devhost.storage.tasks import stop_task
 from devhost.storage.timer_status import ScheduleStatus, StatusStore, check_past_due
-from devhost.tasks import stop_task
 
 
 def _flag(value: object, default: bool) -> bool:
