@@ -45,7 +45,13 @@ class Extension(Protocol):
     used by ``POST /admin/functions/{name}`` for a function whose trigger the extension owns: schedule
     one invocation with ``input_text`` as the trigger value and return (the host answers 202). Raise
     ValueError to answer 400 with the message. Without it the host invokes the function itself with
-    the raw string as the trigger argument.
+    the raw string as the trigger argument. And::
+
+        async def stop_triggers(self, timeout_s: float) -> None
+
+    called at shutdown *before* the HTTP server stops: stop starting invocations on one's own (timers,
+    queue pollers) and let the running ones finish, so none of them calls the app's endpoints after they
+    are gone. ``stop`` still follows, after the server.
     """
 
     name: str

@@ -6,8 +6,9 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
    named in :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
    :attr:`Host.port` is the real one), starts every extension with :class:`HostServices`, then serves
    the ASGI app (:mod:`devhost.http.server`) with uvicorn;
-2. :meth:`Host.stop` stops accepting connections, lets in-flight HTTP requests finish, stops the
-   extensions (they drain their own work), waits for remaining invocations, all bounded by
+2. :meth:`Host.stop` stops the extensions' own triggers first (timers, queue pollers: nothing fires
+   once the app's endpoints are gone), stops accepting connections, lets in-flight HTTP requests finish,
+   stops the extensions (they drain their own work), waits for remaining invocations, all bounded by
    ``drain_timeout_s``, then unloads the app.
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
@@ -46,6 +47,12 @@ EXTENSIONS: tuple[str, ...] = (
 )
 CORE_BINDING_TYPES = frozenset({"httpTrigger", "http"})
 VERSION = "4.0.0-devhost"
+#: Seconds an idle kept-alive HTTP connection stays open: Kestrel's ``KeepAliveTimeout`` default (130 s,
+#: https://learn.microsoft.com/dotnet/api/microsoft.aspnetcore.server.kestrel.core.kestrelserverlimits.keepalivetimeout).
+#: It must outlast the clients' own idle limit (aiohttp, used by the Durable SDK's client for every call to
+#: the host's durable API, keeps connections 15 s): a server closing first races the client's next request
+#: on that connection, which then fails with "Server disconnected" (seen as 500s from client functions).
+KEEP_ALIVE_S = 130
 
 
 def load_extensions(specs: Sequence[str]) -> list[Extension]:
@@ -151,7 +158,7 @@ class Host:
                 self._started_extensions.append(ext)
             config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=int(self.drain_timeout_s) or 1,
-                                    timeout_keep_alive=5)
+                                    timeout_keep_alive=KEEP_ALIVE_S)
             self._server = _Server(config)
             self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="devhost-http")
             while not self._server.started:
@@ -190,6 +197,14 @@ class Host:
         timeout = self.drain_timeout_s if timeout_s is None else timeout_s
         self.state = "Stopping"
         try:
+            for ext in reversed(self._started_extensions):  # timers and pollers before the HTTP server
+                stop_triggers = getattr(ext, "stop_triggers", None)
+                if stop_triggers is not None:
+                    try:
+                        await stop_triggers(timeout)
+                    except Exception:
+                        self.log.exception("extension %s failed to stop its triggers",
+                                           getattr(ext, "name", ext))
             if self._server is not None and self._serve_task is not None:
                 self._server.config.timeout_graceful_shutdown = max(1, int(timeout))
                 self._server.should_exit = True

@@ -181,13 +181,15 @@ def unpack_judged(output: Any, step: str) -> tuple[Any, JudgmentRecord]:
     return output, JudgmentRecord(step=step, source="rules")
 
 
-def summarize(records: list[JudgmentRecord]) -> dict[str, Any]:
+def summarize(records: list[JudgmentRecord], total: JudgmentUsage | None = None) -> dict[str, Any]:
     """The case's judgment summary (custom status, case view, audit): ``source`` (``rules-fallback`` when
     any step fell back, else ``agent`` when any step used the model, else ``rules``), ``model``,
-    ``tokens``, ``calls``, ``cost`` and the per-step ``steps`` (step, source, reason)."""
-    total = JudgmentUsage()
-    for record in records:
-        total = add_usage(total, record.usage)
+    ``tokens``, ``calls``, ``cost`` (``total`` when given: the case's usage including calls charged for
+    failed attempts; else the records' sum) and the per-step ``steps`` (step, source, reason)."""
+    if total is None:
+        total = JudgmentUsage()
+        for record in records:
+            total = add_usage(total, record.usage)
     sources = {r.source for r in records}
     source = "rules-fallback" if "rules-fallback" in sources else "agent" if "agent" in sources else "rules"
     model = next((r.model for r in records if r.model), None)

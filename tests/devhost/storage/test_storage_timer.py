@@ -87,3 +87,23 @@ def test_run_on_startup_fires_once_at_start(
         blobs = wait_for(lambda: client.exists() and list(client.list_blobs("startup/")), 10)
     record = json.loads(client.download_blob(blobs[0].name).readall())
     assert (len(blobs), record) == (1, {"past_due": False, "schedule": {"AdjustForDST": True}})
+
+
+def test_a_jump_over_several_occurrences_runs_once_past_due(
+    azurite: AzuriteInstance, names, settings, tmp_path: Path
+) -> None:
+    """While the host runs, the clock jumps 12 minutes over `monitored`'s 5-minute occurrences: one run,
+    past due (not one per occurrence); a later single occurrence runs normally."""
+    settings = {**settings, "AzureWebJobs.monitored.Disabled": "false"}
+    clock = VirtualClock(T0, auto_advance=False)
+    with run_host(APPS / "storage_queue", data_dir=tmp_path, settings=settings, clock=clock):
+        wait_for(lambda: clock.pending_sleepers() > 0, 10, message="timer armed")
+        clock.advance(timedelta(minutes=12))  # past 10:05 and 10:10
+        records = wait_for(lambda: tick_records(azurite, names["CONTAINER"]), 10, message="past-due run")
+        assert [r["past_due"] for r in records] == [True]
+        wait_for(lambda: clock.next_deadline() == datetime(2024, 5, 1, 10, 15, tzinfo=UTC), 10,
+                 message="next occurrence armed from now")
+        clock.advance(timedelta(minutes=3))  # 10:15 only
+        records = wait_for(lambda: len(tick_records(azurite, names["CONTAINER"])) == 2 and
+                           tick_records(azurite, names["CONTAINER"]), 10, message="second run")
+    assert sorted(r["past_due"] for r in records) == [False, True]
