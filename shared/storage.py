@@ -17,6 +17,7 @@ Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``Res
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -121,6 +122,16 @@ def request_path(where: str) -> Iterator[None]:
             yield
     finally:
         _SITE.reset(token)
+
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,255}$")
+
+
+def is_safe_key(text: str) -> bool:
+    """True when ``text`` may name storage objects as is (an instance id in a blob path or table key):
+    1-256 characters of letters, digits and ``-_.:@``, starting with a letter or digit. Validate ids from
+    requests with it *before* any storage call (a NUL made the SDK retry for ~80 s)."""
+    return bool(_SAFE_KEY.fullmatch(text))
 
 
 #: Seconds a client should wait before retrying a request that failed with StorageUnavailable (503).

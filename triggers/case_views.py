@@ -57,6 +57,7 @@ def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, 
         "policyVersion": status.get("policyVersion"),
         "riskClass": status.get("riskClass"),
         "judgment": status.get("judgment"),
+        "stalled": status.get("stalled"),  # while stage is stalled: step, reason, since, retryAt
     }
 
 
