@@ -40,6 +40,7 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.durable import history as h
+from devhost.durable import versioning
 from devhost.durable.models import ActivityWorkItem
 from devhost.durable.outcome import HTTP_ACTIVITY, payload_input
 from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
@@ -110,8 +111,10 @@ class Dispatcher:
         self._running_by: Counter[str] = Counter()  # instance → its activities running here
         self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
         self._coalesce_timer: asyncio.TimerHandle | None = None
+        self._reject_timer: asyncio.TimerHandle | None = None
         self._results: list[tuple[ActivityWorkItem, dict[str, Any]]] = []
         self._errors: dict[str, tuple[int, float]] = {}  # instance → (failures, monotonic retry time)
+        self._rejected: dict[str, tuple[int, float]] = {}  # instance → (abandons, monotonic retry time)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -129,8 +132,9 @@ class Dispatcher:
         """Stop taking work, let running episodes and activities finish for at most ``timeout_s``."""
         self._stopping = True
         self._wake.set()
-        if self._coalesce_timer is not None:
-            self._coalesce_timer.cancel()
+        for timer in (self._coalesce_timer, self._reject_timer):
+            if timer is not None:
+                timer.cancel()
         if self._loop_task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._loop_task, timeout_s)
@@ -182,7 +186,8 @@ class Dispatcher:
         if self._pending:
             await self._claim()  # first, so an instance's queued activities count as in flight
         ids = await self.store.ready_instances(
-            now, self.options.max_concurrent_orchestrators, self._poisoned(now) | self._coalescing()
+            now, self.options.max_concurrent_orchestrators,
+            self._poisoned(now) | self._coalescing() | self._abandoned(),
         )
         if ids and await self._run_episodes(ids, now):
             worked = True
@@ -227,6 +232,20 @@ class Dispatcher:
         mono = time.monotonic()
         return {iid for iid, (_n, until) in self._errors.items() if until > mono}
 
+    def _abandoned(self) -> set[str]:
+        """Instances whose work item was abandoned for a version mismatch (``versionFailureStrategy``
+        Reject), held back for a growing real-time delay (2, 4, 8 … 300 s, like an abandoned queue
+        message); a real-time wake-up is armed for the earliest, so a terminate sent meanwhile is handled
+        when it ends."""
+        mono = time.monotonic()
+        held = {iid: until for iid, (_n, until) in self._rejected.items() if until > mono}
+        if held:
+            if self._reject_timer is not None:
+                self._reject_timer.cancel()
+            self._reject_timer = asyncio.get_running_loop().call_later(
+                min(held.values()) - mono, self._wake.set)
+        return set(held)
+
     def _retry_deadline(self, next_due: datetime | None) -> datetime | None:
         """``next_due``, or earlier when a held-back instance becomes eligible again."""
         if not self._errors:
@@ -266,12 +285,45 @@ class Dispatcher:
         if not batch:
             return None
         episode = state.begin(batch, now)
-        result = ReplayResult(None)
-        if episode.needs_user_code:
-            result = self._replay(state, episode, loaded.history_texts, loaded.instance.instance_id)
-        outcome = state.finish(episode, result.state, result.error)
-        return (loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history), outcome,
-                [m.id for m in batch])
+        iid = loaded.instance.instance_id
+        result, details = ReplayResult(None), None
+        if episode.needs_user_code and self._version_mismatch(state, iid):
+            if self.options.version_failure_strategy != "Fail":
+                return None  # Reject: abandoned, the messages stay queued
+            result = ReplayResult(None, versioning.MISMATCH_MESSAGE)
+            details = versioning.failure_details()
+        elif episode.needs_user_code:
+            result = self._replay(state, episode, loaded.history_texts, iid)
+        self._rejected.pop(iid, None)
+        outcome = state.finish(episode, result.state, result.error, details)
+        if details is not None:  # DTFx OrchestrationExecuting/-Executed/-Completed log events
+            self.log.info("%s: Executing '%s' orchestration logic", iid, state.name)
+            self.log.info("%s: Orchestration '%s' awaited and scheduled 1 durable operation(s).", iid,
+                          state.name)
+            self.log.info("%s: Orchestration completed with a 'Failed' status and 0 bytes of output. "
+                          "Details: %s", iid, versioning.MISMATCH_MESSAGE)
+        return (iid, loaded.instance.execution_id, len(loaded.history), outcome, [m.id for m in batch])
+
+    def _version_mismatch(self, state: RuntimeState, instance_id: str) -> bool:
+        """Whether the instance's version fails host.json ``versionMatchStrategy`` against
+        ``defaultVersion`` (:mod:`devhost.durable.versioning`); a Reject verdict is logged and the
+        instance held back (:meth:`_abandoned`)."""
+        opts = self.options
+        if not versioning.mismatch(opts.version_match_strategy, opts.default_version, state.version):
+            return False
+        if opts.version_failure_strategy == "Fail":
+            return True
+        n = self._rejected.get(instance_id, (0, 0.0))[0] + 1
+        delay = min(2.0**n, 300.0)
+        self._rejected[instance_id] = (n, time.monotonic() + delay)
+        self.log.warning(
+            "%s: %s: orchestration '%s' has version '%s', this host's defaultVersion is '%s' "
+            "(versionMatchStrategy %s). Work item abandoned (versionFailureStrategy Reject); the instance "
+            "stays %s and is tried again in %.0f s or on the next start.",
+            instance_id, versioning.MISMATCH_MESSAGE, state.name, state.version, opts.default_version or "",
+            opts.version_match_strategy, state.instance.runtime_status, delay,
+        )
+        return True
 
     def _replay(self, state: RuntimeState, episode: Any, texts: list[str], instance_id: str) -> ReplayResult:
         fn = self.orchestrators.get(state.name)
