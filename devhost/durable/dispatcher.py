@@ -36,11 +36,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.durable import history as h
-from devhost.durable import versioning
+from devhost.durable import http_task, versioning
 from devhost.durable.models import ActivityWorkItem
 from devhost.durable.outcome import HTTP_ACTIVITY, payload_input
 from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
@@ -93,6 +94,7 @@ class Dispatcher:
         on_commit: Callable[[str], None] = lambda _iid: None,
         coalesce_s: float = COALESCE_S,
         coalesce_gap_s: float = COALESCE_GAP_S,
+        http_token: Callable[[str], str | None] = lambda _resource: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -115,6 +117,8 @@ class Dispatcher:
         self._results: list[tuple[ActivityWorkItem, dict[str, Any]]] = []
         self._errors: dict[str, tuple[int, float]] = {}  # instance → (failures, monotonic retry time)
         self._rejected: dict[str, tuple[int, float]] = {}  # instance → (abandons, monotonic retry time)
+        self.http_token = http_token  # managed identity resource → local bearer token (http_task)
+        self._http: httpx.AsyncClient | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -145,6 +149,8 @@ class Dispatcher:
         if self._results:
             results, self._results = self._results, []
             await self.store.complete_activities(results, self.clock.now())
+        if self._http is not None:
+            await self._http.aclose()
 
     @property
     def idle(self) -> bool:
@@ -348,30 +354,42 @@ class Dispatcher:
     async def _activity(self, item: ActivityWorkItem) -> None:
         """Run one activity; its result is persisted by the next pump (with others, one transaction)."""
         try:
-            with self.clock.busy():
-                try:
-                    event = await self._run_activity(item)
-                    self._results.append((item, event))  # after the await: pump swaps the list
-                except Exception:
-                    self.log.exception(
-                        "Activity %s of instance %s could not be run", item.name, item.instance_id
-                    )
-                finally:
-                    self._running_act -= 1
-                    self._running_by[item.instance_id] -= 1
-                    if self._running_by[item.instance_id] <= 0:
-                        del self._running_by[item.instance_id]
-                    self._wake.set()
+            try:
+                if item.name == HTTP_ACTIVITY and item.name not in self.activities:
+                    event = await self._run_http(item)  # holds clock.busy() only while requesting
+                else:
+                    with self.clock.busy():
+                        event = await self._run_activity(item)
+                self._results.append((item, event))  # after the await: pump swaps the list
+            except Exception:
+                self.log.exception("Activity %s of instance %s could not be run", item.name, item.instance_id)
+            finally:
+                self._running_act -= 1
+                self._running_by[item.instance_id] -= 1
+                if self._running_by[item.instance_id] <= 0:
+                    del self._running_by[item.instance_id]
+                self._wake.set()
         except asyncio.CancelledError:
             pass
+
+    async def _run_http(self, item: ActivityWorkItem) -> dict[str, Any]:
+        """``context.call_http`` made by the host (:mod:`devhost.durable.http_task`): TaskCompleted with
+        the DurableHttpResponse JSON, or TaskFailed naming the problem."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=http_task.TIMEOUT_S, follow_redirects=True)
+        try:
+            spec = http_task.HttpRequestSpec.from_input(item.input)
+            text = await http_task.call(spec, clock=self.clock, client=self._http, token_for=self.http_token,
+                                        default_sleep_ms=self.options.http_async_sleep_ms, log=self.log)
+        except http_task.DurableHttpError as exc:
+            reason = str(exc)
+            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
+        return h.task_completed(self.clock.now(), item.task_id, text)
 
     async def _run_activity(self, item: ActivityWorkItem) -> dict[str, Any]:
         """Invoke the activity and build TaskCompleted / TaskFailed
         (docs/durable-extension-protocol.md#activities)."""
         fn = self.activities.get(item.name)
-        if fn is None and item.name == HTTP_ACTIVITY:
-            reason = "Durable HTTP (context.call_http) is not supported by devhost; call an activity instead."
-            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
         if fn is None:
             reason = (
                 f"The function '{item.name}' doesn't exist, is disabled, or is not an activity function. "

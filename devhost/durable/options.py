@@ -7,7 +7,8 @@ resolved), ``maxConcurrentActivityFunctions`` / ``maxConcurrentOrchestratorFunct
 count), ``defaultVersion`` (SDK 1.7 orchestration versioning, stamped on new instances),
 ``versionMatchStrategy`` (``None`` | ``Strict`` | ``CurrentOrOlder``, default ``CurrentOrOlder``) and
 ``versionFailureStrategy`` (``Reject`` | ``Fail``, default ``Reject``), enforced per work item
-(:mod:`devhost.durable.versioning`).
+(:mod:`devhost.durable.versioning`), ``httpSettings.defaultAsyncRequestSleepTimeMilliseconds`` (durable
+HTTP polling interval without ``Retry-After``, default 30,000 ms).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class DurableOptions:
     default_version: str | None = None
     version_match_strategy: str = "CurrentOrOlder"
     version_failure_strategy: str = "Reject"
+    http_async_sleep_ms: int = 30_000
 
     @classmethod
     def from_mapping(
@@ -62,6 +64,9 @@ class DurableOptions:
             default_version=(str(ext["defaultVersion"]) if ext.get("defaultVersion") is not None else None),
             version_match_strategy=_choice(ext, "versionMatchStrategy", MATCH_STRATEGIES, "CurrentOrOlder"),
             version_failure_strategy=_choice(ext, "versionFailureStrategy", FAILURE_STRATEGIES, "Reject"),
+            http_async_sleep_ms=_positive(
+                dict(ext.get("httpSettings") or {}), "defaultAsyncRequestSleepTimeMilliseconds", 30_000,
+            ),
         )
 
     @classmethod
