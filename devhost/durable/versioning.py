@@ -19,6 +19,15 @@ messages stay queued and the instance is tried again later (see the dispatcher).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from devhost.durable import history as h
+from devhost.durable.models import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from devhost.durable.models import InboxMessage
+    from devhost.durable.runtime_state import RuntimeState
 
 MATCH_STRATEGIES = ("None", "Strict", "CurrentOrOlder")
 FAILURE_STRATEGIES = ("Reject", "Fail")
@@ -67,6 +76,31 @@ def mismatch(match_strategy: str, worker_version: str | None, instance_version: 
     if match_strategy == "CurrentOrOlder":
         return compare_versions(instance_version, worker_version) > 0
     return False
+
+
+def runs_user_code(state: RuntimeState, batch: Sequence[InboxMessage]) -> bool:
+    """Whether the episode consuming ``batch`` runs the orchestrator (as ``RuntimeState.begin`` decides):
+    terminate, suspend, resume and stale messages to a finished instance do not, so they are not
+    version-checked in devhost (DTFx checks every work item)."""
+    types = [m.event.get("EventType") for m in batch]
+    if not types or h.EXECUTION_TERMINATED in types:
+        return False
+    if types[0] in (h.EXECUTION_SUSPENDED, h.EXECUTION_RESUMED):
+        return False
+    status = state.instance.runtime_status
+    if status in TERMINAL_STATUSES:
+        return status == "Failed" and types == [h.EXECUTION_REWOUND]
+    if status == "Suspended" or types[0] == h.EXECUTION_REWOUND:
+        return False
+    return state.started is not None or h.EXECUTION_STARTED in types
+
+
+def instance_version(state: RuntimeState, batch: Sequence[InboxMessage]) -> str:
+    """The instance's version: its ExecutionStarted's, in history or (a new instance) in ``batch``."""
+    if state.started is not None:
+        return state.version
+    start = next((m.event for m in batch if m.event.get("EventType") == h.EXECUTION_STARTED), None)
+    return str((start or {}).get("Version") or "")
 
 
 def failure_details() -> dict[str, object]:

@@ -14,7 +14,7 @@ import pytest
 from devhost.clock import VirtualClock
 from devhost.durable import http_task
 from devhost.testing import run_host
-from tests.devhost.durable.engine.conftest import APPS, START, Engine
+from tests.devhost.durable.host.conftest import APPS, START, Engine
 
 HTTP_APP = APPS / "durable_http_app"
 

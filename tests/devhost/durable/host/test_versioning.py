@@ -14,7 +14,7 @@ import pytest
 
 from devhost.clock import VirtualClock
 from devhost.testing import run_host
-from tests.devhost.durable.engine.conftest import APPS, START, Engine
+from tests.devhost.durable.host.conftest import APPS, START, Engine
 
 VERSIONING_APP = APPS / "durable_versioning_app"
 
