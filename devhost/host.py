@@ -39,6 +39,8 @@ from devhost.functions.invoke import FunctionInvoker
 from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
 from devhost.http.server import build_asgi_app
 from devhost.http.trigger import http_url_template
+from devhost.limits import MAX_INCOMPLETE_EVENT_BYTES
+from devhost.local_secrets import ensure_local_secrets
 from devhost.logs import apply_log_levels, host_logger
 
 EXTENSIONS: tuple[str, ...] = (
@@ -135,6 +137,7 @@ class Host:
         except OSError as exc:
             raise ConfigError(f"cannot create the data directory {self.config.data_dir}: {exc}") from exc
         self._check_settings()
+        ensure_local_secrets(self.config.data_dir, self.config.settings)  # type: ignore[arg-type]
         self.app = load_app(self.config.app_dir, self.config.setting("PYTHON_SCRIPT_FILE_NAME") or
                             "function_app.py")
         try:
@@ -158,7 +161,8 @@ class Host:
                 self._started_extensions.append(ext)
             config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=int(self.drain_timeout_s) or 1,
-                                    timeout_keep_alive=KEEP_ALIVE_S)
+                                    timeout_keep_alive=KEEP_ALIVE_S,
+                                    h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES)
             self._server = _Server(config)
             self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="devhost-http")
             while not self._server.started:
@@ -234,7 +238,11 @@ class Host:
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _bind(self) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP, not 0: accepted sockets inherit it, and asyncio sets TCP_NODELAY only on
+        # sockets whose proto is IPPROTO_TCP (asyncio.base_events._set_nodelay). Without it, a response
+        # written in two parts (headers, body) on a kept-alive connection waited for the client's delayed
+        # ACK: ~40 ms per HTTP request, every Durable client call included (issue 15).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", self.config.port))

@@ -130,7 +130,7 @@ def run(base_url: str) -> None:
     """Post the samples to ``base_url`` and print each case's stage and where to look."""
     base = base_url.rstrip("/")
     secret = os.environ.get("GITHUB_WEBHOOK_SECRET")
-    reader = principal_headers("demo-viewer", "viewer")
+    reader = principal_headers("demo-auditor", "auditor")
     run_id = RUN_ID
     cases: list[tuple[str, str]] = []
     with httpx.Client(timeout=30) as http:
@@ -172,8 +172,10 @@ def run(base_url: str) -> None:
             '-d \'{"decision": "approve", "reason": "looks right"}\''
         )
     if cases:
-        print(f"  curl -s {base}/api/cases/{cases[0][1]} -H 'X-MS-CLIENT-PRINCIPAL-NAME: bob'")
-        print(f"  curl -s {base}/api/cases/{cases[0][1]}/audit -H 'X-MS-CLIENT-PRINCIPAL-NAME: bob'")
+        bob_header = bob["X-MS-CLIENT-PRINCIPAL"]
+        who = f"-H 'X-MS-CLIENT-PRINCIPAL-NAME: bob' -H 'X-MS-CLIENT-PRINCIPAL: {bob_header}'"
+        print(f"  curl -s {base}/api/cases/{cases[0][1]} {who}")
+        print(f"  curl -s {base}/api/cases/{cases[0][1]}/audit {who}")
     print(
         "  notifications: queue CASE_NOTIFICATIONS_QUEUE (default case-notifications) in Azurite;"
         " audit trail: blob container case-audit; ledger: table caseledger"

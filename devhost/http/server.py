@@ -1,6 +1,7 @@
 """The host's ASGI application: extension routes, then ``/admin``, then HTTP triggers.
 
-With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does.
+With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does. Oversized URLs and
+header blocks are refused first (414 / 431, ``devhost.limits``).
 
 Order matters as in the Functions host, whose built-in routes (``/admin/...``,
 ``/runtime/webhooks/...``) are matched before function routes; the loader already rejects function
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute
 from devhost.extension import Extension
 from devhost.http.admin import AdminView, admin_routes
 from devhost.http.trigger import HttpTriggerEndpoint
+from devhost.limits import RequestLimits
 
 
 class ServedHost(AdminView, Protocol):
@@ -45,7 +47,8 @@ def build_asgi_app(host: ServedHost) -> Starlette:
         custom_headers=dict(http.get("customHeaders") or {}),
         homepage=(host.config.setting("AzureWebJobsDisableHomepage") or "").lower() != "true",
     )
-    app = Starlette(routes=routes, middleware=cors_middleware(host.config.cors))
+    middleware = [Middleware(RequestLimits), *cors_middleware(host.config.cors)]
+    app = Starlette(routes=routes, middleware=middleware)
     app.router.default = triggers
     return app
 
