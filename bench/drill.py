@@ -55,7 +55,7 @@ from shared.adapters import idempotency_key  # noqa: E402
 from tests.e2e.case_harness import app_settings, plain_event, principal, write_policy  # noqa: E402
 
 BOB = principal("bob", "approver")
-READER = principal("auditor", "viewer")
+READER = principal("auditor", "auditor")  # the policy's reader role (readers: [auditor])
 TERMINAL = frozenset({"completed", "rejected", "expired", "failed"})
 
 

@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.azurite, pytest.mark.slow, pytest.mark.subprocess]
 def test_reduced_drill(tmp_path):
     args = drill.build_parser().parse_args(
         ["--cases", "8", "--kills", "2", "--azurite-stop", "5", "--window", "10", "--seed", "3",
-         "--data-dir", str(tmp_path), "--quiet"]
+         "--timeout", "120", "--data-dir", str(tmp_path), "--quiet"]
     )
     report = drill.run(args)
     assert report["right_end_state"] == 8, report["wrong"]

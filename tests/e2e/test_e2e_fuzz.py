@@ -43,7 +43,7 @@ principals = st.one_of(
     st.builds(
         lambda name, roles: encode_principal(name, roles),
         st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20),
-        st.lists(st.sampled_from(["approver", "admin", "viewer", "nobody"]), max_size=3),
+        st.lists(st.sampled_from(["approver", "admin", "auditor", "nobody"]), max_size=3),
     ),
     st.dictionaries(
         st.sampled_from(["X-MS-CLIENT-PRINCIPAL", "X-MS-CLIENT-PRINCIPAL-NAME", "X-MS-CLIENT-PRINCIPAL-ID"]),
