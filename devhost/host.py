@@ -13,7 +13,7 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
 ``AzureWebJobsScriptRoot`` and ``FUNCTIONS_CORETOOLS_ENVIRONMENT`` in the app settings
-(``functions-host-semantics.md`` §1.3).
+(docs/host-behaviour.md#settings-and-start-up).
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ One instance per escalation tier (id ``{case}-approval-{tier}``, recorded in the
 ``approvalInstanceId`` so the decision endpoint raises events to it). The tier creates its deadline timer
 **once** and races it, in every turn of the loop, against one open ``wait_for_external_event`` and the
 verifications in flight: ``task_any([wait, deadline, *verifying])``. A wait for decisions is open whenever
-one can arrive, which matters because of the SDK 1.7.0 quirk (durable-protocol.md §7): an event raised
-while no wait of its name is open is handed to every later wait of that name, and several such events
-collapse to the last. Here, as soon as a wait completes the next one is created before the next yield, so
+one can arrive, which matters because of the SDK 1.7.0 quirk
+(docs/durable-extension-protocol.md#external-events): an event raised while no wait of its name is open is
+handed to every later wait of that name, and several such events collapse to the last. Here, as soon as a
+wait completes the next one is created before the next yield, so
 decisions arriving together are each delivered once, in order, while earlier ones are still verified.
 
 Each raised decision is first verified by the ``verify_decision`` activity (its seal proves the app's

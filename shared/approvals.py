@@ -110,7 +110,8 @@ def build_evidence_pack(
 
 def parse_decision(raw: Any) -> ApprovalDecision:
     """An event payload as an :class:`ApprovalDecision`. Accepts the dict, or the JSON string the Python
-    client's double encoding delivers (durable-protocol §7). Raises ``ValueError`` when it is neither."""
+    client's double encoding delivers (docs/durable-extension-protocol.md#external-events). Raises
+    ``ValueError`` when it is neither."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)

@@ -321,7 +321,8 @@ class DurableHttpApi:
         """Raise an external event: 202; 404 unknown; 410 finished; 400 not ``application/json`` or bad JSON.
 
         The event's input is the parsed body re-serialised, so the Python SDK's double-encoded body
-        reaches the orchestrator as a string, as on Azure (durable-protocol.md §7).
+        reaches the orchestrator as a string, as on Azure
+        (docs/durable-extension-protocol.md#external-events).
         """
         hub = self._get_hub()
         refused = await _refuse_unless_live(hub, instance_id)

@@ -1,7 +1,7 @@
 """The host's ``/admin`` endpoints that ``func start`` serves locally, plus devhost's virtual clock.
 
-Mirrors the Functions host's ``HostController`` / ``FunctionsController`` (``functions-host-semantics.md``
-§4.7); every request is admin-level locally, as under ``func start``:
+Mirrors the Functions host's ``HostController`` / ``FunctionsController``
+(docs/host-behaviour.md#http-triggers); every request is admin-level locally, as under ``func start``:
 
 * ``GET /admin/host/status`` → 200 ``{"id", "state", "version", "versionDetails", "processUptime", ...}``;
 * ``GET|POST /admin/host/ping`` → 200;

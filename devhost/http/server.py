@@ -56,7 +56,7 @@ def build_asgi_app(host: ServedHost) -> Starlette:
 def cors_middleware(host_section: Mapping[str, Any]) -> list[Middleware]:
     """CORS only when local.settings.json ``Host.CORS`` is set (comma-separated origins, ``*`` = any),
     with any method and header, credentials when ``Host.CORSCredentials`` is true (Core Tools
-    ``Startup.Configure``, ``functions-host-semantics.md`` §4.8)."""
+    ``Startup.Configure``, docs/host-behaviour.md#http-triggers)."""
     origins = [o.strip() for o in str(host_section.get("CORS") or "").split(",") if o.strip()]
     if not origins:
         return []

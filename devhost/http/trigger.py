@@ -1,6 +1,6 @@
 """HTTP triggers: an ASGI request → ``func.HttpRequest`` → invocation → ASGI response.
 
-Mirrors the host + Python worker pipeline (``functions-host-semantics.md`` §4.3–4.4; host
+Mirrors the host + Python worker pipeline (docs/host-behaviour.md#http-triggers; host
 ``GrpcMessageConversionExtensions.ToRpcHttp``, azure-functions ``http.py``):
 
 * ``req.url`` is ``scheme://<Host header><path>?<query>`` as received; header names lower-cased and

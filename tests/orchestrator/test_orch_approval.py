@@ -104,7 +104,8 @@ def test_decision_on_other_evidence_is_refused():
 
 
 def test_python_client_double_encoded_payload_is_accepted():
-    """The Python client's raise_event delivers the decision as a JSON string (§7); it still counts."""
+    """The Python client's raise_event delivers the decision as a JSON string
+    (docs/durable-extension-protocol.md#external-events); it still counts."""
     g = gate()
     sim = tier(g)
     sim.inbox.append(
@@ -155,10 +156,11 @@ def _naive(context: df.DurableOrchestrationContext):
 
 
 def test_sdk_quirk_that_the_design_avoids():
-    """SDK 1.7.0: a decision raised while an activity runs is handed to every later wait (§7).
+    """SDK 1.7.0: a decision raised while an activity runs is handed to every later wait
+    (docs/durable-extension-protocol.md#external-events).
 
     This pins the quirk the approval design is shaped around: if it ever stops reproducing, the note in
-    durable-protocol.md §7 can be revisited.
+    docs/durable-extension-protocol.md#external-events can be revisited.
     """
     g = gate()
     sim = Sim(_naive, "naive", None, activities={"record": lambda d: None}, start=START)
