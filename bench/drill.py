@@ -110,6 +110,7 @@ class Case:
     decide_after: float = 0.0
     decided: bool = False  # a decision was answered 202
     view: dict[str, Any] = field(default_factory=dict)
+    done_at: float | None = None  # monotonic time its terminal stage was first seen
 
     @property
     def action(self) -> str:
@@ -226,7 +227,19 @@ def finished(client: httpx.Client, host: Host, cases: list[Case]) -> bool:
             case.view = r.json()
         if case.view.get("stage") not in TERMINAL:
             done = False
+        elif case.done_at is None:
+            case.done_at = time.monotonic()
     return done
+
+
+def watch(client: httpx.Client, host: Host, cases: list[Case], stop: threading.Event) -> None:
+    """Poll the cases every 0.5 s for the whole drill, so each case's finishing time is known."""
+    client = httpx.Client(timeout=10)
+    try:
+        while not stop.is_set() and not (all(c.case_id for c in cases) and finished(client, host, cases)):
+            stop.wait(0.5)
+    finally:
+        client.close()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -274,6 +287,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sender.start()
         deciding = threading.Thread(target=approver, args=(client, host, cases, started, stop), daemon=True)
         deciding.start()
+        watcher = threading.Thread(target=watch, args=(client, host, cases, stop), daemon=True)
+        watcher.start()
+        fault_ends: list[float] = []
         faults = [(k, "kill") for k in kills]
         if args.azurite_stop > 0:
             faults.append((outage_at, "outage"))
@@ -292,13 +308,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 storage.start()
                 log(f"  {time.monotonic() - started:6.1f} s  Azurite started again")
             last_fault_end = time.monotonic()
+            fault_ends.append(last_fault_end)
         sender.join(args.timeout)
         deadline = time.monotonic() + args.timeout
         while not finished(client, host, cases) and time.monotonic() < deadline:
             time.sleep(0.5)
-        all_done = time.monotonic()
         stop.set()
         deciding.join(10)
+        watcher.join(10)
+        all_done = max((c.done_at for c in cases if c.done_at is not None), default=time.monotonic())
+        # recovery: from the end of the last fault that still found cases in flight to the last case done
+        hit = [t for t in fault_ends if any(c.done_at is None or c.done_at > t for c in cases)]
+        last_fault_end = max(hit, default=started)
     finally:
         stop.set()
         client.close()
@@ -328,6 +349,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "decisions_lost": len(lost),
         "time_to_recover_s": round(all_done - last_fault_end, 1),
         "total_s": round(all_done - started, 1),
+        "faults_hitting_cases_in_flight": len(hit),
     })
     report["ok"] = (len(right) == len(cases) and report["effects_exactly_once"] and not lost)
     return report
@@ -361,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({report['effects']} effects, {report['duplicate_deliveries_absorbed']} duplicate "
               "deliveries absorbed by the Idempotency-Key)")
         print(f"decisions lost: {report['decisions_lost']} of {report['decisions_accepted']} accepted")
-        print(f"time to recover: {report['time_to_recover_s']} s after the last fault "
-              f"(whole drill {report['total_s']} s)")
+        print(f"time to recover: {report['time_to_recover_s']} s from the end of the last fault that found "
+              f"cases in flight to the last case done (all done {report['total_s']} s into the drill)")
         for w in report["wrong"]:
             print(f"  wrong: {w}")
     return 0 if report["ok"] else 1
