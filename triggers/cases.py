@@ -127,7 +127,7 @@ def _policy() -> PolicyDocument | None:
     """The policy the activities use (``CASE_POLICY_PATH``), cached per file and modification time; None
     when it cannot be read (then only the requester and nobody else is authorized by role)."""
     try:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         path = settings.policy_path
         file = path or str(DEFAULT_POLICY_PATH)
         key = (file, os.stat(file).st_mtime)
@@ -211,7 +211,7 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     refused = _readable(principal, facts, policy)
     if refused is not None:  # a purged case's trail stays readable by the reader roles only
         return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
-    settings = AppSettings.from_env()
+    settings = AppSettings.current()
     try:  # sync storage calls off the event loop, so a slow storage never stalls other requests
         result, raw = await asyncio.to_thread(_read_trail, settings, instance_id)
     except storage.StorageUnavailable as exc:

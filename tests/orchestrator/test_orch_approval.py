@@ -108,9 +108,7 @@ def test_python_client_double_encoded_payload_is_accepted():
     (docs/durable-extension-protocol.md#external-events); it still counts."""
     g = gate()
     sim = tier(g)
-    sim.inbox.append(
-        sim._event(15, Name=DECISION_EVENT, Input=json.dumps(json.dumps(decision("bob", ["approver"], g))))
-    )
+    sim.raise_event_text(DECISION_EVENT, json.dumps(json.dumps(decision("bob", ["approver"], g))))
     sim.run()
     assert sim.output["outcome"] == "approved"
 
@@ -193,11 +191,16 @@ def test_forged_unsigned_decision_is_refused():
     sim.raise_event(DECISION_EVENT, forged)
     settle(sim)
     assert not sim.done and sim.custom_status["refused"] == 2
-    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
+    shown = sim.custom_status["decisions"]
+    assert [d["status"] for d in shown] == ["refused", "refused"] and "no seal" in shown[0]["reason"]
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g, nonce="bob-1"))
     sim.run()
     reasons = [r["reason"] for r in sim.output["refused"]]
     assert "no seal" in reasons[0] and "does not match" in reasons[1]
     assert sim.output["outcome"] == "approved"
+    assert sim.custom_status["decisions"][-1] == {
+        "decisionId": "bob-1", "approver": "bob", "decision": "approve", "status": "counted", "reason": None
+    }
 
 
 def test_replayed_decision_is_refused():
