@@ -12,7 +12,8 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
 ``AzureWebJobsScriptRoot`` and ``FUNCTIONS_CORETOOLS_ENVIRONMENT`` in the app settings
-(``functions-host-semantics.md`` §1.3).
+(``functions-host-semantics.md`` §1.3), plus ``DEVHOST_AUTH_LOGIN_PATH`` while the development sign-in
+(:mod:`devhost.easyauth`) is on.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 import uvicorn
 
+from devhost import easyauth
 from devhost.clock import Clock, VirtualClock, make_clock
 from devhost.config import HostConfig
 from devhost.errors import ConfigError, DevhostError
@@ -267,6 +269,10 @@ class Host:
         env["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
         env["AzureWebJobsScriptRoot"] = str(self.config.app_dir)
         env.setdefault("FUNCTIONS_CORETOOLS_ENVIRONMENT", "true")
+        if easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING)):
+            env[easyauth.LOGIN_PATH_SETTING] = easyauth.LOGIN_PATH  # the app's pages sign in there
+        else:
+            env.pop(easyauth.LOGIN_PATH_SETTING, None)
 
     # -- views used by the admin API and the CLI --------------------------------------------------------
     def function(self, name: str) -> FunctionInfo | None:

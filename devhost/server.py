@@ -2,6 +2,9 @@
 
 With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does.
 
+Unless the app setting ``DEVHOST_AUTH_EMULATION`` is false, :mod:`devhost.easyauth` (development only)
+serves ``/.auth/*`` sign-in and turns its session cookie into ``X-MS-CLIENT-PRINCIPAL*`` headers.
+
 Order matters as in the Functions host, whose built-in routes (``/admin/...``,
 ``/runtime/webhooks/...``) are matched before function routes; the loader already rejects function
 routes starting with ``admin`` or ``runtime``. Requests no route claims fall through to
@@ -18,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
+from devhost import easyauth
 from devhost.admin import admin_routes
 from devhost.http_trigger import HttpTriggerEndpoint
 
@@ -40,7 +44,10 @@ def build_asgi_app(host: Host) -> Starlette:
         custom_headers=dict(http.get("customHeaders") or {}),
         homepage=(host.config.setting("AzureWebJobsDisableHomepage") or "").lower() != "true",
     )
-    app = Starlette(routes=routes, middleware=cors_middleware(host.config.cors))
+    middleware = cors_middleware(host.config.cors)
+    if easyauth.enabled(host.config.setting(easyauth.ENABLE_SETTING)):  # development-only sign-in
+        middleware.append(Middleware(easyauth.EasyAuthEmulation))
+    app = Starlette(routes=routes, middleware=middleware)
     app.router.default = triggers
     return app
 
