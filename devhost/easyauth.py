@@ -23,9 +23,9 @@ never part of a deployment (``.funcignore`` drops ``devhost/``). Set the app set
   ``/.auth/logout/complete``).
 - Every other request that carries a valid session cookie reaches the app with the client's
   ``X-MS-CLIENT-PRINCIPAL*`` headers removed and devhost's own ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON
-  ``{"auth_typ", "name_typ", "role_typ", "claims"}``), ``-NAME``, ``-ID`` and ``-IDP`` added, as Easy Auth
-  does. Requests without a (valid) cookie pass unchanged, so tests and scripts that send principal headers
-  themselves keep working.
+  ``{"auth_typ", "name_typ", "role_typ", "claims"}``), ``-NAME`` (ASCII names; the name claim always
+  has it), ``-ID`` and ``-IDP`` added, as Easy Auth does. Requests without a (valid) cookie pass
+  unchanged, so tests and scripts that send principal headers themselves keep working.
 
 The cookie is ``<base64url JSON {"name", "roles", "exp"}>.<base64url HMAC-SHA256>`` keyed by a random key made
 when the host starts (sessions end with the host); ``exp`` is Unix seconds (wall clock, 8 hours).
@@ -49,7 +49,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -99,17 +99,14 @@ class Session:
         """The ``X-MS-CLIENT-PRINCIPAL*`` headers Easy Auth would inject (lower-case names, ASCII values)."""
         document = {"auth_typ": PROVIDER, "name_typ": NAME_TYP, "role_typ": ROLE_TYP, "claims": self.claims()}
         encoded = base64.b64encode(json.dumps(document, ensure_ascii=True).encode()).decode()
-        return [
+        headers = [
             (b"x-ms-client-principal", encoded.encode()),
-            (b"x-ms-client-principal-name", _header_text(self.name)),
             (b"x-ms-client-principal-id", self.user_id.encode()),
             (b"x-ms-client-principal-idp", PROVIDER.encode()),
         ]
-
-
-def _header_text(value: str) -> bytes:
-    """A header value: ASCII as is, anything else percent-encoded (HTTP headers are Latin-1)."""
-    return (value if value.isascii() else quote(value, safe=" @._-")).encode("latin-1")
+        if self.name.isascii():  # header values are Latin-1 text; the name claim always carries the name
+            headers.append((b"x-ms-client-principal-name", self.name.encode()))
+        return headers
 
 
 def _b64(data: bytes) -> str:

@@ -129,3 +129,11 @@ def test_parse_sign_in() -> None:
     assert parse_sign_in("bob", None) == ("bob", ())
     assert parse_sign_in("", "x") == "Name is required."
     assert isinstance(parse_sign_in("a\x00b", ""), str)
+
+
+def test_non_ascii_name_travels_in_the_name_claim(browser: httpx.Client) -> None:
+    browser.post("/.auth/login/dev", data={"name": "zoë", "roles": "approver"})
+    seen = _whoami(browser)["headers"]
+    assert "x-ms-client-principal-name" not in seen
+    principal = principal_from_headers(seen)
+    assert principal is not None and principal.name == "zoë"
