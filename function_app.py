@@ -18,6 +18,7 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
@@ -57,6 +58,7 @@ for blueprint in (
     events,
     queue_ingress,
     cases,
+    case_list,
     timer,
     case_workflow,
     approval,

@@ -5,6 +5,8 @@
   sealed evidence pack), the roles allowed to decide and the URL to decide.
 - ``GET /api/cases/{id}/audit`` → the case's hash-chained audit trail and its verification
   (``{"ok", "count", "firstBadSeq", "reason", "records"}``): a tampered record is reported, not hidden.
+  Each record is returned in full, time order, with ``actor``, ``decision``, ``reason``, ``evidenceHash``
+  and its ``chain`` verdict (``triggers/audit_view.py``).
 - ``POST /api/cases/{id}/decision`` with ``{"decision": "approve"|"reject", "reason": "...",
   "evidence_hash": optional}`` → 202 when the decision is handed to the waiting approval (raised as event
   ``ApprovalDecision`` on the current tier's approval instance, ``approvalInstanceId`` in the custom
@@ -23,28 +25,26 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from shared import audit
-from shared.approvals import DECISION_EVENT
 from shared.contracts.event import CASE_WORKFLOW
 from shared.identity import MalformedPrincipal, Principal, principal_from_headers
 from shared.settings import AppSettings
+from triggers.audit_view import full_records
 from triggers.case_views import (
     Answer,
     approval_item,
     case_view,
-    decision_payload,
     error,
     is_case,
     parse_decision_body,
     pending_request,
-    precheck_decision,
 )
+from triggers.decision_flow import submit_decision
 
 bp = df.Blueprint()
 logger = logging.getLogger("case.api")
@@ -109,13 +109,7 @@ def get_case_audit(req: func.HttpRequest) -> func.HttpResponse:
     result = audit.verify_case(settings, instance_id)
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
-    records = []
-    for _, body in audit.read_raw(settings, instance_id):
-        try:
-            record = json.loads(body)
-            records.append({k: record.get(k) for k in ("seq", "record_id", "kind", "at", "hash")})
-        except ValueError:
-            records.append({"unreadable": True})
+    records = full_records(audit.read_raw(settings, instance_id), result)
     return _respond(
         Answer(
             200,
@@ -167,51 +161,7 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     decision, reason, evidence_hash = parsed
 
     instance_id = req.route_params.get("id", "")
-    status = await client.get_status(instance_id)
-    if not is_case(status):
-        return _respond(error(404, f"no case {instance_id}"))
-    custom = status.custom_status
-    request = pending_request(custom) if _runtime(status) == "Running" else None
-    if request is None:
-        stage = custom.get("stage") if isinstance(custom, dict) else None
-        return _respond(error(409, f"case {instance_id} is not awaiting approval", stage=stage))
-    progress = await _progress(client, custom)
-    decided_by = list((progress or {}).get("approvedBy", [])) if isinstance(progress, dict) else []
-    now = datetime.now(UTC)
-    refused = precheck_decision(principal, request, custom["requester"], decided_by, evidence_hash, now)
-    payload = decision_payload(principal, decision, reason, request, now)
-    if refused is not None:
-        logger.info("decision on %s by %s refused: %s", instance_id, principal.name, refused.body["error"])
-        if refused.status == 403:  # forbidden attempts are still handed on: the tier refuses and records them
-            try:
-                await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
-            except Exception as exc:
-                logger.info(
-                    "recording the refused decision on %s failed: %s", request.approval_instance_id, exc
-                )
-        return _respond(refused)
-    try:
-        await client.raise_event(request.approval_instance_id, DECISION_EVENT, payload)
-    except Exception as exc:  # the tier ended meanwhile (410) or is not there (404)
-        logger.info("raising the decision on %s failed: %s", request.approval_instance_id, exc)
-        return _respond(error(409, f"case {instance_id} is no longer waiting for this approval tier"))
-    logger.info(
-        "decision %s on %s by %s handed to %s",
-        decision,
-        instance_id,
-        principal.name,
-        request.approval_instance_id,
+    answer = await submit_decision(
+        client, principal, instance_id, decision, reason, evidence_hash, _origin(req)
     )
-    return _respond(
-        Answer(
-            202,
-            {
-                "caseId": instance_id,
-                "approvalInstanceId": request.approval_instance_id,
-                "decision": decision,
-                "approver": principal.name,
-                "evidenceHash": request.evidence_hash,
-                "statusUrl": f"{_origin(req)}/api/cases/{instance_id}",
-            },
-        )
-    )
+    return _respond(answer)

@@ -1,0 +1,77 @@
+"""What the case list API and the console pages share: who is asking, which rules apply, the case rows.
+
+- :func:`viewer` reads the caller from App Service Authentication headers (``shared.identity``);
+- :func:`access` gives the read/decide rules (:class:`triggers.console_views.Access`);
+- :func:`load_rows` lists the cases with their approval progress (``triggers.case_source``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from shared.approvals import same_identity
+from shared.identity import MalformedPrincipal, Principal, principal_from_headers
+from triggers.case_source import list_instances
+from triggers.console_views import Access, CaseRow, case_rows
+
+
+class Unauthenticated(Exception):
+    """The request carries no usable identity (the message says why)."""
+
+
+def viewer(req: func.HttpRequest) -> Principal:
+    """The signed-in caller. Raises :class:`Unauthenticated` without principal headers or with malformed
+    ones (fails closed: no identity, nothing shown)."""
+    try:
+        principal = principal_from_headers(dict(req.headers.items()))
+    except MalformedPrincipal as exc:
+        raise Unauthenticated(str(exc)) from exc
+    if principal is None:
+        raise Unauthenticated("no X-MS-CLIENT-PRINCIPAL: sign in through App Service Authentication")
+    return principal
+
+
+def _roles_of(custom: dict[str, Any]) -> set[str]:
+    pending = custom.get("pendingApproval")
+    roles = pending.get("roles") if isinstance(pending, dict) else None
+    return {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
+
+
+def _may_read(principal: Principal, custom: dict[str, Any]) -> bool:
+    requester = custom.get("requester")
+    if isinstance(requester, str) and same_identity(principal.name, requester):
+        return True
+    outcome = custom.get("outcome") if isinstance(custom.get("outcome"), dict) else {}
+    if any(isinstance(a, str) and same_identity(principal.name, a) for a in outcome.get("approvers", [])):
+        return True
+    return principal.has_any_role(_roles_of(custom))
+
+
+def _may_decide(principal: Principal, custom: dict[str, Any], tier_roles: list[str]) -> bool:
+    requester = custom.get("requester")
+    if not principal.has_any_role(tier_roles):
+        return False
+    return not (isinstance(requester, str) and same_identity(principal.name, requester))
+
+
+def access() -> Access:
+    """The read/decide rules: a case is readable by its requester, its approvers and the roles of its
+    pending tier; decidable by a role of the pending tier who is not the requester."""
+    return Access(may_read=_may_read, may_decide=_may_decide)
+
+
+async def load_rows(client: df.DurableOrchestrationClient, *, running_only: bool = False) -> list[CaseRow]:
+    """Every case as a :class:`CaseRow` (``running_only``: only Running instances, e.g. for the inbox)."""
+    statuses = await list_instances(client, runtime_statuses=["Running"] if running_only else None)
+    return case_rows(statuses)
+
+
+def origin(req: func.HttpRequest) -> str:
+    """``scheme://host[:port]`` of the request URL."""
+    url = req.url
+    scheme_end = url.find("://")
+    path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+    return url if path_start < 0 else url[:path_start]
