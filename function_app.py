@@ -20,6 +20,7 @@ from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
 from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
+from triggers.console import bp as console
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
@@ -59,6 +60,7 @@ for blueprint in (
     queue_ingress,
     cases,
     case_list,
+    console,
     timer,
     case_workflow,
     approval,
