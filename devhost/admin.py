@@ -6,7 +6,8 @@ Mirrors the Functions host's ``HostController`` / ``FunctionsController`` (``fun
 * ``GET /admin/host/status`` → 200 ``{"id", "state", "version", "versionDetails", "processUptime", ...}``;
 * ``GET|POST /admin/host/ping`` → 200;
 * ``GET /admin/functions`` → 200 list of function metadata (``name``, ``config.bindings``,
-  ``invoke_url_template``, ``language``, ``isDisabled`` ...); ``GET /admin/functions/{name}`` → one, or 404;
+  ``invoke_url_template``, ``language``, ``isDisabled`` ...); ``GET /admin/functions/{name}`` → one, or 404
+  (devhost's 404 body lists the known names: ``{"error", "functions": [...]}``);
 * ``POST /admin/functions/{name}`` with JSON ``{"input": "<string>"}`` → **202** once the invocation is
   scheduled; 404 unknown function; 400 missing/invalid body. The input becomes the trigger value. A
   function whose trigger an extension owns goes through ``extension.admin_invoke(function, input)`` when
@@ -63,13 +64,13 @@ def admin_routes(host: Host) -> list[Route]:
     async def get_function(request: Request) -> Response:
         function = host.function(request.path_params["name"])
         if function is None:
-            return Response(b"", status_code=404)
+            return _unknown_function(host, request.path_params["name"])
         return JSONResponse(_metadata(host, function))
 
     async def invoke_function(request: Request) -> Response:
         function = host.function(request.path_params["name"])
         if function is None:
-            return Response(b"", status_code=404)
+            return _unknown_function(host, request.path_params["name"])
         try:
             payload = json.loads(await request.body() or b"null")
         except ValueError:
@@ -115,6 +116,12 @@ def admin_routes(host: Host) -> list[Route]:
         Route("/admin/clock", clock_state, methods=["GET"]),
         Route("/admin/clock", clock_update, methods=["POST"]),
     ]
+
+
+def _unknown_function(host: Host, name: str) -> Response:
+    """404 naming the known functions (the host answers an empty 404; devhost says what would match)."""
+    known = sorted(f.name for f in host.functions)
+    return JSONResponse({"error": f"no function named {name!r}", "functions": known}, status_code=404)
 
 
 async def _schedule(host: Host, function: FunctionInfo, text: str) -> None:

@@ -31,7 +31,7 @@ from devhost.errors import DevhostError
 from devhost.host import Host
 from devhost.logs import configure_console
 
-PLUGINS: tuple[str, ...] = ("devhost.durable.cli", "devhost.storage.cli")
+PLUGINS: tuple[str, ...] = ("devhost.durable.cli", "devhost.storage.cli", "devhost.principal")
 DEFAULT_PORT = 7071
 log = logging.getLogger("Host.Startup")
 

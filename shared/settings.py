@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.storage_connection import identity_properties
+
 DEFAULT_EVENTS_QUEUE = "case-events"
 DEFAULT_NOTIFICATIONS_QUEUE = "case-notifications"
 DEFAULT_MAX_EVENT_BYTES = 256 * 1024
@@ -40,7 +42,11 @@ class AppSettings:
     Attributes (app setting name in brackets):
         storage_connection: Azure Storage connection string [AzureWebJobsStorage];
             ``UseDevelopmentStorage=true`` or an explicit Azurite string locally. Hidden from ``repr`` (it
-            carries the account key).
+            carries the account key). Empty when only an identity-based connection is configured.
+        storage_identity: the identity-based connection properties [AzureWebJobsStorage__accountName,
+            __blobServiceUri, __queueServiceUri, __tableServiceUri, __credential, __clientId, ...] as sorted
+            ``(property in lower case, value)`` pairs; used only when ``storage_connection`` is empty
+            (``shared/storage_connection.py``). Hidden from ``repr`` (may hold a client secret).
         events_queue: queue that starts cases [CASE_EVENTS_QUEUE], default ``case-events``.
         notifications_queue: queue receiving approval/fallback notifications [CASE_NOTIFICATIONS_QUEUE],
             default ``case-notifications``.
@@ -60,6 +66,7 @@ class AppSettings:
     """
 
     storage_connection: str = field(default="UseDevelopmentStorage=true", repr=False)
+    storage_identity: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     events_queue: str = DEFAULT_EVENTS_QUEUE
     notifications_queue: str = DEFAULT_NOTIFICATIONS_QUEUE
     policy_path: str | None = None
@@ -106,8 +113,12 @@ class AppSettings:
                 "CASE_HTTP_TIMEOUT_SECONDS", f"expected seconds, got {timeout_raw!r}"
             ) from exc
 
+        identity = tuple(sorted(identity_properties(env).items()))
+        # the host prefers the connection string; with only identity properties there is none
+        default_connection = "" if identity else "UseDevelopmentStorage=true"
         return cls(
-            storage_connection=text("AzureWebJobsStorage", "UseDevelopmentStorage=true") or "",
+            storage_connection=text("AzureWebJobsStorage", default_connection) or "",
+            storage_identity=identity,
             events_queue=text("CASE_EVENTS_QUEUE", DEFAULT_EVENTS_QUEUE) or DEFAULT_EVENTS_QUEUE,
             notifications_queue=text("CASE_NOTIFICATIONS_QUEUE", DEFAULT_NOTIFICATIONS_QUEUE)
             or DEFAULT_NOTIFICATIONS_QUEUE,

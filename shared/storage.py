@@ -1,9 +1,10 @@
-"""Azure Storage clients built from the app's connection string (queues, blobs, tables).
+"""Azure Storage clients built from the app's storage connection (queues, blobs, tables).
 
-One place turns ``settings.storage_connection`` (``AzureWebJobsStorage``: a full connection string, an
-explicit Azurite string, or ``UseDevelopmentStorage=true``) into sync SDK clients; activities run in worker
-threads so sync clients are fine. Queue clients encode messages as base64 text (``TextBase64EncodePolicy``),
-the format the Functions host's queue trigger reads and writes by default
+One place turns the app's storage connection (``AzureWebJobsStorage``: a full connection string, an
+explicit Azurite string, ``UseDevelopmentStorage=true``, or the identity-based ``AzureWebJobsStorage__*``
+settings, resolved by ``shared/storage_connection.py`` exactly as the host does) into sync SDK clients;
+activities run in worker threads so sync clients are fine. Queue clients encode messages as base64 text
+(``TextBase64EncodePolicy``), the format the Functions host's queue trigger reads and writes by default
 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#encoding).
 
 Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``ResourceNotFoundError``,
@@ -13,6 +14,7 @@ Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``Res
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables import TableClient, TableServiceClient
@@ -26,23 +28,30 @@ from azure.storage.queue import (
 )
 
 from shared.settings import AppSettings
+from shared.storage_connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, resolve, resolve_connection_string
 
-#: The well-known Azurite account (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
-DEV_ACCOUNT_NAME = "devstoreaccount1"
-DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+__all__ = ["DEV_ACCOUNT_KEY", "DEV_ACCOUNT_NAME", "resolve_connection_string"]
 
 
-def resolve_connection_string(connection: str) -> str:
-    """The explicit form of ``connection``: ``UseDevelopmentStorage=true`` becomes the Azurite default
-    string (127.0.0.1, ports 10000/10001/10002); anything else is returned unchanged."""
-    if connection.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
-        host = "http://127.0.0.1"
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT_NAME};AccountKey={DEV_ACCOUNT_KEY};"
-            f"BlobEndpoint={host}:10000/{DEV_ACCOUNT_NAME};QueueEndpoint={host}:10001/{DEV_ACCOUNT_NAME};"
-            f"TableEndpoint={host}:10002/{DEV_ACCOUNT_NAME};"
-        )
-    return connection
+def _queue_service(settings: AppSettings, queue_name: str, **policies: Any) -> QueueClient:
+    connection = resolve(settings)
+    if connection.connection_string is not None:
+        return QueueClient.from_connection_string(connection.connection_string, queue_name, **policies)
+    return QueueClient(str(connection.queue_url), queue_name, credential=connection.credential, **policies)
+
+
+def _blob_service(settings: AppSettings) -> BlobServiceClient:
+    connection = resolve(settings)
+    if connection.connection_string is not None:
+        return BlobServiceClient.from_connection_string(connection.connection_string)
+    return BlobServiceClient(str(connection.blob_url), credential=connection.credential)
+
+
+def _table_service(settings: AppSettings) -> TableServiceClient:
+    connection = resolve(settings)
+    if connection.connection_string is not None:
+        return TableServiceClient.from_connection_string(connection.connection_string)
+    return TableServiceClient(str(connection.table_url), credential=connection.credential)
 
 
 def queue_client(settings: AppSettings, queue_name: str, *, binary: bool = False) -> QueueClient:
@@ -51,16 +60,15 @@ def queue_client(settings: AppSettings, queue_name: str, *, binary: bool = False
     ``binary=False``: send/receive ``str`` (``TextBase64*Policy``); ``binary=True``: ``bytes``
     (``BinaryBase64*Policy``), for relaying a message's exact bytes.
     """
-    connection = resolve_connection_string(settings.storage_connection)
     if binary:
-        return QueueClient.from_connection_string(
-            connection,
+        return _queue_service(
+            settings,
             queue_name,
             message_encode_policy=BinaryBase64EncodePolicy(),
             message_decode_policy=BinaryBase64DecodePolicy(),
         )
-    return QueueClient.from_connection_string(
-        connection,
+    return _queue_service(
+        settings,
         queue_name,
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=TextBase64DecodePolicy(),
@@ -77,8 +85,7 @@ def ensure_queue(settings: AppSettings, queue_name: str, *, binary: bool = False
 
 def container_client(settings: AppSettings, container_name: str) -> ContainerClient:
     """A blob container client."""
-    service = BlobServiceClient.from_connection_string(resolve_connection_string(settings.storage_connection))
-    return service.get_container_client(container_name)
+    return _blob_service(settings).get_container_client(container_name)
 
 
 def ensure_container(settings: AppSettings, container_name: str) -> ContainerClient:
@@ -91,16 +98,11 @@ def ensure_container(settings: AppSettings, container_name: str) -> ContainerCli
 
 def table_client(settings: AppSettings, table_name: str) -> TableClient:
     """A table client (azure-data-tables)."""
-    service = TableServiceClient.from_connection_string(
-        resolve_connection_string(settings.storage_connection)
-    )
-    return service.get_table_client(table_name)
+    return _table_service(settings).get_table_client(table_name)
 
 
 def ensure_table(settings: AppSettings, table_name: str) -> TableClient:
     """:func:`table_client`, creating the table if it is missing."""
-    service = TableServiceClient.from_connection_string(
-        resolve_connection_string(settings.storage_connection)
-    )
+    service = _table_service(settings)
     service.create_table_if_not_exists(table_name)
     return service.get_table_client(table_name)

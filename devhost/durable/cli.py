@@ -1,6 +1,7 @@
 """Operator commands for a running devhost, over the public Durable HTTP API.
 
-``python -m devhost instances [--status S] [--name N]``, ``show ID``, ``raise ID EVENT [JSON]``,
+``python -m devhost instances [--status S] [--name N]`` (with a STAGE column: the custom status's
+``stage`` when it has one), ``show ID``, ``raise ID EVENT [JSON]``,
 ``terminate ID [--reason R]``, ``purge ID``. Each talks to ``--url`` (default ``$DEVHOST_URL`` or
 ``http://127.0.0.1:7071``) with httpx, the way one would with curl against ``func start``
 (https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http-api). When devhost is not
@@ -25,6 +26,9 @@ import httpx
 DEFAULT_URL = "http://127.0.0.1:7071"
 API = "/runtime/webhooks/durabletask"
 TIMEOUT_S = 10.0
+#: The runtime status names the Durable HTTP API filters on (DTFx ``OrchestrationStatus``).
+RUNTIME_STATUSES = ("Running", "Pending", "Suspended", "Completed", "Failed", "Terminated", "ContinuedAsNew",
+                    "Canceled")
 
 
 class CliError(Exception):
@@ -45,7 +49,8 @@ def register(subparsers: Any, environ: Mapping[str, str] | None = None) -> None:
 
     p = add("instances", "list orchestration instances", cmd_instances)
     p.add_argument("--status", action="append", default=[],
-                   help="runtime status (Running, Completed, Failed, ...); repeatable or comma-separated")
+                   help="runtime status (" + ", ".join(RUNTIME_STATUSES) + "); repeatable or "
+                        "comma-separated, case-insensitive")
     p.add_argument("--name", help="only instances of this orchestrator")
     p.add_argument("--prefix", help="only instance ids starting with this prefix")
     p.add_argument("--json", action="store_true", help="print the raw JSON array")
@@ -96,7 +101,7 @@ def _unexpected(response: httpx.Response) -> CliError:
 def cmd_instances(args: argparse.Namespace, out: TextIO) -> int:
     """List instances (every page), newest last, as a table or JSON."""
     params: dict[str, str] = {"showInput": "false"}
-    statuses = [s.strip() for value in args.status for s in value.split(",") if s.strip()]
+    statuses = _runtime_statuses(args.status)
     if statuses:
         params["runtimeStatus"] = ",".join(statuses)
     if args.prefix:
@@ -120,13 +125,41 @@ def cmd_instances(args: argparse.Namespace, out: TextIO) -> int:
     if not rows:
         print("no instances", file=out)
         return 0
-    table = [("INSTANCE ID", "NAME", "STATUS", "CREATED", "UPDATED")] + [
-        (r["instanceId"], r.get("name") or "", r.get("runtimeStatus") or "", r.get("createdTime") or "",
-         r.get("lastUpdatedTime") or "") for r in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    table = [("INSTANCE ID", "NAME", "STATUS", "STAGE", "CREATED", "UPDATED")] + [
+        (r["instanceId"], r.get("name") or "", r.get("runtimeStatus") or "", stage_of(r),
+         r.get("createdTime") or "", r.get("lastUpdatedTime") or "") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)
     return 0
+
+
+def _runtime_statuses(values: list[str]) -> list[str]:
+    """``--status`` values (repeatable, comma-separated, any case) → canonical names. Raises CliError
+    naming the valid ones for an unknown name (the HTTP API would silently ignore it and list everything)."""
+    known = {name.lower(): name for name in RUNTIME_STATUSES}
+    found: list[str] = []
+    for value in values:
+        for name in (part.strip() for part in value.split(",")):
+            if not name:
+                continue
+            if name.lower() not in known:
+                expected = ", ".join(RUNTIME_STATUSES)
+                raise CliError(f"unknown runtime status {name!r}; expected one of {expected}")
+            found.append(known[name.lower()])
+    return found
+
+
+def stage_of(row: Mapping[str, Any]) -> str:
+    """The ``stage`` of an instance's custom status (a JSON object with a ``stage`` key), else ``-``."""
+    custom = row.get("customStatus")
+    if isinstance(custom, str):
+        try:
+            custom = json.loads(custom)
+        except ValueError:
+            return "-"
+    stage = custom.get("stage") if isinstance(custom, dict) else None
+    return str(stage) if stage else "-"
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:

@@ -199,14 +199,9 @@ class QueueListener:
             try:
                 body = decode_body(msg.content or "", self.options.message_encoding)
             except ValueError:
-                self.log.warning(
-                    "Message '%s' on queue '%s' is not valid base64; moving it to '%s' without invoking "
-                    "(set extensions.queues.messageEncoding to none for plain-text messages).",
-                    msg.id,
-                    self.queue,
-                    self.poison,
-                )
-                await self._to_poison(client, msg, msg.content or "", raw=True)
+                why = ("it is not valid base64 (set extensions.queues.messageEncoding to none for plain-text "
+                       "messages)")
+                await self._to_poison(client, msg, msg.content or "", raw=True, why=why)
                 return
             if msg.dequeue_count > self.options.max_dequeue_count:
                 await self._to_poison(client, msg, body)
@@ -261,17 +256,27 @@ class QueueListener:
                 )
                 msg.pop_receipt = updated.pop_receipt
 
-    async def _to_poison(self, client: Any, msg: Any, body: bytes | str, *, raw: bool = False) -> None:
+    async def _to_poison(
+        self, client: Any, msg: Any, body: bytes | str, *, raw: bool = False, why: str | None = None
+    ) -> None:
+        """Copy ``body`` to the poison queue and delete ``msg``. ``why`` replaces the host's
+        MaxDequeueCount line when the message is poisoned for another reason (bad base64)."""
         if self.poison is None:
             self.log.warning(
                 "Message '%s' failed and queue '%s' has no poison queue; leaving it.", msg.id, self.queue
             )
             return
-        self.log.warning(
-            "Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
-            self.options.max_dequeue_count,
-            self.poison,
-        )
+        if why is None:
+            self.log.warning(
+                "Message has reached MaxDequeueCount of %d. Moving message to queue '%s'.",
+                self.options.max_dequeue_count,
+                self.poison,
+            )
+        else:
+            self.log.warning(
+                "Message '%s' on queue '%s' is poisoned without invoking because %s. Moving message to "
+                "queue '%s'.", msg.id, self.queue, why, self.poison,
+            )
         await self.sender.send(self.connection, self.poison, [body], raw=raw)
         await self._ignore_stale(client.delete_message(msg.id, msg.pop_receipt))
 

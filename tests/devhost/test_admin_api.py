@@ -53,9 +53,11 @@ def test_function_list(http: httpx.Client, mixed: HostThread) -> None:
 
 
 def test_one_function_and_unknown(http: httpx.Client) -> None:
-    """GET /admin/functions/{name} is case-insensitive; unknown names are 404."""
+    """GET /admin/functions/{name} is case-insensitive; unknown names are 404 naming the known ones."""
     assert http.get("/admin/functions/TICK").json()["name"] == "tick"
-    assert http.get("/admin/functions/nope").status_code == 404
+    missing = http.get("/admin/functions/nope")
+    assert missing.status_code == 404
+    assert "tick" in missing.json()["functions"] and "nope" in missing.json()["error"]
 
 
 def test_invoke_non_http_function_through_its_extension(http: httpx.Client, fake: FakeExtension) -> None:
@@ -69,7 +71,8 @@ def test_invoke_non_http_function_through_its_extension(http: httpx.Client, fake
 
 def test_invoke_errors(http: httpx.Client) -> None:
     """Unknown function → 404; no or non-JSON body → 400."""
-    assert http.post("/admin/functions/nope", json={"input": "x"}).status_code == 404
+    missing = http.post("/admin/functions/nope", json={"input": "x"})
+    assert missing.status_code == 404 and "worker" in missing.json()["functions"]
     assert http.post("/admin/functions/worker").status_code == 400
     assert http.post("/admin/functions/worker", content=b"not json").status_code == 400
 

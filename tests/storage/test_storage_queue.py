@@ -102,15 +102,20 @@ def test_failing_message_goes_to_poison_with_body_intact(
 
 
 def test_invalid_base64_goes_to_poison_verbatim(
-    azurite: AzuriteInstance, names, settings, tmp_path: Path
+    azurite: AzuriteInstance, names, settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Under the default base64 encoding a raw-text message is not invoked but copied verbatim to poison."""
+    """Under the default base64 encoding a raw-text message is not invoked but copied verbatim to poison;
+    the log says why (not "MaxDequeueCount" on a first attempt)."""
+    caplog.set_level(logging.WARNING, logger="devhost.storage")
     raw_client = azurite.queue_service_client().get_queue_client(names["ORDERS_QUEUE"])
     with run_host(APPS / "storage_queue", data_dir=tmp_path, settings=settings):
         raw_client.send_message("not base64 {json}!")
         poisoned = drain(azurite.queue_service_client().get_queue_client(names["ORDERS_QUEUE"] + "-poison"))
     assert poisoned == ["not base64 {json}!"]
     assert blob_text(azurite, names["CONTAINER"], "receipts/None.json") is None
+    lines = [r.getMessage() for r in caplog.records if "poison" in r.getMessage().lower()]
+    assert any("not valid base64" in line for line in lines), lines
+    assert not any("MaxDequeueCount" in line for line in lines), lines
 
 
 def test_message_encoding_none_takes_plain_text(

@@ -49,10 +49,12 @@ def test_instances_and_show(http: httpx.Client, host: Any) -> None:
                          env={"DEVHOST_URL": host.base_url})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["INSTANCE", "ID", "NAME", "STATUS", "CREATED", "UPDATED"]
+    assert lines[0].split() == ["INSTANCE", "ID", "NAME", "STATUS", "STAGE", "CREATED", "UPDATED"]
     assert any(line.split()[:3] == [iid, "hello_sequence", "Completed"] for line in lines[1:])
     result = devhost_cli("instances", "--status", "Suspended", "--url", host.base_url)
     assert result.stdout.strip() == "no instances"
+    bogus = devhost_cli("instances", "--status", "Bogus", "--url", host.base_url)
+    assert bogus.returncode == 1 and "unknown runtime status 'Bogus'" in bogus.stderr
     result = devhost_cli("show", iid, "--url", host.base_url)
     assert result.returncode == 0, result.stderr
     assert f"instance:      {iid}" in result.stdout
@@ -84,3 +86,13 @@ def test_raise_terminate_purge(http: httpx.Client, host: Any) -> None:
     assert http.get(f"/runtime/webhooks/durabletask/instances/{other}").status_code == 404
     gone = devhost_cli("purge", other, *url)
     assert gone.returncode == 1 and gone.stderr.strip() == f"error: no instance with ID '{other}'"
+
+
+def test_stage_column_reads_the_custom_status() -> None:
+    """The STAGE cell is the custom status's ``stage`` (object or JSON text), ``-`` otherwise."""
+    from devhost.durable.cli import stage_of
+
+    assert stage_of({"customStatus": {"stage": "awaiting_approval"}}) == "awaiting_approval"
+    assert stage_of({"customStatus": '{"stage": "completed"}'}) == "completed"
+    assert stage_of({"customStatus": "plain text"}) == "-"
+    assert stage_of({}) == "-"
