@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
 def _browser(app, name: str, roles: str = "") -> httpx.Client:
     client = httpx.Client(base_url=app.client.base, timeout=30, follow_redirects=False)
-    r = client.get("/.auth/login/dev", params={"name": name, "roles": roles, "post_login_redirect_uri": "/api/inbox"})
+    params = {"name": name, "roles": roles, "post_login_redirect_uri": "/api/inbox"}
+    r = client.get("/.auth/login/dev", params=params)
     assert r.status_code == 302
     return client
 
@@ -37,9 +38,11 @@ def test_signed_out_pages_redirect_to_the_development_sign_in(app):
 
 
 def test_decide_from_the_page_and_every_refusal(app):
-    case_id = app.client.send(plain_event("acct-page", "account.change", requester="alice")).json()["instanceId"]
+    sent = app.client.send(plain_event("acct-page", "account.change", requester="alice"))
+    case_id = sent.json()["instanceId"]
     app.client.wait_pending(case_id)
-    bob, alice, nora = _browser(app, "bob", "approver"), _browser(app, "alice"), _browser(app, "nora", "viewer")
+    bob, alice = _browser(app, "bob", "approver"), _browser(app, "alice")
+    nora = _browser(app, "nora", "viewer")
 
     inbox = bob.get("/api/inbox")
     assert inbox.status_code == 200 and f"/api/inbox/{case_id}" in inbox.text
