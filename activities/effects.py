@@ -25,6 +25,7 @@ from shared.adapters import get_adapter, idempotency_key
 from shared.apply_plan import plan_action
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
+from shared.links import DECISION_KINDS, decision_page_url
 from shared.settings import AppSettings
 from shared.storage import ensure_queue
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
@@ -73,7 +74,8 @@ def notification_id(payload: dict[str, Any]) -> str:
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
     """Send one notification (``{"kind", "event_id", ...}``: approval_requested | approval_escalated |
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
-    message (with ``"once": true`` at most once per notification id, through the ledger). ``event_id``
+    message (with ``"once": true`` at most once per notification id, through the ledger); requests to
+    decide carry ``decision_url``, the case's decision page (``shared.links``). ``event_id``
     labels the log line and span (None when an older orchestrator left it out).
     Returns ``{"queue", "notification_id"}``."""
     started = time.perf_counter()
@@ -82,6 +84,8 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     with span("notify", fields) as current:
         settings = AppSettings.from_env()
         message = {"notification_id": notification_id(payload), **payload}
+        if payload.get("kind") in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
+            message["decision_url"] = decision_page_url(case_id)
 
         def send() -> dict[str, Any]:
             queue = ensure_queue(settings, settings.notifications_queue)

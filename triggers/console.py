@@ -259,7 +259,7 @@ async def case_page(req: func.HttpRequest, client: df.DurableOrchestrationClient
                              "Only the requester, the people who may decide it and readers see this case.",
                              principal)
     records, chain = _audit(case_id)
-    history = getattr(status, "history", None)
+    history = getattr(status, "historyEvents", None) or getattr(status, "history", None)  # SDK keeps the key
     history = history if isinstance(history, list) else None
     ended = row.updated if row.runtime_status not in ("Running", "Pending") else None
     return pages.render(

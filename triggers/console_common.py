@@ -7,15 +7,23 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Callable
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from shared.approvals import same_identity
+from shared.case_errors import PolicyError
 from shared.identity import MalformedPrincipal, Principal, principal_from_headers
+from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
+from shared.settings import AppSettings
 from triggers.case_source import list_instances
 from triggers.console_views import Access, CaseRow, case_rows
+
+logger = logging.getLogger("case.console")
 
 
 class Unauthenticated(Exception):
@@ -34,20 +42,50 @@ def viewer(req: func.HttpRequest) -> Principal:
     return principal
 
 
-def _roles_of(custom: dict[str, Any]) -> set[str]:
+_policy_cache: dict[tuple[str, float], PolicyDocument] = {}
+
+
+def _policy() -> PolicyDocument | None:
+    """The case policy (``CASE_POLICY_PATH``, else the shipped one), cached per file and modification
+    time; None when unreadable (then only the requester, the approvers and the pending tier's roles read)."""
+    try:
+        path = AppSettings.from_env().policy_path
+        file = path or str(DEFAULT_POLICY_PATH)
+        key = (file, os.stat(file).st_mtime)
+        if key not in _policy_cache:
+            _policy_cache.clear()
+            _policy_cache[key] = load_policy(path)
+        return _policy_cache[key]
+    except (OSError, PolicyError, ValueError) as exc:
+        logger.warning("policy unreadable for the console's read rules: %s", exc)
+        return None
+
+
+def _decider_roles(custom: dict[str, Any], policy: PolicyDocument | None) -> set[str]:
+    roles: set[str] = set()
+    risk = custom.get("riskClass")
+    if policy is not None and risk in policy.risk_classes:
+        spec = policy.risk_classes[risk]
+        source = spec if spec.approval != "none" else policy.defaults.review
+        roles |= {role for tier in source.tiers for role in tier.roles}
     pending = custom.get("pendingApproval")
-    roles = pending.get("roles") if isinstance(pending, dict) else None
-    return {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
+    listed = pending.get("roles") if isinstance(pending, dict) else None
+    if isinstance(listed, list):
+        roles |= {r for r in listed if isinstance(r, str)}
+    return roles
 
 
-def _may_read(principal: Principal, custom: dict[str, Any]) -> bool:
-    requester = custom.get("requester")
-    if isinstance(requester, str) and same_identity(principal.name, requester):
-        return True
-    outcome = custom.get("outcome") if isinstance(custom.get("outcome"), dict) else {}
-    if any(isinstance(a, str) and same_identity(principal.name, a) for a in outcome.get("approvers", [])):
-        return True
-    return principal.has_any_role(_roles_of(custom))
+def _reads(policy: PolicyDocument | None) -> Callable[[Principal, dict[str, Any]], bool]:
+    def may_read(principal: Principal, custom: dict[str, Any]) -> bool:
+        requester = custom.get("requester")
+        if isinstance(requester, str) and same_identity(principal.name, requester):
+            return True
+        outcome = custom.get("outcome") if isinstance(custom.get("outcome"), dict) else {}
+        if any(isinstance(a, str) and same_identity(principal.name, a) for a in outcome.get("approvers", [])):
+            return True
+        return principal.has_any_role(_decider_roles(custom, policy))
+
+    return may_read
 
 
 def _may_decide(principal: Principal, custom: dict[str, Any], tier_roles: list[str]) -> bool:
@@ -58,9 +96,11 @@ def _may_decide(principal: Principal, custom: dict[str, Any], tier_roles: list[s
 
 
 def access() -> Access:
-    """The read/decide rules: a case is readable by its requester, its approvers and the roles of its
-    pending tier; decidable by a role of the pending tier who is not the requester."""
-    return Access(may_read=_may_read, may_decide=_may_decide)
+    """The read/decide rules (the semantics of ``shared.access``): a case is readable by its requester, its
+    approvers and every role that may decide cases of its risk class (the review tiers when the class
+    needs no approval) or its pending tier; decidable by a role of the pending tier who is not the
+    requester."""
+    return Access(may_read=_reads(_policy()), may_decide=_may_decide)
 
 
 async def load_rows(client: df.DurableOrchestrationClient, *, running_only: bool = False) -> list[CaseRow]:

@@ -141,10 +141,17 @@ def specialists(audit_records: list[dict[str, Any]]) -> tuple[list[dict[str, Any
     return [], None
 
 
+#: History events (status API shape: a schedule is merged into its completion) that each stand for one
+#: activity attempt or sub-orchestration the case scheduled.
+_STEP_EVENTS = frozenset({"TaskScheduled", "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated",
+                          "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceFailed"})
+
+
 def budgets(audit_records: list[dict[str, Any]], history: list[dict[str, Any]] | None,
             created: str, ended: str | None) -> dict[str, Any] | None:
-    """Budget use: activities and sub-orchestrations scheduled (from the history) against the policy's
-    ``max_activities``, and the runtime so far against ``max_runtime_s``; None before the policy applied."""
+    """Budget use: activity attempts and sub-orchestrations scheduled (from the history; a retried activity
+    counts each attempt) against the policy's ``max_activities``, and the runtime so far against
+    ``max_runtime_s``; None before the policy applied."""
     limits = None
     for record in audit_records:
         data = record.get("data") if isinstance(record.get("data"), dict) else {}
@@ -153,8 +160,7 @@ def budgets(audit_records: list[dict[str, Any]], history: list[dict[str, Any]] |
             limits = decision.get("budgets")
     if not isinstance(limits, dict):
         return None
-    used = sum(1 for e in history or [] if e.get("EventType") in ("TaskScheduled",
-                                                                  "SubOrchestrationInstanceCreated"))
+    used = sum(1 for e in history or [] if e.get("EventType") in _STEP_EVENTS)
     from triggers.console_views import parse_time
 
     start = parse_time(created)

@@ -3,12 +3,16 @@ form (form token, evidence hash, separation of duties) and the case console, aga
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
 import pytest
 
+from devhost.testing import wait_for
 from shared.identity import Principal
+from shared.settings import AppSettings
+from shared.storage import ensure_queue
 from tests.e2e.case_harness import plain_event
 from triggers.console_pages import form_token
 
@@ -87,6 +91,12 @@ def test_decide_from_the_page_and_every_refusal(app):
     app.client.wait_stage(case_id, "completed", "failed")
     after = bob.get(done.headers["location"])
     assert "Your approval was recorded." in after.text
+
+    queue = ensure_queue(AppSettings.from_env(app.settings), app.settings["CASE_NOTIFICATIONS_QUEUE"])
+    notes = wait_for(lambda: [n for n in (json.loads(m.content) for m in queue.peek_messages(max_messages=32))
+                              if n["kind"] == "approval_requested"], message="approval_requested note")
+    port = app.client.base.rsplit(":", 1)[1]
+    assert notes[0]["decision_url"] == f"http://localhost:{port}/api/inbox/{case_id}"  # a link, not a power
 
     console = bob.get(f"/api/console/cases/{case_id}")
     assert console.status_code == 200
