@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.case_harness import plain_event, principal
+from devhost.testing import run_host
+from tests.e2e.case_harness import REPO, CaseClient, app_settings, plain_event, principal, write_policy
+from tests.e2e.conftest import App
+from tests.unit.evidence.downstream import DownstreamServer
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow, pytest.mark.browser]
 
@@ -37,6 +40,16 @@ def browser() -> Iterator[object]:
         instance = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
+
+
+@pytest.fixture(scope="module")
+def app(azurite, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """One app for the module (each test opens its own cases), on the manual virtual clock."""
+    tmp = tmp_path_factory.mktemp("browser")
+    with DownstreamServer() as downstream:
+        settings = app_settings(azurite, write_policy(tmp / "policy.json", downstream.url), downstream.url)
+        with run_host(REPO, data_dir=tmp / "data", clock="virtual-manual", settings=settings) as host:
+            yield App(CaseClient(host.base_url), host, downstream, settings)
 
 
 @pytest.fixture
