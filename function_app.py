@@ -4,6 +4,8 @@ orchestrations/ and activities/; this file creates the app and registers them.
 It also configures the OpenTelemetry exporter, once at import: when the app setting
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
 sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
+And it reports, once, a tool the policy uses but the settings leave without credentials
+(:func:`report_tool_configuration`).
 """
 
 import logging
@@ -51,7 +53,28 @@ def configure_tracing(connection_string: str | None) -> bool:
     return True
 
 
+def report_tool_configuration() -> list[str]:
+    """Log, once at start, every tool of the policy in force that cannot act with these app settings (a
+    missing credential such as ``GITHUB_TOKEN``: ``shared.adapters.configuration_problems``); each case
+    applying such a tool fails at once with the same reason. Returns the problems. Never raises: an
+    unreadable policy or setting is reported by the case steps that read them."""
+    from shared.adapters import configuration_problems
+    from shared.policy import load_policy
+    from shared.settings import AppSettings
+
+    try:
+        settings = AppSettings.from_env()
+        in_use = {tool.adapter for tool in load_policy(settings.policy_path).tools.values()}
+    except Exception:
+        return []
+    problems = configuration_problems(settings, in_use)
+    for problem in problems:
+        logger.error("Configuration error: %s", problem)
+    return problems
+
+
 configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
+report_tool_configuration()
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -21,7 +21,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from shared import audit, ledger
-from shared.adapters import get_adapter, idempotency_key
+from shared.adapters import PermanentAdapterError, get_adapter, idempotency_key, permanent_failure
 from shared.apply_plan import plan_action
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
@@ -115,7 +115,9 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
     Input ``{case_instance_id, event, decision, mode: auto|approved|rejected|expired, approval}``. Refuses
     (``ApplyRefused``) what the policy and approval do not allow, then runs the adapter through the ledger
     with the key ``{instance id}:{action}``; a repeated call returns the recorded result. Returns
-    ``{"key", "status", "replayed", "attempts", "result"}``.
+    ``{"key", "status", "replayed", "attempts", "result"}``; for a permanent adapter error (a 4xx, a tool
+    without its credentials) ``status`` is ``failed`` with ``"permanent": True`` and ``"error"`` instead of
+    raising, so the orchestrator fails the case at once rather than retrying.
     """
     started = time.perf_counter()
     with span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current:
@@ -135,8 +137,12 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
         approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
         request = plan_action(case_id, event, decision, payload["mode"], approval)
         key = idempotency_key(case_id, decision.action)
-        adapter = get_adapter(request.tool)
-        entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
+        adapter = get_adapter(request.tool, settings)
+        try:
+            entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
+        except PermanentAdapterError as exc:  # retrying cannot help: the orchestrator fails the case now
+            logger.error("apply %s: %s (not retried)", key, exc)
+            return permanent_failure(key, exc)
         replayed = entry.replayed
         fields = fields.with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)

@@ -77,7 +77,7 @@ async def _wait_all(hub: Any, ids: list[str]) -> None:
 def run_devhost(chain: int, fanout: int, data_dir: Path) -> list[Result]:
     """Both workloads on one in-process devhost with its SQLite task hub under ``data_dir``."""
     from devhost.durable import history
-    from devhost.invoke import thread_pool_size
+    from devhost.functions.invoke import thread_pool_size
     from devhost.testing import run_host
 
     results: list[Result] = []

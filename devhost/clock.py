@@ -32,11 +32,15 @@ class Clock:
         """Current time, timezone-aware UTC."""
         raise NotImplementedError
 
-    async def sleep_until(self, deadline: datetime | None, wake: asyncio.Event | None = None) -> bool:
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event | None = None, *, recurring: bool = False
+    ) -> bool:
         """Wait until ``now() >= deadline`` or ``wake`` is set, whichever comes first.
 
         ``deadline=None`` waits for ``wake`` only. Returns True when the deadline was reached, False when
-        woken. The caller clears ``wake`` itself (so no wake-up is ever lost).
+        woken. The caller clears ``wake`` itself (so no wake-up is ever lost). ``recurring=True`` marks the
+        wait of a recurring schedule (a timer trigger's next occurrence): a virtual clock does not stop
+        at it on its way to another deadline (see :class:`VirtualClock`); real clocks ignore the flag.
         """
         raise NotImplementedError
 
@@ -59,7 +63,9 @@ class SystemClock(Clock):
         """The machine's time, timezone-aware UTC (see :meth:`Clock.now`)."""
         return datetime.now(UTC)
 
-    async def sleep_until(self, deadline: datetime | None, wake: asyncio.Event | None = None) -> bool:
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event | None = None, *, recurring: bool = False
+    ) -> bool:
         """A real ``asyncio`` wait for ``deadline`` or ``wake`` (see :meth:`Clock.sleep_until`)."""
         timeout = None if deadline is None else max(0.0, (deadline - self.now()).total_seconds())
         if wake is None:
@@ -81,8 +87,12 @@ class VirtualClock(Clock):
 
     Idle means: nothing is inside :meth:`busy` and no sleeper is already due, continuously for
     ``settle_s`` of real time (so an HTTP request or a poller about to start work gets its chance).
-    Then the clock jumps to the earliest sleeper's deadline and wakes it. With ``auto_advance=False``
-    tests move time with :meth:`advance` / :meth:`advance_to_next`.
+    Then the clock jumps to the earliest sleeper's deadline and wakes it, and every other sleeper due by
+    then. Sleepers marked ``recurring`` (timer triggers) are jumped over when a one-off deadline (a durable
+    timer, a retry) is pending: time goes straight to that deadline, and a timer whose occurrences were
+    skipped runs once, past due (devhost/storage/timer_listener.py), as the Functions host does after
+    downtime. With only recurring sleepers left, the clock steps to the earliest one. With
+    ``auto_advance=False`` tests move time with :meth:`advance` / :meth:`advance_to_next`.
 
     Mirrors Temporal's time-skipping test server (``temporalio.testing.WorkflowEnvironment``).
     """
@@ -103,6 +113,7 @@ class VirtualClock(Clock):
         self._heap_lock = threading.Lock()  # guards _sleepers: tests advance time from other threads
         self._busy = 0
         self._sleepers: list[tuple[datetime, int, asyncio.Future[bool]]] = []
+        self._recurring: set[asyncio.Future[bool]] = set()  # sleepers of recurring schedules
         self._seq = itertools.count()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -119,6 +130,17 @@ class VirtualClock(Clock):
         with self._heap_lock:
             self._prune()
             return self._sleepers[0][0] if self._sleepers else None
+
+    def next_target(self) -> datetime | None:
+        """Where an idle auto-advancing clock jumps next: the earliest deadline of a one-off sleeper, else
+        the earliest recurring one, else None. Safe from any thread."""
+        with self._heap_lock:
+            self._prune()
+            pending = [(d, fut) for d, _, fut in self._sleepers if not fut.done()]
+        one_off = [d for d, fut in pending if fut not in self._recurring]
+        if one_off:
+            return min(one_off)
+        return min((d for d, _ in pending), default=None)
 
     def pending_sleepers(self) -> int:
         """How many sleepers with a deadline are waiting (tests use it to know a timer is armed)."""
@@ -156,9 +178,12 @@ class VirtualClock(Clock):
         self._poke()
 
     # -- waiting ---------------------------------------------------------------------------------------
-    async def sleep_until(self, deadline: datetime | None, wake: asyncio.Event | None = None) -> bool:
+    async def sleep_until(
+        self, deadline: datetime | None, wake: asyncio.Event | None = None, *, recurring: bool = False
+    ) -> bool:
         """Register a waiter; the clock jumps to its ``deadline`` when the host is idle (see
-        :meth:`Clock.sleep_until`)."""
+        :meth:`Clock.sleep_until`; a ``recurring`` one is jumped over when a one-off deadline is due
+        later)."""
         self._attach()
         if deadline is not None and self.now() >= deadline:
             return True
@@ -169,6 +194,9 @@ class VirtualClock(Clock):
         if deadline is not None:
             with self._heap_lock:
                 heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
+                if recurring:
+                    self._recurring.add(fut)
+                    fut.add_done_callback(self._recurring.discard)
         self._poke()
         waiters: list[asyncio.Future[object]] = [fut]  # type: ignore[list-item]
         wake_task = asyncio.ensure_future(wake.wait()) if wake is not None else None
@@ -246,7 +274,7 @@ class VirtualClock(Clock):
             changed.clear()
             # Settle: idle must hold for settle_s of real time with no change in between.
             while True:
-                if not self.auto_advance or self._busy or self.next_deadline() is None:
+                if not self.auto_advance or self._busy or self.next_target() is None:
                     break
                 start = time.monotonic()
                 try:
@@ -256,7 +284,9 @@ class VirtualClock(Clock):
                 except TimeoutError:
                     pass
                 if time.monotonic() - start >= self.settle_s and not self._busy:
-                    self.advance_to_next()
+                    target = self.next_target()
+                    if target is not None:
+                        self.advance_to(target)
                     break
 
     def close(self) -> None:

@@ -2,18 +2,19 @@
 
 Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a graceful-drain timeout):
 
-1. :meth:`Host.start` loads the app (:func:`devhost.loader.load_app`), builds the extensions named in
-   :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
+1. :meth:`Host.start` loads the app (:func:`devhost.functions.loader.load_app`), builds the extensions
+   named in :data:`EXTENSIONS` (each only if its module exists), binds 127.0.0.1:``port`` (``0`` = ephemeral;
    :attr:`Host.port` is the real one), starts every extension with :class:`HostServices`, then serves
-   the ASGI app (:mod:`devhost.server`) with uvicorn;
-2. :meth:`Host.stop` stops accepting connections, lets in-flight HTTP requests finish, stops the
-   extensions (they drain their own work), waits for remaining invocations, all bounded by
+   the ASGI app (:mod:`devhost.http.server`) with uvicorn;
+2. :meth:`Host.stop` stops the extensions' own triggers first (timers, queue pollers: nothing fires
+   once the app's endpoints are gone), stops accepting connections, lets in-flight HTTP requests finish,
+   stops the extensions (they drain their own work), waits for remaining invocations, all bounded by
    ``drain_timeout_s``, then unloads the app.
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
 ``AzureWebJobsScriptRoot`` and ``FUNCTIONS_CORETOOLS_ENVIRONMENT`` in the app settings
 (``functions-host-semantics.md`` §1.3), plus ``DEVHOST_AUTH_LOGIN_PATH`` while the development sign-in
-(:mod:`devhost.easyauth`) is on.
+(:mod:`devhost.http.easyauth`) is on.
 """
 
 from __future__ import annotations
@@ -30,13 +31,16 @@ from typing import Any
 
 import uvicorn
 
-from devhost import easyauth
 from devhost.clock import Clock, VirtualClock, make_clock
 from devhost.config import HostConfig
 from devhost.errors import ConfigError, DevhostError
-from devhost.extension import Extension, FunctionInfo, HostServices
-from devhost.invoke import FunctionInvoker
-from devhost.loader import LoadedApp, load_app, methods_of, unload_app
+from devhost.extension import Extension, HostServices
+from devhost.functions.interfaces import FunctionInfo
+from devhost.functions.invoke import FunctionInvoker
+from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
+from devhost.http import easyauth
+from devhost.http.server import build_asgi_app
+from devhost.http.trigger import http_url_template
 from devhost.logs import apply_log_levels, host_logger
 
 EXTENSIONS: tuple[str, ...] = (
@@ -107,6 +111,7 @@ class Host:
         self.base_url = ""
         self.state = "Default"
         self.instance_id = uuid.uuid4().hex
+        self.version = VERSION
         self.started_monotonic = time.monotonic()
         self.log = host_logger()
         self._server: _Server | None = None
@@ -119,8 +124,6 @@ class Host:
     async def start(self) -> None:
         """Load, bind, start extensions, serve. Raises AppLoadError / ConfigError / DevhostError; on
         failure everything already started is stopped again."""
-        from devhost.server import build_asgi_app
-
         self._stopped = asyncio.Event()
         apply_log_levels(self.config.host_json)
         try:
@@ -190,6 +193,14 @@ class Host:
         timeout = self.drain_timeout_s if timeout_s is None else timeout_s
         self.state = "Stopping"
         try:
+            for ext in reversed(self._started_extensions):  # timers and pollers before the HTTP server
+                stop_triggers = getattr(ext, "stop_triggers", None)
+                if stop_triggers is not None:
+                    try:
+                        await stop_triggers(timeout)
+                    except Exception:
+                        self.log.exception("extension %s failed to stop its triggers",
+                                           getattr(ext, "name", ext))
             if self._server is not None and self._serve_task is not None:
                 self._server.config.timeout_graceful_shutdown = max(1, int(timeout))
                 self._server.should_exit = True
@@ -282,8 +293,6 @@ class Host:
     def function_list_text(self) -> str:
         """The ``Functions:`` block ``func start`` prints: HTTP functions first (methods, URL), then the
         others with their trigger type; disabled functions as ``Function <name> is disabled.``"""
-        from devhost.http_trigger import http_url_template
-
         lines = ["Functions:", ""]
         http = [f for f in self.functions if f.trigger_type == "httpTrigger"]
         others = [f for f in self.functions if f.trigger_type != "httpTrigger"]

@@ -6,7 +6,7 @@ Reads like the process (design brief, seeds 000/002):
     → classified → [awaiting_approval: one approval sub-orchestration per escalation tier]
     → ready_to_apply → apply exactly once → completed
     | rejected / expired → fallback (report through the tool if it reports outcomes; notify the requester)
-    | failed (an activity failed after its retries, or a budget ran out)
+    | failed (an activity failed after its retries, the tool failed permanently, or a budget ran out)
 
 Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity and passed
 as data; time is ``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
@@ -218,11 +218,23 @@ def _action_request(
     }
 
 
+class ToolFailed(Exception):
+    """``apply_action`` reported a permanent tool failure (``status: failed``): not retried, the case fails
+    with the tool's reason."""
+
+
+def _checked(result: Any) -> Any:
+    """``result`` of ``apply_action``; raises :class:`ToolFailed` (its error) when it failed permanently."""
+    if isinstance(result, dict) and result.get("status") == "failed":
+        raise ToolFailed(str(result.get("error") or "the tool failed"))
+    return result
+
+
 def _apply(run: CaseRun, decision: PolicyDecision, mode: str, approval: ApprovalOutcome | None):
     results = yield run.with_audit(
         run.activity(names.APPLY_ACTION, _action_request(run, decision, mode, approval))
     )
-    result = results[0]
+    result = _checked(results[0])
     run.audit("side_effect", {"action": decision.action, "tool": decision.tool, "result": result})
     approvers = distinct_approvers(approval.accepted) if approval else []
     reason = f"{decision.action} applied via {decision.tool}" + (
@@ -251,7 +263,7 @@ def _fallback(run: CaseRun, decision: PolicyDecision, approval: ApprovalOutcome)
         results = yield run.with_audit(
             run.activity(names.APPLY_ACTION, _action_request(run, decision, approval.outcome, approval))
         )
-        result = results[0]
+        result = _checked(results[0])
         run.audit(
             "side_effect",
             {"action": decision.action, "tool": decision.tool, "result": result, "outcome": approval.outcome},

@@ -63,6 +63,9 @@ class AppSettings:
         maintenance_schedule: six-field NCRONTAB of the maintenance timer [CASE_MAINTENANCE_SCHEDULE]
             (the timer trigger binds ``%CASE_MAINTENANCE_SCHEDULE%`` itself; kept here for reference).
         http_timeout_s: timeout in seconds of outbound adapter calls [CASE_HTTP_TIMEOUT_SECONDS], default 10.
+        tool_sink: tool adapter names routed to the local sink [CASE_TOOL_SINK], comma-separated (e.g.
+            ``github-deployment-status``): they record what they would have sent and send nothing. For
+            local runs (local.settings.sample.json); empty in Azure.
     """
 
     storage_connection: str = field(default="UseDevelopmentStorage=true", repr=False)
@@ -79,6 +82,7 @@ class AppSettings:
     ledger_table: str = DEFAULT_LEDGER_TABLE
     maintenance_schedule: str = DEFAULT_MAINTENANCE_SCHEDULE
     http_timeout_s: float = DEFAULT_HTTP_TIMEOUT_S
+    tool_sink: frozenset[str] = frozenset()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
@@ -135,4 +139,7 @@ class AppSettings:
             maintenance_schedule=text("CASE_MAINTENANCE_SCHEDULE", DEFAULT_MAINTENANCE_SCHEDULE)
             or DEFAULT_MAINTENANCE_SCHEDULE,
             http_timeout_s=timeout,
+            tool_sink=frozenset(
+                name.strip() for name in (text("CASE_TOOL_SINK", None) or "").split(",") if name.strip()
+            ),
         )

@@ -44,14 +44,14 @@ from devhost.durable.models import ActivityWorkItem
 from devhost.durable.outcome import HTTP_ACTIVITY, payload_input
 from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
 from devhost.durable.runtime_state import RuntimeState
-from devhost.extension import FunctionInfo, FunctionInvocationError
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.logs import function_logger
 
 if TYPE_CHECKING:
     from devhost.clock import Clock
     from devhost.durable.options import DurableOptions
     from devhost.durable.store import AsyncStore
-    from devhost.extension import Invoker
+    from devhost.functions.interfaces import Invoker
 
 
 

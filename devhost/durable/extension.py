@@ -24,7 +24,8 @@ from devhost.errors import DevhostError
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
-    from devhost.extension import FunctionInfo, HostServices
+    from devhost.extension import HostServices
+    from devhost.functions.interfaces import FunctionInfo
 
 TASK_HUB_FILE = "taskhub.sqlite"
 

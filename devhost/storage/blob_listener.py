@@ -27,12 +27,13 @@ import azure.functions as func
 from azure.core.exceptions import AzureError
 
 from devhost.clock import SystemClock
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.blobs import split_path
 from devhost.storage.clients import StorageClients
 from devhost.storage.params import annotation_of, wants
 from devhost.storage.queue_output import QueueSender
-from devhost.tasks import stop_task
+from devhost.storage.tasks import stop_task
 
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 

@@ -17,7 +17,7 @@ from typing import Any
 import azure.functions as func
 from azure.core.exceptions import ResourceNotFoundError
 
-from devhost.extension import FunctionInfo
+from devhost.functions.interfaces import FunctionInfo
 from devhost.storage.clients import StorageClients
 from devhost.storage.errors import BindingExpressionError
 from devhost.storage.expressions import render

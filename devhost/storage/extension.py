@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from devhost.errors import DevhostError
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.azurite import AzuriteProcess, ensure_azurite
 from devhost.storage.blob_listener import BlobListener
 from devhost.storage.blobs import BlobBindings
@@ -118,17 +119,27 @@ class StorageExtension:
             return blob_listener
         return None
 
-    async def stop(self, timeout_s: float) -> None:
-        """Stop listeners (in-flight work gets ``timeout_s`` s), close clients, stop our Azurite."""
+    async def stop_triggers(self, timeout_s: float) -> None:
+        """Stop every trigger listener (timers first), letting in-flight runs finish for ``timeout_s`` s.
+
+        The host calls this before it stops its HTTP server: a timer or queue function that calls the
+        app's own endpoints (a durable client starting an orchestration) must not fire once nobody answers
+        there. Idempotent; :meth:`stop` calls it too."""
         if self._admin_tasks:
             await asyncio.wait(set(self._admin_tasks), timeout=timeout_s)
-        listeners: list[QueueListener | TimerListener | BlobListener] = [
+        timers = list(self.timer_listeners.values())
+        if timers:
+            await asyncio.gather(*(x.stop(timeout_s) for x in timers), return_exceptions=True)
+        listeners: list[QueueListener | BlobListener] = [
             *self.queue_listeners.values(),
-            *self.timer_listeners.values(),
             *self.blob_listeners.values(),
         ]
         if listeners:
             await asyncio.gather(*(x.stop(timeout_s) for x in listeners), return_exceptions=True)
+
+    async def stop(self, timeout_s: float) -> None:
+        """Stop listeners (in-flight work gets ``timeout_s`` s), close clients, stop our Azurite."""
+        await self.stop_triggers(timeout_s)
         if self._clients is not None:
             await self._clients.close()
         for proc in self.azurite:

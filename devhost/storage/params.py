@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from devhost.extension import FunctionInfo
+from devhost.functions.interfaces import FunctionInfo
 
 
 def annotation_of(function: FunctionInfo, param: str) -> Any:

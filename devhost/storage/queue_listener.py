@@ -36,7 +36,8 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from azure.functions.queue import QueueMessage as WorkerQueueMessage
 
 from devhost.clock import SystemClock
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.clients import StorageClients
 from devhost.storage.expressions import trigger_data
 from devhost.storage.names import decode_body, poison_queue_name

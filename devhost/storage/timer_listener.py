@@ -1,13 +1,17 @@
 """Timer trigger listener: one loop per timer function, driven by the host clock.
 
-Mirrors webjobs-sdk-extensions ``Timers/Listeners/TimerListener.cs`` (functions-host-semantics §7.3–7.6):
+Mirrors webjobs-sdk-extensions ``Timers/Listeners/TimerListener.cs`` (docs/host-behaviour.md, timer triggers):
 
 - at start, with the schedule monitor on, a missed occurrence fires once with ``past_due=True``; else
   ``run_on_startup`` fires once; past-due wins, both never run;
 - each tick invokes the function under the timer's invocation lock (one run at a time: a long run delays
   later ticks, missed ticks are not queued), ignores its outcome, then computes
   ``Next = schedule.next(max(tick start, previous Next))`` and persists the status;
-- the monitor is switched off for schedules firing more than once a minute, as in the host.
+- the monitor is switched off for schedules firing more than once a minute, as in the host;
+- a wake-up that finds more than one occurrence passed (a virtual clock that jumped hours to a durable
+  timer, a suspended laptop) runs the function once with ``past_due=True``: what the host does for
+  occurrences missed while it was down. The loop's wait is marked ``recurring`` so a
+  :class:`~devhost.clock.VirtualClock` jumps over these occurrences instead of stopping at each one.
 
 The single loop is the host's singleton: one devhost process fires each occurrence once. Two devhost
 processes on the same data dir would both fire (the host's blob lease is not implemented).
@@ -22,10 +26,11 @@ from pathlib import Path
 
 from azure.functions.timer import TimerRequest
 
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 from devhost.storage.ncrontab import Schedule
+from devhost.storage.tasks import stop_task
 from devhost.storage.timer_status import ScheduleStatus, StatusStore, check_past_due
-from devhost.tasks import stop_task
 
 
 def _flag(value: object, default: bool) -> bool:
@@ -77,9 +82,13 @@ class TimerListener:
         elif self.run_on_startup:
             next_at = await self._tick(past_due=False, occurrence=None, previous_next=None)
         while not self._stop.is_set():
-            if not await self.clock.sleep_until(next_at, self._stop):
+            if not await self.clock.sleep_until(next_at, self._stop, recurring=True):
                 break
-            next_at = await self._tick(past_due=False, occurrence=next_at, previous_next=next_at)
+            # Woken after the occurrence after this one too (the virtual clock jumped over several, or
+            # the machine slept): run once, past due, as the host does after downtime; the next occurrence
+            # is computed from now, so the skipped ones are not queued.
+            skipped = self.schedule.next_after(next_at) <= self.clock.now()
+            next_at = await self._tick(past_due=skipped, occurrence=next_at, previous_next=next_at)
 
     async def _tick(
         self, *, past_due: bool, occurrence: datetime | None, previous_next: datetime | None
@@ -95,6 +104,10 @@ class TimerListener:
             self.store.write(self.status)
         return next_at
 
+    def _reason(self, past_due: bool) -> str:
+        """The Executing line's reason: ``Timer fired at <now>`` (plus ``(past due)`` for a catch-up run)."""
+        return f"Timer fired at {self.clock.now().isoformat()}" + (" (past due)" if past_due else "")
+
     async def fire(self, *, past_due: bool = False, admin: bool = False) -> None:
         """Invoke the function once under the invocation lock; failures are logged, never raised.
         ``admin=True`` (``POST /admin/functions/<name>``) logs the host-API reason instead of the timer's."""
@@ -109,7 +122,7 @@ class TimerListener:
                     self.function,
                     {self.param: request},
                     {},
-                    reason=None if admin else f"Timer fired at {self.clock.now().isoformat()}",
+                    reason=None if admin else self._reason(past_due),
                 )
             except FunctionInvocationError:
                 pass  # logged by the invoker; errors never stop the schedule

@@ -2,7 +2,11 @@
 
 :class:`TransientAdapterError` means "try again later" (5xx, timeouts, connection failures): let it escape the
 activity so the orchestrator's retry policy runs the apply again (the ledger and the adapter keep that safe).
-:class:`PermanentAdapterError` means retrying cannot help (4xx, a malformed request).
+:class:`PermanentAdapterError` means retrying cannot help (4xx, a malformed request, a tool without its
+credentials: :class:`ToolNotConfigured`). ``apply_action`` does not let it escape: it returns the failure
+(:func:`permanent_failure`) and the orchestrator fails the case at once with that reason, because the
+Durable Python SDK's ``RetryOptions`` retry every activity failure alike (no exception filter in
+``azure/durable_functions/models/RetryOptions.py``, 1.7.0).
 """
 
 from __future__ import annotations
@@ -38,3 +42,21 @@ class PermanentAdapterError(AdapterError):
     def __init__(self, tool: str, message: str, status_code: int | None = None) -> None:
         super().__init__(tool, message)
         self.status_code = status_code
+
+
+class ToolNotConfigured(PermanentAdapterError):
+    """The tool lacks a setting it needs to act (``setting`` names it, e.g. ``GITHUB_TOKEN``): a
+    configuration error, reported once at start (``shared.adapters.configuration_problems``) and failing
+    each case that applies the tool immediately, without retries."""
+
+    def __init__(self, tool: str, setting: str, message: str) -> None:
+        super().__init__(tool, message)
+        self.setting = setting
+
+
+def permanent_failure(key: str, exc: PermanentAdapterError) -> dict[str, object]:
+    """The ``apply_action`` result for a permanent adapter error (JSON): ``{"key", "status": "failed",
+    "permanent": True, "error", "replayed": False, "attempts": 1, "result": None}``; the orchestrator fails
+    the case with ``error`` as the reason."""
+    return {"key": key, "status": "failed", "permanent": True, "error": str(exc), "replayed": False,
+            "attempts": 1, "result": None}

@@ -12,7 +12,11 @@ ledger's claim).
 
 URLs from the payload (``https://api.github.com/repos/...``, or ``https://ghe.example/api/v3/repos/...``) are
 rebased onto ``settings.github_api_url`` so tests point the adapter at a local server. The token comes from
-``settings.github_token`` (``Authorization: Bearer``) and is never logged or returned.
+``settings.github_token`` (``Authorization: Bearer``) and is never logged or returned. Creating a deployment
+status needs one (https://docs.github.com/rest/deployments/statuses#create-a-deployment-status): without it
+the adapter raises :class:`ToolNotConfigured` before any call (a configuration error; the case fails at once).
+Locally, ``CASE_TOOL_SINK=github-deployment-status`` runs the adapter against :func:`sink_answer` instead
+(``shared/adapters/sink.py``): no token needed, nothing sent, the would-be requests recorded.
 
 Parameters: ``statuses_url`` (required; the normalizer puts the payload's ``deployment.statuses_url`` in the
 event attribute ``deployment_statuses_url``), ``environment``, ``log_url``, ``description`` (optional).
@@ -21,17 +25,22 @@ event attribute ``deployment_statuses_url``), ``environment``, ``log_url``, ``de
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from shared.adapters.base import ActionRequest
-from shared.adapters.errors import PermanentAdapterError
+from shared.adapters.errors import PermanentAdapterError, ToolNotConfigured
 from shared.adapters.http_send import require_http_url, send
 from shared.settings import AppSettings
 
 MAX_DESCRIPTION = 140  # GitHub's limit for a deployment status description
+MISSING_TOKEN = (
+    "app setting GITHUB_TOKEN is empty, so no deployment status can be posted; set it, or for local runs "
+    "route the tool to the local sink with CASE_TOOL_SINK=github-deployment-status"
+)
 STATE_BY_OUTCOME = {"approved": "success", "auto": "success", "rejected": "failure", "expired": "failure"}
 
 
@@ -65,11 +74,15 @@ class GitHubDeploymentStatusAdapter:
 
     name = "github-deployment-status"
 
-    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(self, transport: httpx.BaseTransport | None = None, *, require_token: bool = True) -> None:
         self._transport = transport
+        self._require_token = require_token
 
     def apply(self, request: ActionRequest, idempotency_key: str, settings: AppSettings) -> dict[str, Any]:
-        """Reconcile, then post the status unless it is already there."""
+        """Reconcile, then post the status unless it is already there. Raises :class:`ToolNotConfigured`
+        when ``GITHUB_TOKEN`` is empty (unless built for the sink, ``require_token=False``)."""
+        if self._require_token and not settings.github_token:
+            raise ToolNotConfigured(self.name, "GITHUB_TOKEN", MISSING_TOKEN)
         statuses_url = require_http_url(
             self.name, request.parameters, "statuses_url", "the deployment's statuses_url is required"
         )
@@ -132,3 +145,18 @@ class GitHubDeploymentStatusAdapter:
             "status_url": status.get("url"),
             "reconciled": reconciled,
         }
+
+
+def sink_answer(request: httpx.Request) -> httpx.Response:
+    """What the local sink answers in GitHub's place: no statuses yet on ``GET``, and on ``POST`` a created
+    status echoing the body (``id`` 0, ``url`` the statuses URL) with GitHub's 201."""
+    if request.method == "GET":
+        return httpx.Response(200, json=[])
+    try:
+        body = json.loads(request.content or b"{}")
+    except ValueError:
+        body = {}
+    return httpx.Response(
+        201, json={"id": 0, "url": str(request.url), "state": body.get("state"),
+                   "description": body.get("description")},
+    )

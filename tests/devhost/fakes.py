@@ -8,7 +8,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from devhost.extension import FunctionInfo, FunctionInvocationError, HostServices
+from devhost.extension import HostServices
+from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
 
 
 class FakeExtension:

@@ -7,7 +7,7 @@ import pytest
 
 from devhost.config import HostConfig
 from devhost.errors import AppLoadError, ConfigError
-from devhost.loader import load_app, unload_app
+from devhost.functions.loader import load_app, unload_app
 from devhost.testing import HostThread
 
 APPS = Path(__file__).resolve().parent.parent / "apps"
@@ -63,7 +63,7 @@ def test_exception_while_importing_shows_its_traceback() -> None:
     message = load_error("broken_import")
     assert "importing it raised ModuleNotFoundError: No module named 'helpers'" in message
     assert 'broken_import/function_app.py", line 4, in <module>' in message
-    assert "devhost/loader.py" not in message
+    assert "devhost/functions/loader.py" not in message
 
 
 def test_no_app_object() -> None:

@@ -170,3 +170,26 @@ def test_past_deadline_returns_immediately() -> None:
         assert clock.pending_sleepers() == 0
 
     run(scenario())
+
+
+def test_auto_advance_jumps_over_recurring_sleepers_to_a_one_off_deadline() -> None:
+    """A recurring sleeper (a timer trigger's next occurrence, every 5 min) does not stop the clock on its
+    way to a one-off deadline 24 h away: one jump, and both sleepers wake at the later time. With only the
+    recurring sleeper left, the clock steps to it."""
+
+    async def scenario() -> tuple[datetime, datetime, datetime]:
+        clock = VirtualClock(START, auto_advance=True, settle_s=0.01)
+        recurring = asyncio.create_task(clock.sleep_until(START + timedelta(minutes=5), recurring=True))
+        one_off = asyncio.create_task(clock.sleep_until(START + timedelta(hours=24)))
+        assert await one_off is True and await recurring is True
+        woke_at = clock.now()
+        assert clock.next_target() is None
+        second = asyncio.create_task(clock.sleep_until(woke_at + timedelta(minutes=5), recurring=True))
+        assert await second is True
+        stepped_to = clock.now()
+        clock.close()
+        return woke_at, stepped_to, START
+
+    woke_at, stepped_to, start = run(scenario())
+    assert woke_at == start + timedelta(hours=24)
+    assert stepped_to == woke_at + timedelta(minutes=5)

@@ -1,4 +1,4 @@
-"""devhost's development sign-in (``devhost/easyauth.py``) over real HTTP against tests/apps/http_auth."""
+"""devhost's development sign-in (``devhost/http/easyauth.py``) over HTTP against tests/apps/http_auth."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devhost.easyauth import COOKIE_NAME, SessionSigner, parse_sign_in, safe_redirect
+from devhost.http.easyauth import COOKIE_NAME, SessionSigner, parse_sign_in, safe_redirect
 from devhost.testing import HostThread, run_host
 from shared.identity import encode_principal, principal_from_headers
 

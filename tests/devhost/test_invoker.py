@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from devhost.config import HostConfig
-from devhost.context import InvocationContext
-from devhost.extension import FunctionInvocationError
-from devhost.invoke import format_timespan, thread_pool_size
+from devhost.functions.context import InvocationContext
+from devhost.functions.interfaces import FunctionInvocationError
+from devhost.functions.invoke import format_timespan, thread_pool_size
 from devhost.testing import HostThread, run_host
 from tests.devhost.fakes import FakeExtension
 

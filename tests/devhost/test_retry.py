@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from devhost.errors import ConfigError
-from devhost.extension import FunctionInvocationError
-from devhost.retry import RetryPolicy, parse_policy, policy_for
+from devhost.functions.interfaces import FunctionInvocationError
+from devhost.functions.retry import RetryPolicy, parse_policy, policy_for
 from devhost.testing import run_host
 from tests.devhost.fakes import FakeExtension
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from devhost.routing import Router, RouteTemplateError, compile_template, full_template
+from devhost.http.routing import Router, RouteTemplateError, compile_template, full_template
 
 
 def match(template: str, path: str) -> dict[str, str] | None:

@@ -1,0 +1,85 @@
+"""Completion coalescing in the dispatcher: an instance with activities still running replays once for many
+completions, and an instance with nothing else in flight is never held back (dispatcher module docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devhost.clock import SystemClock
+from devhost.durable import history as h
+from devhost.durable.dispatcher import Dispatcher
+from devhost.durable.options import DurableOptions
+from tests.devhost.durable.engine.conftest import Engine
+
+
+@pytest.fixture
+def long_window(engine: Engine) -> Iterator[None]:
+    """A coalescing window far longer than any test: only "nothing else in flight" can release an episode."""
+    dispatcher = engine.extension.dispatcher
+    saved = dispatcher.coalesce_s, dispatcher.coalesce_gap_s
+    dispatcher.coalesce_s = dispatcher.coalesce_gap_s = 60.0
+    try:
+        yield
+    finally:
+        dispatcher.coalesce_s, dispatcher.coalesce_gap_s = saved
+
+
+def _episodes(engine: Engine, instance_id: str) -> int:
+    return engine.history_types(instance_id).count(h.ORCHESTRATOR_STARTED)
+
+
+def test_fan_out_results_wait_for_the_running_activities(engine: Engine, long_window: None) -> None:
+    """200 activities (20 concurrency slots) complete in two episodes: the start and one with every result."""
+    iid = engine.start("fan_out", "200")
+    state = engine.wait(iid, 60)
+    assert json.loads(state.output or "") == 2 * sum(range(200))
+    assert _episodes(engine, iid) == 2
+    types = engine.history_types(iid)
+    assert types.count(h.TASK_SCHEDULED) == 200 and types.count(h.TASK_COMPLETED) == 200
+
+
+def test_instance_with_nothing_else_in_flight_is_not_held(engine: Engine, long_window: None) -> None:
+    """Chained activities: each result is the instance's only work, so it replays at once (not after 60 s)."""
+    started = time.monotonic()
+    iid = engine.start("chain")
+    state = engine.wait(iid, 20)
+    assert state.runtime_status == "Completed"
+    assert json.loads(state.output or "") == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    assert _episodes(engine, iid) == 4
+    assert time.monotonic() - started < 10
+
+
+def _held(running: dict[str, int], pending: dict[str, tuple[float, float]]) -> tuple[set[str], set[str]]:
+    """Which instances a dispatcher (window 50 ms, gap 10 ms) holds back; and which it still tracks."""
+
+    async def run() -> tuple[set[str], set[str]]:
+        store: Any = None  # never touched by _coalescing
+        d = Dispatcher(store, SystemClock(), [], store, DurableOptions(), logging.getLogger("test"),
+                       coalesce_s=0.05, coalesce_gap_s=0.01)
+        d._running_by.update(running)
+        d._pending.update(pending)
+        held = d._coalescing()
+        if d._coalesce_timer is not None:
+            d._coalesce_timer.cancel()
+        return held, set(d._pending)
+
+    return asyncio.run(run())
+
+
+def test_results_are_held_only_while_others_run_and_keep_coming() -> None:
+    """Held: others running, last result < gap ago, first < window ago. Released otherwise."""
+    now = time.monotonic()
+    held, tracked = _held(
+        {"busy": 3, "quiet": 2, "old": 5},
+        {"busy": (now, now), "quiet": (now - 0.02, now - 0.02), "old": (now - 0.06, now),
+         "alone": (now, now)},
+    )
+    assert held == {"busy"}
+    assert tracked == {"busy", "quiet", "old"}  # "alone" has nothing in flight: forgotten, never held
