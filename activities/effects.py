@@ -5,7 +5,14 @@
 - ``notify``: one queue message to the notifications queue (app setting ``CASE_NOTIFICATIONS_QUEUE``);
   at-least-once, each message carries a deterministic ``notification_id`` for consumers to deduplicate.
 - ``apply_action``: the single policy-checked path to a side effect (``shared.apply_plan.plan_action``),
-  exactly once through the ledger (``shared.ledger.apply_once``) with the key ``{instance id}:{action}``.
+  exactly once through the ledger (``shared.ledger.apply_once``) with the key derived from the business
+  event (``shared.adapters.idempotency_key``: source + event id + action). A refusal (the plan refuses, the
+  downstream refuses with a 4xx, the request is malformed) is *returned* (``status: "refused"``), a business
+  outcome the orchestrator closes the case with, never retried.
+
+Failures of storage are raised as ``shared.storage.StorageUnavailable`` (transient: the orchestrator rides
+them out with its infrastructure retry budget, orchestrations/case_run.py); anything else unexpected is a bug
+and fails the instance after the business retries.
 
 Each runs in a span ``case.<activity name>`` with the run-schema attributes (``shared.telemetry.span``).
 """
@@ -15,19 +22,20 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
 
 from shared import audit, ledger
-from shared.adapters import PermanentAdapterError, get_adapter, idempotency_key, permanent_failure
+from shared.adapters import AdapterError, TransientAdapterError, get_adapter, idempotency_key
 from shared.apply_plan import plan_action
+from shared.case_errors import ApplyRefused
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
 from shared.links import DECISION_KINDS, decision_page_url
 from shared.settings import AppSettings
-from shared.storage import ensure_queue
+from shared.storage import ensure_queue, storage_faults
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
 logger = logging.getLogger("case_workflow.activities")
@@ -42,7 +50,7 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     Idempotent per record id."""
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
-    with span("record_audit", fields) as current:
+    with span("record_audit", fields) as current, storage_faults("record_audit"):
         settings = AppSettings.from_env()
         case_id, event_id = payload["case_instance_id"], payload["event_id"]
         last = None
@@ -81,7 +89,7 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
     fields = RunFields(run_id=case_id, event_id=payload.get("event_id"))
-    with span("notify", fields) as current:
+    with span("notify", fields) as current, storage_faults("notify"):
         settings = AppSettings.from_env()
         message = {"notification_id": notification_id(payload), **payload}
         if payload.get("kind") in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
@@ -112,15 +120,49 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
 def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
     """Apply the case's action exactly once.
 
-    Input ``{case_instance_id, event, decision, mode: auto|approved|rejected|expired, approval}``. Refuses
-    (``ApplyRefused``) what the policy and approval do not allow, then runs the adapter through the ledger
-    with the key ``{instance id}:{action}``; a repeated call returns the recorded result. Returns
-    ``{"key", "status", "replayed", "attempts", "result"}``; for a permanent adapter error (a 4xx, a tool
-    without its credentials) ``status`` is ``failed`` with ``"permanent": True`` and ``"error"`` instead of
-    raising, so the orchestrator fails the case at once rather than retrying.
+    Input ``{case_instance_id, event, decision, mode: auto|approved|rejected|expired, approval, at?}``
+    (``at``: the orchestration's time of this attempt, ISO UTC; the ledger's claim time and busy grace use
+    it, so the grace runs on the clock of the retry timers). Refuses what the policy and approval do not
+    allow, then runs the adapter through the ledger with the event's key; a repeated call (same event, any
+    instance) returns the recorded result. Returns ``{"key", "status": "applied" | "refused", "replayed",
+    "attempts", "result", "reason"?}``; ``refused`` (with ``reason``) for ``ApplyRefused``, a permanent
+    adapter error (4xx, malformed request, unknown tool) or a result too large to record.
+
+    Raises ``StorageUnavailable``, ``LedgerBusy``, ``TransientAdapterError`` (all transient: retried by the
+    orchestrator) or anything unexpected (a bug).
     """
     started = time.perf_counter()
-    with span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current:
+    case_id = str(payload.get("case_instance_id") or "?")
+    try:
+        return _apply_action(payload, started)
+    except (ApplyRefused, ledger.LedgerResultTooLarge) as exc:
+        return _refused(case_id, payload, exc)
+    except AdapterError as exc:
+        if isinstance(exc, TransientAdapterError):
+            raise
+        return _refused(case_id, payload, exc)
+
+
+def _refused(case_id: str, payload: dict[str, Any], exc: Exception) -> dict[str, Any]:
+    decision = payload.get("decision") or {}
+    event = payload.get("event") or {}
+    key = None
+    if decision.get("action") and event.get("source") and event.get("event_id"):
+        key = idempotency_key(event["source"], event["event_id"], decision["action"])
+    reason = f"{type(exc).__name__}: {exc}"
+    fields = RunFields(run_id=case_id, event_id=event.get("event_id"))
+    log_step(logger, "apply_refused", fields, reason=reason)
+    return {
+        "key": key, "status": "refused", "permanent": True, "reason": reason, "error": reason,
+        "replayed": False, "attempts": 0, "result": None,
+    }
+
+
+def _apply_action(payload: dict[str, Any], started: float) -> dict[str, Any]:
+    with (
+        span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current,
+        storage_faults("apply_action"),
+    ):
         settings = AppSettings.from_env()
         case_id = payload["case_instance_id"]
         event = BusinessEvent.model_validate(payload["event"])
@@ -136,13 +178,12 @@ def apply_action(payload: dict[str, Any]) -> dict[str, Any]:
         set_run_fields(current, fields)  # known before the plan, so a refused apply's span carries them
         approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
         request = plan_action(case_id, event, decision, payload["mode"], approval)
-        key = idempotency_key(case_id, decision.action)
+        key = idempotency_key(event.source, event.event_id, decision.action)
         adapter = get_adapter(request.tool, settings)
-        try:
-            entry = ledger.apply_once(settings, key, lambda: adapter.apply(request, key, settings))
-        except PermanentAdapterError as exc:  # retrying cannot help: the orchestrator fails the case now
-            logger.error("apply %s: %s (not retried)", key, exc)
-            return permanent_failure(key, exc)
+        at = datetime.fromisoformat(payload["at"]) if payload.get("at") else datetime.now(UTC)
+        entry = ledger.apply_once(
+            settings, key, lambda: adapter.apply(request, key, settings), now=lambda: at, instance_id=case_id
+        )
         replayed = entry.replayed
         fields = fields.with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)

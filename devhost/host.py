@@ -49,6 +49,12 @@ EXTENSIONS: tuple[str, ...] = (
 )
 CORE_BINDING_TYPES = frozenset({"httpTrigger", "http"})
 VERSION = "4.0.0-devhost"
+#: Seconds an idle kept-alive HTTP connection stays open: Kestrel's ``KeepAliveTimeout`` default (130 s,
+#: https://learn.microsoft.com/dotnet/api/microsoft.aspnetcore.server.kestrel.core.kestrelserverlimits.keepalivetimeout).
+#: It must outlast the clients' own idle limit (aiohttp, used by the Durable SDK's client for every call to
+#: the host's durable API, keeps connections 15 s): a server closing first races the client's next request
+#: on that connection, which then fails with "Server disconnected" (seen as 500s from client functions).
+KEEP_ALIVE_S = 130
 
 
 def load_extensions(specs: Sequence[str]) -> list[Extension]:
@@ -154,7 +160,7 @@ class Host:
                 self._started_extensions.append(ext)
             config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=int(self.drain_timeout_s) or 1,
-                                    timeout_keep_alive=5)
+                                    timeout_keep_alive=KEEP_ALIVE_S)
             self._server = _Server(config)
             self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="devhost-http")
             while not self._server.started:

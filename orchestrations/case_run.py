@@ -10,21 +10,31 @@ the case is charged against ``max_activities`` and the case's age against ``max_
 either raises :class:`BudgetExceeded`, which stops the case with that reason. The closing steps of a stopped
 case (final audit and the requester's notification) are charged to a small reserve instead
 (:data:`CLOSING_RESERVE`) so a stopped case is still recorded and reported.
+
+Retries (:meth:`CaseRun.step`): each step is scheduled without the SDK's retry wrapper and retried here, so
+the kind of failure picks the budget (``RetryPolicy``): a transient infrastructure failure
+(``shared.case_errors.is_transient_failure``: storage, network, a busy ledger claim, a transient downstream)
+is retried with exponential backoff for ``infra_budget_s`` seconds, the case showing stage ``stalled`` after
+``max_attempts`` attempts and resuming by itself; any other failure is a bug and is retried ``max_attempts``
+times, then raised so the instance fails. Retries are not charged to ``max_activities`` (they have their own
+budgets); backoff timers run on the orchestration clock (``current_utc_datetime``), the same clock
+``apply_action`` passes to the ledger's busy grace.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
 
 from orchestrations import names
-from shared.case_errors import BudgetExceeded
+from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
 from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
 from shared.contracts.event import BusinessEvent
-from shared.stages import CaseStatusTracker
+from shared.stages import FINAL_STAGES, CaseStatusTracker
 from shared.telemetry import RunFields, log_step
 
 logger = logging.getLogger("case_workflow")
@@ -46,6 +56,8 @@ class CaseRun:
         self.retry = RetryPolicy()
         self.scheduled = 0
         self.closing = False
+        #: Set while closing a failed case: its closing steps get the business attempts only.
+        self.best_effort = False
         self._audit_seq = 0
         self._pending_audit: list[dict[str, Any]] = []
         self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
@@ -92,17 +104,85 @@ class CaseRun:
         self.scheduled += 1
 
     # -- scheduling ---------------------------------------------------------------------------------
-    def retry_options(self) -> df.RetryOptions:
-        """The policy's retry policy as SDK ``RetryOptions`` (interval in ms, constant in the Python SDK)."""
-        return df.RetryOptions(
-            first_retry_interval_in_milliseconds=max(1, int(self.retry.first_retry_interval_s * 1000)),
-            max_number_of_attempts=self.retry.max_attempts,
-        )
-
     def activity(self, name: str, payload: Any) -> Any:
-        """Schedule activity ``name`` with the policy's retries, charging the budget. Returns the task."""
+        """Schedule activity ``name`` once, charging the budget. Returns the task (retries: :meth:`step`)."""
         self._charge(name)
-        return self.context.call_activity_with_retry(name, self.retry_options(), payload)
+        return self.context.call_activity(name, payload)
+
+    def step(self, what: str, make: Callable[[], Any]) -> Generator[Any, Any, Any]:
+        """Run the task ``make()`` builds until it succeeds, retrying per the policy (module docstring).
+
+        ``make`` is called again for every attempt (a task cannot be yielded twice); audit records it
+        flushed are queued again after a failure (their ids make the re-flush idempotent). Use as
+        ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
+        ``Exception``) when a budget runs out, :class:`BudgetExceeded` from the charge, and anything
+        that is not an activity failure at once (a bug in the orchestrator).
+        """
+        attempt = 0
+        first_failure: datetime | None = None
+        resume_stage: str | None = None
+        while True:
+            attempt += 1
+            scheduled, pending = self.scheduled, list(self._pending_audit)
+            task = make()
+            try:
+                result = yield task
+            except Exception as exc:
+                if type(exc) is not Exception:  # not a failed activity: a bug in this code
+                    raise
+                now = self.now()
+                first_failure = first_failure or now
+                self.scheduled = scheduled
+                self._pending_audit = pending + self._pending_audit
+                delay = self._retry_delay(exc, attempt, (now - first_failure).total_seconds())
+                if delay is None:
+                    raise
+                retry_at = now + timedelta(seconds=delay)
+                if is_transient_failure(exc) and attempt >= self.retry.max_attempts:
+                    resume_stage = resume_stage or self.tracker.stage
+                    self._stall(what, exc, first_failure, retry_at, resume_stage)
+                self.log(
+                    "retrying", at_step=what, attempt=attempt, error=failure_type(exc), retry_at=retry_at
+                )
+                yield self.context.create_timer(retry_at)
+                continue
+            if resume_stage is not None:
+                self.tracker.resume(resume_stage, self.now())  # type: ignore[arg-type]
+                self.publish()
+                self.audit("stage", {"stage": resume_stage, "resumed_after": what, "attempts": attempt})
+                self.log("resumed", at_step=what, attempts=attempt)
+            return result
+
+    def _retry_delay(self, exc: Exception, attempt: int, failing_s: float) -> float | None:
+        """Seconds until the next attempt, or None when the failure's budget is spent."""
+        first = self.retry.first_retry_interval_s
+        if not is_transient_failure(exc):
+            return first if attempt < self.retry.max_attempts and not self.best_effort else None
+        if self.best_effort and attempt >= self.retry.max_attempts:
+            return None  # a failed case's closing steps are best effort
+        if failing_s >= self.retry.infra_budget_s:
+            return None
+        return min(first * 2 ** min(attempt - 1, 30), self.retry.infra_max_interval_s)
+
+    def _stall(self, what: str, exc: Exception, since: datetime, retry_at: datetime, resume: str) -> None:
+        if self.tracker.stage in FINAL_STAGES:
+            return
+        first_entry = self.tracker.stage != "stalled"
+        reason = f"{failure_type(exc)} in {what}"
+        self.tracker.stall(
+            self.now(),
+            {
+                "step": what,
+                "reason": reason,
+                "since": since.isoformat(),
+                "retryAt": retry_at.isoformat(),
+                "resumeStage": resume,
+            },
+        )
+        self.publish()
+        if first_entry:
+            self.audit("stage", {"stage": "stalled", "step": what, "reason": reason, "resume_stage": resume})
+            self.log("stalled", at_step=what, reason=reason)
 
     def sub_orchestrator(self, name: str, payload: Any, instance_id: str) -> Any:
         """Schedule sub-orchestration ``name`` as ``instance_id``, charging the budget. Returns the task."""

@@ -6,7 +6,13 @@ Reads like the process (design brief, seeds 000/002):
     → classified → [awaiting_approval: one approval sub-orchestration per escalation tier]
     → ready_to_apply → apply exactly once → completed
     | rejected / expired → fallback (report through the tool if it reports outcomes; notify the requester)
-    | failed (an activity failed after its retries, the tool failed permanently, or a budget ran out)
+    | failed (a budget ran out, or the side effect was refused: business outcomes, runtime status Completed)
+    (any step) → stalled while a transient infrastructure fault lasts → back to the stage it left
+
+Failures: every step runs through ``CaseRun.step`` (retry budgets, ``stalled``). A step that still fails
+when its budget is spent, or an unexpected exception in this code, fails the *instance* (runtime status
+Failed, visible to monitoring and to rewind) after recording stage ``failed`` best effort: bugs and
+outages never look like business outcomes.
 
 Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity and passed
 as data; time is ``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
@@ -67,8 +73,9 @@ def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
         outcome = yield from _process(run)
     except BudgetExceeded as exc:
         outcome = yield from _close_failed(run, f"stopped: {exc}")
-    except Exception as exc:  # an activity or sub-orchestration failed after its retries
-        outcome = yield from _close_failed(run, f"failed: {_first_line(exc)}")
+    except Exception as exc:  # a step's budget ran out, or a bug: record it, then fail the instance
+        yield from _close_failed(run, f"failed: {_first_line(exc)}")
+        raise
     return outcome.model_dump(mode="json")
 
 
@@ -81,14 +88,20 @@ def _process(run: CaseRun):
     context = run.context
     event_json = run.event.model_dump(mode="json")
 
-    loaded = yield run.activity(
-        names.LOAD_POLICY, {"case_instance_id": run.case_id, "event_id": run.event.event_id}
+    loaded = yield from run.step(
+        names.LOAD_POLICY,
+        lambda: run.activity(
+            names.LOAD_POLICY, {"case_instance_id": run.case_id, "event_id": run.event.event_id}
+        ),
     )
     policy = policy_from_data(loaded, source="load_policy result")
     run.use_defaults(policy.defaults.budgets, policy.defaults.retry)
 
-    classified = yield run.activity(
-        names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, "policy": loaded}
+    classified = yield from run.step(
+        names.CLASSIFY_CASE,
+        lambda: run.activity(
+            names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, "policy": loaded}
+        ),
     )
     classification = Classification.model_validate(classified)
 
@@ -98,20 +111,23 @@ def _process(run: CaseRun):
         "classification": classified,
         "policy": loaded,
     }
-    results = yield context.task_all(
-        [run.activity(activity, specialist_input) for activity in names.SPECIALIST_ACTIVITIES.values()]
+    results = yield from run.step(
+        "specialists",
+        lambda: context.task_all(
+            [run.activity(activity, specialist_input) for activity in names.SPECIALIST_ACTIVITIES.values()]
+        ),
     )
     assessments = [Assessment.model_validate(r) for r in results]
 
-    decided = yield run.activity(
-        names.DECIDE_POLICY,
-        {
-            "case_instance_id": run.case_id,
-            "event": event_json,
-            "classification": classified,
-            "assessments": [a.model_dump(mode="json") for a in assessments],
-            "policy": loaded,
-        },
+    decide_input = {
+        "case_instance_id": run.case_id,
+        "event": event_json,
+        "classification": classified,
+        "assessments": [a.model_dump(mode="json") for a in assessments],
+        "policy": loaded,
+    }
+    decided = yield from run.step(
+        names.DECIDE_POLICY, lambda: run.activity(names.DECIDE_POLICY, decide_input)
     )
     merged = MergeResult.model_validate(decided["merge"])
     decision = PolicyDecision.model_validate(decided["decision"])
@@ -170,7 +186,10 @@ def _seek_approval(
         )
         run.log(kind, tier=index)
         notice = {"kind": kind, "event_id": run.event.event_id, "request": request_json}
-        yield run.with_audit(run.activity(names.NOTIFY, notice))
+        yield from run.step(
+            names.NOTIFY,
+            lambda notice=notice: run.with_audit(run.activity(names.NOTIFY, notice)),  # type: ignore[misc]
+        )
 
         run.tracker.await_approval(request)
         run.publish()
@@ -215,27 +234,34 @@ def _action_request(
         "decision": decision.model_dump(mode="json"),
         "mode": mode,
         "approval": approval.model_dump(mode="json") if approval else None,
+        "at": run.now().isoformat(),  # this attempt's time: the ledger's busy grace runs on this clock
     }
 
 
-class ToolFailed(Exception):
-    """``apply_action`` reported a permanent tool failure (``status: failed``): not retried, the case fails
-    with the tool's reason."""
-
-
-def _checked(result: Any) -> Any:
-    """``result`` of ``apply_action``; raises :class:`ToolFailed` (its error) when it failed permanently."""
-    if isinstance(result, dict) and result.get("status") == "failed":
-        raise ToolFailed(str(result.get("error") or "the tool failed"))
-    return result
+def _apply_step(run: CaseRun, decision: PolicyDecision, mode: str, approval: ApprovalOutcome | None):
+    """Apply (with the audit flush) through ``CaseRun.step``; returns the ``apply_action`` result."""
+    results = yield from run.step(
+        names.APPLY_ACTION,
+        lambda: run.with_audit(
+            run.activity(names.APPLY_ACTION, _action_request(run, decision, mode, approval))
+        ),
+    )
+    return results[0]
 
 
 def _apply(run: CaseRun, decision: PolicyDecision, mode: str, approval: ApprovalOutcome | None):
-    results = yield run.with_audit(
-        run.activity(names.APPLY_ACTION, _action_request(run, decision, mode, approval))
-    )
-    result = _checked(results[0])
+    result = yield from _apply_step(run, decision, mode, approval)
     run.audit("side_effect", {"action": decision.action, "tool": decision.tool, "result": result})
+    if result.get("status") == "refused":  # a business outcome: the side effect was refused, not retried
+        outcome = Outcome(
+            status="failed",
+            reason=f"refused: {result.get('reason') or 'the side effect was refused'}",
+            action=decision.action,
+            tool=decision.tool,
+            result=result,
+            at=run.now(),
+        )
+        return (yield from _close(run, outcome))
     approvers = distinct_approvers(approval.accepted) if approval else []
     reason = f"{decision.action} applied via {decision.tool}" + (
         f", approved by {', '.join(approvers)}" if approvers else " without approval (policy: none)"
@@ -260,10 +286,7 @@ def _fallback(run: CaseRun, decision: PolicyDecision, approval: ApprovalOutcome)
         reason = f"no decision: every approval tier ({len(decision.approval.tiers)}) expired"
     result = None
     if decision.report_outcome:
-        results = yield run.with_audit(
-            run.activity(names.APPLY_ACTION, _action_request(run, decision, approval.outcome, approval))
-        )
-        result = _checked(results[0])
+        result = yield from _apply_step(run, decision, approval.outcome, approval)
         run.audit(
             "side_effect",
             {"action": decision.action, "tool": decision.tool, "result": result, "outcome": approval.outcome},
@@ -288,31 +311,30 @@ def _close(run: CaseRun, outcome: Outcome):
     run.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
     run.log(outcome.status, reason=outcome.reason)
     run.closing = True
-    yield run.with_audit(
-        run.activity(
-            names.NOTIFY,
-            {
-                "kind": f"case_{outcome.status}",
-                "case_instance_id": run.case_id,
-                "requester": run.event.requester,
-                "event_id": run.event.event_id,
-                "event_type": run.event.type,
-                "outcome": outcome.model_dump(mode="json"),
-            },
-        )
-    )
+    notice = {
+        "kind": f"case_{outcome.status}",
+        "case_instance_id": run.case_id,
+        "requester": run.event.requester,
+        "event_id": run.event.event_id,
+        "event_type": run.event.type,
+        "outcome": outcome.model_dump(mode="json"),
+    }
+    yield from run.step(names.NOTIFY, lambda: run.with_audit(run.activity(names.NOTIFY, notice)))
     return outcome
 
 
 def _close_failed(run: CaseRun, reason: str):
     """Stop the case as ``failed`` with ``reason``; the closing steps are best effort."""
     outcome = Outcome(status="failed", reason=reason, at=run.now())
+    run.best_effort = True
     if run.tracker.stage in FINAL_STAGES:  # failed while closing: keep the final stage, note the failure
         run.log("closing_failed", reason=reason)
         return run.tracker.status.outcome or outcome
     try:
         return (yield from _close(run, outcome))
     except Exception as exc:  # closing itself failed (e.g. storage down): the stage is already set
+        if type(exc) is not Exception:
+            raise
         run.log("closing_failed", reason=_first_line(exc))
         return outcome
 

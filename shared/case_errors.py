@@ -6,6 +6,8 @@ Ingress, ledger and adapter errors live beside their modules (owned elsewhere); 
 
 from __future__ import annotations
 
+import re
+
 
 class CaseWorkflowError(Exception):
     """Base class of case workflow errors."""
@@ -39,3 +41,38 @@ class BudgetExceeded(CaseWorkflowError):
 class ApplyRefused(CaseWorkflowError):
     """``apply_action`` found the request inconsistent with the policy decision or the approval (it never
     acts then). Not retryable in substance: the orchestrator's retries end with the same refusal."""
+
+
+#: Exception type names whose failure a later retry may fix: storage and network faults, a busy ledger
+#: claim, a transient downstream. An activity failure reaches the orchestrator as a plain ``Exception``
+#: whose text is ``"Activity function '{name}' failed:  {Type}: {message} ..."`` (the Functions host's and
+#: devhost's format, durable-protocol.md §6.1), so the type is read from the text.
+TRANSIENT_FAILURES: frozenset[str] = frozenset(
+    {
+        "StorageUnavailable",
+        "LedgerBusy",
+        "TransientAdapterError",
+        "ServiceRequestError",
+        "ServiceResponseError",
+        "ServiceRequestTimeoutError",
+        "ServiceResponseTimeoutError",
+        "ConnectionError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "TimeoutError",
+    }
+)
+
+_FAILED_TYPE = re.compile(r"Activity function '[^']*' failed:\s+([A-Za-z_][\w.]*):")
+
+
+def failure_type(exc: BaseException) -> str | None:
+    """The exception type name of a failed activity as reported to the orchestrator (last dotted part), or
+    None when ``exc`` is not an activity failure in the host's format."""
+    match = _FAILED_TYPE.search(str(exc))
+    return match.group(1).rsplit(".", 1)[-1] if match else None
+
+
+def is_transient_failure(exc: BaseException) -> bool:
+    """True when ``exc`` is an activity failure of a type in :data:`TRANSIENT_FAILURES`."""
+    return failure_type(exc) in TRANSIENT_FAILURES

@@ -2,7 +2,9 @@
 
 Stages: ``received → classified → awaiting_approval → ready_to_apply → completed | rejected | expired |
 failed``; ``classified`` may go straight to ``ready_to_apply``, and any non-final stage may go to ``failed``
-(budget exceeded, activity failure). :class:`CaseStatusTracker` is a small pure object the orchestrator
+(budget exceeded, activity failure). Any non-final stage may go to ``stalled`` (a step keeps failing on a
+transient infrastructure fault and is retried with backoff); ``stalled`` resumes to the stage it left (or
+fails). :class:`CaseStatusTracker` is a small pure object the orchestrator
 drives with its deterministic clock; ``to_json()`` is what ``set_custom_status`` receives.
 """
 
@@ -17,10 +19,11 @@ from shared.contracts.event import BusinessEvent
 FINAL_STAGES: frozenset[str] = frozenset({"completed", "rejected", "expired", "failed"})
 
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "received": frozenset({"classified", "failed"}),
-    "classified": frozenset({"awaiting_approval", "ready_to_apply", "failed"}),
-    "awaiting_approval": frozenset({"ready_to_apply", "rejected", "expired", "failed"}),
-    "ready_to_apply": frozenset({"completed", "failed"}),
+    "received": frozenset({"classified", "failed", "stalled"}),
+    "classified": frozenset({"awaiting_approval", "ready_to_apply", "failed", "stalled"}),
+    "awaiting_approval": frozenset({"ready_to_apply", "rejected", "expired", "failed", "stalled"}),
+    "ready_to_apply": frozenset({"completed", "failed", "stalled"}),
+    "stalled": frozenset({"received", "classified", "awaiting_approval", "ready_to_apply", "failed"}),
     "completed": frozenset(),
     "rejected": frozenset(),
     "expired": frozenset(),
@@ -67,6 +70,19 @@ class CaseStatusTracker:
             update={"policy_version": policy_version, "risk_class": risk_class}
         )
 
+    def stall(self, at: datetime, info: dict) -> None:
+        """Enter ``stalled`` at ``at`` with ``info`` (``step``, ``reason``, ``since``, ``retryAt``,
+        ``resumeStage``); when already stalled, only ``info`` is updated."""
+        if self.status.stage != "stalled":
+            self.enter("stalled", at)
+        self.status = self.status.model_copy(update={"stalled": info})
+
+    def resume(self, stage: Stage, at: datetime) -> None:
+        """Leave ``stalled`` back to ``stage`` (the stage it left)."""
+        self.status = self.status.model_copy(update={"stalled": None})
+        if self.status.stage == "stalled":
+            self.enter(stage, at)
+
     def await_approval(self, request: ApprovalRequest) -> None:
         """Show ``request`` as the pending approval and target its tier sub-orchestration."""
         self.status = self.status.model_copy(
@@ -81,7 +97,7 @@ class CaseStatusTracker:
         """Enter the outcome's final stage (if not already there) and record the outcome."""
         if self.status.stage != outcome.status:
             self.enter(outcome.status, outcome.at)
-        self.status = self.status.model_copy(update={"outcome": outcome})
+        self.status = self.status.model_copy(update={"outcome": outcome, "stalled": None})
 
     def to_json(self) -> dict:
         """The custom-status value (camelCase JSON)."""

@@ -1,10 +1,13 @@
 """Azure Storage clients built from the app's storage connection (queues, blobs, tables).
 
-One place turns the app's storage connection (``AzureWebJobsStorage``: a full connection string, an
-explicit Azurite string, ``UseDevelopmentStorage=true``, or the identity-based ``AzureWebJobsStorage__*``
-settings, resolved by ``shared/storage_connection.py`` exactly as the host does) into sync SDK clients;
-activities run in worker threads so sync clients are fine. Queue clients encode messages as base64 text
-(``TextBase64EncodePolicy``), the format the Functions host's queue trigger reads and writes by default
+One place (:func:`_service`) turns the app's storage connection (``AzureWebJobsStorage``: a full connection
+string, an explicit Azurite string, ``UseDevelopmentStorage=true``, or the identity-based
+``AzureWebJobsStorage__*`` settings, resolved by ``shared/storage_connection.py`` exactly as the host does)
+into sync SDK service clients, built once per process and call site (:class:`CallSite`: bounded retries and
+timeouts; activities by default, :func:`request_path` on the HTTP request path); activities run in worker
+threads so sync clients are fine.
+Queue clients encode messages as base64 text (``TextBase64EncodePolicy``), the format the Functions host's
+queue trigger reads and writes by default
 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#encoding).
 
 Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``ResourceNotFoundError``,
@@ -14,18 +17,29 @@ Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``Res
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
-from azure.core.exceptions import ResourceExistsError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient
+from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRetry
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
     BinaryBase64EncodePolicy,
     QueueClient,
+    QueueServiceClient,
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
+from azure.storage.queue import ExponentialRetry as QueueExponentialRetry
 
 from shared.settings import AppSettings
 from shared.storage_connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, resolve, resolve_connection_string
@@ -33,42 +47,143 @@ from shared.storage_connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, resolve
 __all__ = ["DEV_ACCOUNT_KEY", "DEV_ACCOUNT_NAME", "resolve_connection_string"]
 
 
-def _queue_service(settings: AppSettings, queue_name: str, **policies: Any) -> QueueClient:
+#: HTTP statuses of storage that a later retry may fix (timeout, throttling, server errors).
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class StorageUnavailable(Exception):
+    """Storage could not be reached or answered a transient error (``where`` names the caller).
+
+    Raised by :func:`storage_faults`; transient by contract: activities let it escape so the orchestrator
+    retries the step with its infrastructure budget, request handlers answer 503 with ``Retry-After``.
+    """
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"{where}: storage unavailable ({type(cause).__name__}: {str(cause)[:300]})")
+        self.where = where
+
+
+def is_transient_storage_error(exc: BaseException) -> bool:
+    """True for ``ServiceRequestError`` (nothing sent), ``ServiceResponseError`` (no answer) and an
+    ``HttpResponseError`` with a status in :data:`TRANSIENT_STATUSES` (or none at all)."""
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):
+        return True
+    if isinstance(exc, HttpResponseError):
+        return exc.status_code is None or exc.status_code in TRANSIENT_STATUSES
+    return False
+
+
+@contextlib.contextmanager
+def storage_faults(where: str) -> Iterator[None]:
+    """Re-raise transient storage errors (:func:`is_transient_storage_error`) inside the block as
+    :class:`StorageUnavailable` naming ``where``; other errors pass unchanged."""
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if is_transient_storage_error(exc):
+            raise StorageUnavailable(where, exc) from exc
+        raise
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """How patient storage calls from one kind of caller are (per call: ``retry_total`` retries after the
+    first try, exponential backoff from ``backoff_s`` seconds, ``connection_timeout_s`` to connect and
+    ``read_timeout_s`` per socket read). The SDK defaults retry for ~80 s, which held request threads for
+    minutes when storage was down; these bound every call."""
+
+    name: str
+    retry_total: int
+    backoff_s: float
+    connection_timeout_s: float
+    read_timeout_s: float
+
+
+#: Activities: a few quick retries; a longer outage is the orchestrator's to ride out (durable retries).
+ACTIVITY = CallSite("activity", retry_total=2, backoff_s=0.5, connection_timeout_s=5.0, read_timeout_s=20.0)
+#: HTTP request path: fail fast, the handler answers 503 with Retry-After.
+REQUEST = CallSite("request", retry_total=0, backoff_s=0.2, connection_timeout_s=2.0, read_timeout_s=5.0)
+
+_SITE: ContextVar[CallSite] = ContextVar("storage_call_site", default=ACTIVITY)
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def request_path(where: str) -> Iterator[None]:
+    """Inside the block, storage clients use the :data:`REQUEST` call site (no retries, short timeouts) and
+    transient storage errors become :class:`StorageUnavailable` (answer it with :data:`RETRY_AFTER_S`)."""
+    token = _SITE.set(REQUEST)
+    try:
+        with storage_faults(where):
+            yield
+    finally:
+        _SITE.reset(token)
+
+
+#: Seconds a client should wait before retrying a request that failed with StorageUnavailable (503).
+RETRY_AFTER_S = 5
+
+
+def _service(kind: str, settings: AppSettings) -> Any:
+    """The one construction point of storage service clients (``kind``: blob | queue | table), cached per
+    process by (kind, connection settings, call site), with the call site's retries and timeouts. The
+    connection is ``shared.storage_connection.resolve``'s: a connection string (account key, Azurite) or
+    the identity-based service URL with its credential."""
+    site = _SITE.get()
+    identity = tuple(sorted(dict(settings.storage_identity or {}).items()))
+    cache_key = (kind, settings.storage_connection, identity, site)
+    client = _CLIENTS.get(cache_key)
+    if client is not None:
+        return client
     connection = resolve(settings)
+    options: dict[str, Any] = {
+        "connection_timeout": site.connection_timeout_s,
+        "read_timeout": site.read_timeout_s,
+    }
+    retry: dict[str, Any] = {
+        "initial_backoff": site.backoff_s,
+        "increment_base": 2,
+        "retry_total": site.retry_total,
+        "random_jitter_range": 0,
+    }
+    factory: Any
+    if kind == "table":
+        factory, url = TableServiceClient, connection.table_url
+        options.update(
+            retry_total=site.retry_total, retry_backoff_factor=site.backoff_s, retry_backoff_max=10
+        )
+    elif kind == "blob":
+        factory, url = BlobServiceClient, connection.blob_url
+        options["retry_policy"] = ExponentialRetry(**retry)
+    else:
+        factory, url = QueueServiceClient, connection.queue_url
+        options["retry_policy"] = QueueExponentialRetry(**retry)
     if connection.connection_string is not None:
-        return QueueClient.from_connection_string(connection.connection_string, queue_name, **policies)
-    return QueueClient(str(connection.queue_url), queue_name, credential=connection.credential, **policies)
-
-
-def _blob_service(settings: AppSettings) -> BlobServiceClient:
-    connection = resolve(settings)
-    if connection.connection_string is not None:
-        return BlobServiceClient.from_connection_string(connection.connection_string)
-    return BlobServiceClient(str(connection.blob_url), credential=connection.credential)
-
-
-def _table_service(settings: AppSettings) -> TableServiceClient:
-    connection = resolve(settings)
-    if connection.connection_string is not None:
-        return TableServiceClient.from_connection_string(connection.connection_string)
-    return TableServiceClient(str(connection.table_url), credential=connection.credential)
+        client = factory.from_connection_string(connection.connection_string, **options)
+    else:
+        client = factory(str(url), credential=connection.credential, **options)
+    with _CLIENTS_LOCK:
+        return _CLIENTS.setdefault(cache_key, client)
 
 
 def queue_client(settings: AppSettings, queue_name: str, *, binary: bool = False) -> QueueClient:
     """A queue client whose messages are base64-encoded, as the Functions host expects.
 
     ``binary=False``: send/receive ``str`` (``TextBase64*Policy``); ``binary=True``: ``bytes``
-    (``BinaryBase64*Policy``), for relaying a message's exact bytes.
+    (``BinaryBase64*Policy``), for relaying a message's exact bytes. Built from the process's cached
+    service client (:func:`_service`), so its retries and timeouts are the call site's.
     """
+    service: QueueServiceClient = _service("queue", settings)
     if binary:
-        return _queue_service(
-            settings,
+        return service.get_queue_client(
             queue_name,
             message_encode_policy=BinaryBase64EncodePolicy(),
             message_decode_policy=BinaryBase64DecodePolicy(),
         )
-    return _queue_service(
-        settings,
+    return service.get_queue_client(
         queue_name,
         message_encode_policy=TextBase64EncodePolicy(),
         message_decode_policy=TextBase64DecodePolicy(),
@@ -84,8 +199,9 @@ def ensure_queue(settings: AppSettings, queue_name: str, *, binary: bool = False
 
 
 def container_client(settings: AppSettings, container_name: str) -> ContainerClient:
-    """A blob container client."""
-    return _blob_service(settings).get_container_client(container_name)
+    """A blob container client (from the cached service client of the call site)."""
+    service: BlobServiceClient = _service("blob", settings)
+    return service.get_container_client(container_name)
 
 
 def ensure_container(settings: AppSettings, container_name: str) -> ContainerClient:
@@ -97,12 +213,14 @@ def ensure_container(settings: AppSettings, container_name: str) -> ContainerCli
 
 
 def table_client(settings: AppSettings, table_name: str) -> TableClient:
-    """A table client (azure-data-tables)."""
-    return _table_service(settings).get_table_client(table_name)
+    """A table client (azure-data-tables, from the cached service client of the call site)."""
+    service: TableServiceClient = _service("table", settings)
+    return service.get_table_client(table_name)
 
 
 def ensure_table(settings: AppSettings, table_name: str) -> TableClient:
-    """:func:`table_client`, creating the table if it is missing."""
-    service = _table_service(settings)
+    """:func:`table_client`, creating the table if it is missing (checked on every call: an emulator
+    restarted without persistence comes back empty)."""
+    service: TableServiceClient = _service("table", settings)
     service.create_table_if_not_exists(table_name)
     return service.get_table_client(table_name)

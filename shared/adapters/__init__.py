@@ -6,7 +6,7 @@
 - ``github-deployment-status``: deployment status on a GitHub deployment, reconcile first (github.py);
 - ``noop`` / ``record``: no external effect, the ledger records the action (record.py).
 
-Call adapters only through ``shared.ledger.apply_once`` with ``idempotency_key(instance_id, action)``.
+Call adapters only through ``shared.ledger.apply_once`` with ``idempotency_key(source, event_id, action)``.
 
 ``get_adapter(name, settings)`` honours ``settings.tool_sink`` (app setting ``CASE_TOOL_SINK``): a listed
 HTTP tool runs against the local sink (``sink.py``) and sends nothing. :func:`configuration_problems` lists

@@ -1,7 +1,8 @@
 """The tool adapter contract: :class:`ActionRequest` in, a JSON dict out.
 
 An adapter performs one kind of external side effect. It is called only through the ledger
-(``shared.ledger.apply_once``) with the idempotency key ``{instance id}:{action}``, and must be safe to call
+(``shared.ledger.apply_once``) with the idempotency key of :func:`idempotency_key` (derived from the
+business event, never the instance id), and must be safe to call
 again with the same key after a crash between acting and recording: either the downstream honours the key
 (webhook: ``Idempotency-Key`` header) or the adapter reads the target's state first and skips an effect it
 finds already applied (GitHub: reconcile before retry).
@@ -9,6 +10,7 @@ finds already applied (GitHub: reconcile before retry).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,6 +50,17 @@ class ToolAdapter(Protocol):
         ...
 
 
-def idempotency_key(instance_id: str, action: str) -> str:
-    """The ledger and downstream idempotency key of one action of one case: ``{instance_id}:{action}``."""
-    return f"{instance_id}:{action}"
+def event_digest(source: str, event_id: str) -> str:
+    """32 hex characters identifying one business event (sha256 of ``source``, a newline, ``event_id``)."""
+    return hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:32]
+
+
+def idempotency_key(source: str, event_id: str, action: str) -> str:
+    """The ledger and downstream idempotency key of one action of one business event:
+    ``{event_digest(source, event_id)}:{action}`` (ASCII, safe in an HTTP header).
+
+    Derived from the event (source + event id + action), never from the instance id: a re-run of the
+    same event (a redelivery, a restart under a new instance id) maps to the same key, so the ledger and
+    the downstream see one effect.
+    """
+    return f"{event_digest(source, event_id)}:{action}"

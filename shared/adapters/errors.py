@@ -3,17 +3,24 @@
 :class:`TransientAdapterError` means "try again later" (5xx, timeouts, connection failures): let it escape the
 activity so the orchestrator's retry policy runs the apply again (the ledger and the adapter keep that safe).
 :class:`PermanentAdapterError` means retrying cannot help (4xx, a malformed request, a tool without its
-credentials: :class:`ToolNotConfigured`). ``apply_action`` does not let it escape: it returns the failure
-(:func:`permanent_failure`) and the orchestrator fails the case at once with that reason, because the
-Durable Python SDK's ``RetryOptions`` retry every activity failure alike (no exception filter in
-``azure/durable_functions/models/RetryOptions.py``, 1.7.0).
+credentials: :class:`ToolNotConfigured`). ``apply_action`` does not let it escape: it returns the refusal
+(``status: "refused"``, ``permanent: True``) and the orchestrator closes the case as failed with that reason
+at once (a business outcome), never retrying it.
 """
 
 from __future__ import annotations
 
 
 class AdapterError(Exception):
-    """Base class of adapter errors; ``tool`` names the adapter."""
+    """Base class of adapter errors; ``tool`` names the adapter.
+
+    ``not_applied`` is True when the error is known to have left the downstream untouched (nothing was sent,
+    only a read failed, or the downstream refused before acting): the ledger then releases its claim so the
+    next attempt acts at once (``shared.ledger.apply_once``). False means "unknown": the request may have
+    had its effect.
+    """
+
+    not_applied: bool = True
 
     def __init__(self, tool: str, message: str) -> None:
         super().__init__(f"{tool}: {message}")
@@ -33,7 +40,15 @@ class InvalidActionRequest(AdapterError):
 
 
 class TransientAdapterError(AdapterError):
-    """The downstream failed in a way a later retry may fix (5xx, timeout, unreachable)."""
+    """The downstream failed in a way a later retry may fix (5xx, timeout, unreachable).
+
+    ``not_applied`` (default False: unknown) is True when nothing reached the downstream (connection
+    refused), the call was a read, or the answer says it did not act (429, 503).
+    """
+
+    def __init__(self, tool: str, message: str, *, not_applied: bool = False) -> None:
+        super().__init__(tool, message)
+        self.not_applied = not_applied
 
 
 class PermanentAdapterError(AdapterError):

@@ -3,6 +3,12 @@
 Shared by the HTTP adapters (``webhook.py``, ``github.py``): a timeout, a connection failure, a 5xx or a 429
 is :class:`TransientAdapterError` (the orchestrator's retry policy runs the apply again; 429 per
 https://www.rfc-editor.org/rfc/rfc6585#section-4); any other 4xx is :class:`PermanentAdapterError`.
+
+Each transient error says whether the downstream is known to be untouched (``not_applied``): a connection
+that never opened, a read (GET/HEAD), or an answer that says the request was not processed (429, 503 per
+https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4). Then the ledger releases its claim at once; any
+other failure (a read timeout on a POST, a 500) is an unknown outcome, safe only through the idempotency
+key the downstream honours or the adapter's reconcile read.
 """
 
 from __future__ import annotations
@@ -12,6 +18,11 @@ from typing import Any
 import httpx
 
 from shared.adapters.errors import InvalidActionRequest, PermanentAdapterError, TransientAdapterError
+
+#: Methods that never change the downstream (a failed read leaves nothing applied).
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Statuses that say the request was not processed: 429 Too Many Requests, 503 Service Unavailable.
+_NOT_PROCESSED = frozenset({429, 503})
 
 
 def require_http_url(tool: str, parameters: dict[str, Any], parameter: str, message: str) -> str:
@@ -43,14 +54,20 @@ def send(
     (:class:`TransientAdapterError`) and ``{subject} refused with {status}`` on other 4xx
     (:class:`PermanentAdapterError`, ``status_code`` set). Each is chained from the httpx exception.
     """
+    read_only = method.upper() in _READS
     try:
         response = client.request(method, url, **kwargs)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing was sent
+        raise TransientAdapterError(tool, f"cannot reach {peer}: {exc}", not_applied=True) from exc
     except httpx.TimeoutException as exc:
-        raise TransientAdapterError(tool, timeout_text) from exc
+        raise TransientAdapterError(tool, timeout_text, not_applied=read_only) from exc
     except httpx.TransportError as exc:
-        raise TransientAdapterError(tool, f"cannot reach {peer}: {exc}") from exc
+        raise TransientAdapterError(tool, f"cannot reach {peer}: {exc}", not_applied=read_only) from exc
     if response.status_code >= 500 or response.status_code == 429:
-        raise TransientAdapterError(tool, f"{subject} answered {response.status_code}")
+        untouched = read_only or response.status_code in _NOT_PROCESSED
+        raise TransientAdapterError(
+            tool, f"{subject} answered {response.status_code}", not_applied=untouched
+        )
     if response.status_code >= 400:
         status = response.status_code
         raise PermanentAdapterError(tool, f"{subject} refused with {status}", status)

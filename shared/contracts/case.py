@@ -26,6 +26,7 @@ Stage = Literal[
     "classified",
     "awaiting_approval",
     "ready_to_apply",
+    "stalled",
     "completed",
     "rejected",
     "expired",
@@ -113,11 +114,20 @@ class ApprovalPolicy(_Model):
 
 
 class RetryPolicy(_Model):
-    """Activity retry: first retry after ``first_retry_interval_s`` seconds, at most ``max_attempts``
-    attempts (maps onto ``df.RetryOptions``, whose interval is constant in the Python SDK)."""
+    """Activity retry (orchestrations/case_run.py ``CaseRun.step``), two budgets on the orchestration clock:
+
+    - business budget: an unexpected failure is retried every ``first_retry_interval_s`` seconds, at most
+      ``max_attempts`` attempts, then fails the instance;
+    - infrastructure budget: a transient failure (storage, network, busy ledger, transient downstream) is
+      retried with exponential backoff from ``first_retry_interval_s`` doubling up to
+      ``infra_max_interval_s`` seconds, for ``infra_budget_s`` seconds since the first failure; after
+      ``max_attempts`` attempts the case shows stage ``stalled`` until the step succeeds.
+    """
 
     first_retry_interval_s: float = Field(gt=0, default=5.0)
     max_attempts: int = Field(ge=1, default=3)
+    infra_budget_s: float = Field(gt=0, default=3600.0)
+    infra_max_interval_s: float = Field(gt=0, default=300.0)
 
 
 class Budgets(_Model):
@@ -269,10 +279,15 @@ class CaseStatus(BaseModel):
     outcome: Outcome | None = None
     policy_version: str | None = Field(default=None, alias="policyVersion")
     risk_class: RiskClass | None = Field(default=None, alias="riskClass")
+    #: While stage is ``stalled``: ``{"step", "reason", "since", "retryAt", "resumeStage"}`` (ISO UTC).
+    stalled: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The custom-status JSON value (camelCase keys, ISO 8601 UTC times)."""
-        return self.model_dump(mode="json", by_alias=True)
+        """The custom-status JSON value (camelCase keys, ISO 8601 UTC times; ``stalled`` only when set)."""
+        data = self.model_dump(mode="json", by_alias=True)
+        if data.get("stalled") is None:
+            data.pop("stalled", None)
+        return data
 
 
 __all__ = [

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from devhost.testing import wait_for
+from shared.adapters import idempotency_key
 from shared.settings import AppSettings
 from shared.storage import ensure_queue
 from tests.e2e.case_harness import plain_event, principal
@@ -32,7 +33,8 @@ def test_low_risk_event_completes_automatically(app):
     assert [t["stage"] for t in view["timeline"]] == ["received", "classified", "ready_to_apply", "completed"]
     posts = webhook_posts(app.downstream, "orders.cancel")
     assert len(posts) == 1
-    assert posts[0].headers["Idempotency-Key"] == f"{case_id}:order.cancel"
+    # the key derives from the business event (source + id + action), never from the instance id
+    assert posts[0].headers["Idempotency-Key"] == idempotency_key("e2e", "o-1", "order.cancel")
 
 
 def test_privileged_event_waits_is_approved_and_applies_once(app):

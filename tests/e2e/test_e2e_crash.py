@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from devhost.testing import start_subprocess, wait_for
+from shared.adapters import idempotency_key
 from tests.e2e.case_harness import REPO, app_settings, plain_event, principal, write_policy
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow, pytest.mark.subprocess]
@@ -102,7 +103,7 @@ def test_kill_during_apply_then_restart_applies_exactly_once(azurite, tmp_path):
         view = wait_for(finished, timeout_s=90, interval_s=0.2, message="case finished after restart")
         assert view["stage"] == "completed", view["outcome"]
         assert len(receiver.effects) == 1, "the side effect reached the downstream exactly once"
-        assert {r["key"] for r in receiver.requests} == {f"{case_id}:order.cancel"}
+        assert {r["key"] for r in receiver.requests} == {idempotency_key("e2e", "crash-1", "order.cancel")}
         assert len(receiver.requests) >= 2, "the apply ran again after the crash (same key)"
         assert view["outcome"]["result"]["attempts"] >= 2
     finally:

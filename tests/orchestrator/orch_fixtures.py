@@ -50,11 +50,22 @@ class Effects:
         self.notified: list[dict[str, Any]] = []
         self.audited: list[dict[str, Any]] = []
         self.fail_apply = 0
+        #: What a failing apply raises (default: a bug-like RuntimeError).
+        self.apply_error: Callable[[], Exception] = lambda: RuntimeError("downstream unavailable")
+        #: When set, apply returns a refusal (a business outcome) instead of acting.
+        self.refuse_apply: str | None = None
+        #: Called at every apply attempt (tests read the orchestrator's custom status through it).
+        self.on_apply: Callable[[], None] | None = None
 
     def apply_action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if self.on_apply is not None:
+            self.on_apply()
         if self.fail_apply:
             self.fail_apply -= 1
-            raise RuntimeError("downstream unavailable")
+            raise self.apply_error()
+        if self.refuse_apply:
+            return {"key": None, "status": "refused", "replayed": False, "attempts": 0, "result": None,
+                    "reason": self.refuse_apply}
         event_ = BusinessEvent.model_validate(payload["event"])
         decision = PolicyDecision.model_validate(payload["decision"])
         approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None

@@ -161,16 +161,80 @@ def test_quorum_needs_two_distinct_approvers():
     assert [r["reason"] for r in tier["refused"]] == ["bob has already decided this case"]
 
 
-def test_activity_failure_after_retries_fails_the_case_with_a_reason():
-    """apply_action failing on every attempt (policy retry: 3 attempts) stops the case as failed."""
+def test_unexpected_activity_failure_fails_the_instance_after_the_business_retries():
+    """A bug in apply_action (RuntimeError on every attempt; policy retry: 3 attempts) fails the *instance*
+    (visible to monitoring and rewind), after recording stage failed and telling the requester."""
     effects = Effects()
     effects.fail_apply = 10
     sim = case_sim(event("order.cancel"), effects).run()
-    assert sim.output["status"] == "failed"
-    assert "downstream unavailable" in sim.output["reason"]
+    assert sim.done and "downstream unavailable" in sim.state["error"]
+    assert sim.output is None
     assert sim.activity_names().count(names.APPLY_ACTION) == 3
     assert stages(sim)[-1] == "failed"
+    assert "downstream unavailable" in sim.custom_status["outcome"]["reason"]
     assert effects.notified[-1]["kind"] == "case_failed"
+
+
+def test_refused_side_effect_is_a_business_outcome_never_retried():
+    """apply_action returning a refusal (a 4xx downstream, a refused plan) completes the case as failed
+    with the reason; it is not retried and the instance completes normally."""
+    effects = Effects()
+    effects.refuse_apply = "PermanentAdapterError: webhook: receiver refused with 422"
+    sim = case_sim(event("order.cancel"), effects).run()
+    assert "error" not in sim.state
+    assert sim.output["status"] == "failed"
+    assert sim.output["reason"].startswith("refused: PermanentAdapterError")
+    assert sim.activity_names().count(names.APPLY_ACTION) == 1
+    assert stages(sim)[-1] == "failed"
+
+
+def test_storage_outage_stalls_the_case_and_it_resumes_by_itself():
+    """A transient infrastructure failure (StorageUnavailable) outlasting the business attempts shows stage
+    ``stalled`` with the step and reason, backs off exponentially, and resumes to complete once storage is
+    back: one effect, no failure."""
+    from shared.storage import StorageUnavailable
+
+    effects = Effects()
+    effects.fail_apply = 7
+    effects.apply_error = lambda: StorageUnavailable("apply_action", ConnectionRefusedError("refused"))
+    sim = case_sim(event("order.cancel"), effects)
+    seen: list[dict] = []
+    effects.on_apply = lambda: seen.append(sim.custom_status or {})
+    sim.run()
+    assert "error" not in sim.state
+    assert sim.output["status"] == "completed"
+    assert len(effects.applied) == 1
+    assert sim.activity_names().count(names.APPLY_ACTION) == 8
+    stalled = [s for s in seen if s.get("stage") == "stalled"]
+    assert stalled and stalled[-1]["stalled"]["step"] == names.APPLY_ACTION
+    assert "StorageUnavailable" in stalled[-1]["stalled"]["reason"]
+    assert "stalled" in stages(sim) and stages(sim)[-2:] == ["ready_to_apply", "completed"]
+    assert "stalled" not in sim.custom_status
+    # backoff on the orchestration clock: 5, 10, 20, 40, 80, 160, 300 s (capped)
+    timers = [e for e in sim.history if e["EventType"] == 10]
+    delays = [round((parse_fire_at_ts(t["FireAt"]) - parse_fire_at_ts(t["Timestamp"])).total_seconds())
+              for t in timers]
+    assert delays == [5, 10, 20, 40, 80, 160, 300]
+
+
+def test_infrastructure_budget_spent_fails_the_instance():
+    """Storage down past ``infra_budget_s`` (3600 s by default): the instance fails (rewindable) with the
+    storage error, never as a business outcome."""
+    from shared.storage import StorageUnavailable
+
+    effects = Effects()
+    effects.fail_apply = 1000
+    effects.apply_error = lambda: StorageUnavailable("apply_action", ConnectionRefusedError("refused"))
+    sim = case_sim(event("order.cancel"), effects).run()
+    assert "StorageUnavailable" in sim.state["error"]
+    assert effects.applied == []
+    assert 10 < sim.activity_names().count(names.APPLY_ACTION) < 40
+
+
+def parse_fire_at_ts(text: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("0Z", "+00:00") if text.endswith("0Z") else text)
 
 
 def test_transient_failure_is_retried_and_completes():

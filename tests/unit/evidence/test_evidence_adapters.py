@@ -97,11 +97,32 @@ def test_webhook_error_classes(status, error):
 
 
 def test_webhook_unreachable_is_transient():
-    """A refused connection is transient."""
+    """A refused connection is transient and known not to have applied (nothing was sent)."""
     with DownstreamServer() as downstream:
         url = downstream.url
-    with pytest.raises(TransientAdapterError):
+    with pytest.raises(TransientAdapterError) as caught:
         get_adapter("webhook").apply(webhook_request(url), "k", SETTINGS)
+    assert caught.value.not_applied is True
+
+
+@pytest.mark.parametrize(("status", "untouched"), [(503, True), (429, True), (500, False), (502, False)])
+def test_webhook_transient_statuses_say_whether_the_receiver_acted(status, untouched):
+    """429 and 503 say the request was not processed (the ledger may release its claim); another 5xx is an
+    unknown outcome."""
+    with DownstreamServer() as downstream:
+        downstream.fail_next(status)
+        with pytest.raises(TransientAdapterError) as caught:
+            get_adapter("webhook").apply(webhook_request(downstream.url), "k", SETTINGS)
+    assert caught.value.not_applied is untouched
+
+
+def test_idempotency_key_derives_from_the_business_event_not_the_instance():
+    """Same source + event id + action: same key, whatever instance runs it; ASCII, header-safe."""
+    key = idempotency_key("https://shop.example/orders", "evt-9", "order.cancel")
+    assert key == idempotency_key("https://shop.example/orders", "evt-9", "order.cancel")
+    assert key != idempotency_key("https://shop.example/orders", "evt-10", "order.cancel")
+    assert key != idempotency_key("other", "evt-9", "order.cancel")
+    assert key.endswith(":order.cancel") and key.isascii()
 
 
 def test_webhook_without_url_is_invalid():
@@ -116,7 +137,7 @@ def test_webhook_through_the_ledger_reaches_the_downstream_once(storage_settings
     """Applying the same key three times through the ledger sends exactly one request."""
     with DownstreamServer() as downstream:
         request = webhook_request(downstream.url)
-        key = idempotency_key(request.instance_id, request.action)
+        key = idempotency_key("tests", "evt-1", request.action)
         adapter = get_adapter("webhook")
         results = [
             ledger.apply_once(storage_settings, key, lambda: adapter.apply(request, key, storage_settings))
@@ -134,7 +155,7 @@ def test_webhook_crash_after_acting_is_closed_by_the_receiver(storage_settings):
     clock = [datetime(2026, 11, 25, tzinfo=UTC)]
     with DownstreamServer() as downstream:
         request = webhook_request(downstream.url)
-        key = idempotency_key(request.instance_id, request.action)
+        key = idempotency_key("tests", "evt-1", request.action)
         adapter = get_adapter("webhook")
 
         def act_then_crash() -> dict:

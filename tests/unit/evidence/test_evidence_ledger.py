@@ -132,3 +132,59 @@ def test_too_large_result_is_refused(storage_settings):
     """A result that does not fit a ledger record raises LedgerResultTooLarge."""
     with pytest.raises(ledger.LedgerResultTooLarge):
         ledger.apply_once(storage_settings, "case-9:big", lambda: {"blob": "x" * 40_000})
+
+
+class NotSent(Exception):
+    """A failure known to have left the downstream untouched (like a refused connection)."""
+
+    not_applied = True
+
+
+def test_failure_known_not_applied_releases_the_claim(storage_settings):
+    """An action failing before it could act releases its claim: the very next attempt (same instant, no
+    grace) acts and records; exactly one effect."""
+    clock = [datetime(2026, 11, 25, 10, 0, tzinfo=UTC)]
+    action = Counter()
+    failures = [NotSent("connection refused"), NotSent("503")]
+
+    def flaky() -> dict:
+        if failures:
+            raise failures.pop(0)
+        return action()
+
+    for _ in range(2):
+        with pytest.raises(NotSent):
+            ledger.apply_once(
+                storage_settings, "evt-a:order.cancel", flaky, busy_grace_s=3600, now=lambda: clock[0]
+            )
+        assert ledger.get(storage_settings, "evt-a:order.cancel") is None
+    entry = ledger.apply_once(
+        storage_settings, "evt-a:order.cancel", flaky, busy_grace_s=3600, now=lambda: clock[0]
+    )
+    assert action.calls == 1 and entry.status == "applied" and entry.attempts == 1
+
+
+def test_unknown_outcome_keeps_the_claim_for_the_grace_on_the_callers_clock(storage_settings):
+    """An unknown outcome keeps the "started" claim; the grace is measured on the clock the caller passes
+    (the orchestration's), so a virtual clock that jumps past the grace lets the retry take over."""
+    clock = [datetime(2026, 11, 25, 10, 0, tzinfo=UTC)]
+
+    def timeout() -> dict:
+        raise TimeoutError("read timed out after sending")
+
+    with pytest.raises(TimeoutError):
+        ledger.apply_once(storage_settings, "evt-b:order.cancel", timeout, now=lambda: clock[0])
+    assert ledger.get(storage_settings, "evt-b:order.cancel").status == "started"
+    with pytest.raises(ledger.LedgerBusy):
+        ledger.apply_once(storage_settings, "evt-b:order.cancel", Counter(), now=lambda: clock[0])
+    clock[0] += timedelta(seconds=ledger.DEFAULT_BUSY_GRACE_S)
+    entry = ledger.apply_once(storage_settings, "evt-b:order.cancel", Counter(), now=lambda: clock[0])
+    assert entry.status == "applied" and entry.attempts == 2
+
+
+def test_records_name_the_claiming_case_and_list_per_scope(storage_settings):
+    """Keys are scoped by the event digest; each record names the case that claimed it."""
+    ledger.apply_once(storage_settings, "evt-c:a", lambda: {"ok": 1}, instance_id="case-x")
+    ledger.apply_once(storage_settings, "evt-c:b", lambda: {"ok": 2}, instance_id="case-x")
+    assert [e.key for e in ledger.list_for_scope(storage_settings, "evt-c")] == ["evt-c:a", "evt-c:b"]
+    assert [e.instance_id for e in ledger.list_for_case(storage_settings, "case-x")] == ["case-x", "case-x"]

@@ -130,7 +130,8 @@ def test_a_failing_step_marks_its_span_as_error_with_the_exception(exported):
 
 def test_a_refused_apply_keeps_what_it_knew_on_the_error_span(exported):
     """apply_action refused by the plan (auto apply of a privileged action): the span carries tool, risk
-    class, approval_required and the mode as case.decision, and is marked ERROR with ApplyRefused."""
+    class, approval_required and the mode as case.decision, and is marked ERROR with ApplyRefused; the
+    activity returns the refusal (a business outcome) instead of raising."""
     case = judged(make_event())
     exported.clear()
     payload = {
@@ -141,8 +142,8 @@ def test_a_refused_apply_keeps_what_it_knew_on_the_error_span(exported):
         "approval": None,
     }
 
-    with pytest.raises(ApplyRefused):
-        user_fn(effects.apply_action)(payload)
+    result = user_fn(effects.apply_action)(payload)
+    assert result["status"] == "refused" and result["reason"].startswith(ApplyRefused.__name__)
 
     refused = only(exported, "case.apply_action")
     attributes = dict(refused.attributes or {})

@@ -1,0 +1,416 @@
+"""What a case costs: the case app on devhost + Azurite, measured next to the engine's own chain5 workload.
+
+Drives the real ``function_app.py`` on an in-process devhost (system clock, SQLite task hub in a temporary
+directory) against an in-memory Azurite started for the run, with the e2e test policy (business tools
+switched to the ``webhook`` adapter aimed at a local downstream server, the GitHub API rebased onto it;
+``tests/e2e/case_harness.py``). In the same run, before and after the cases, the engine's ``chain5``
+workload (``bench/apps/throughput_app``, as in ``bench/throughput.py``) gives the reference: one chain5
+orchestration's latency (one at a time) and chain5 orchestrations per second (all started at once).
+
+Events (every one over real HTTP ``POST /api/events``):
+
+- ``auto``: plain ``order.cancel`` events (risk class write: no approval, one webhook side effect);
+- ``approved``: plain ``account.change`` events (privileged): a scripted approver ``bob`` (role approver)
+  approves through ``POST /api/cases/{id}/decision`` with App Service Authentication principal headers
+  (``shared.identity.encode_principal``) as soon as the tier's approval instance runs;
+- ``github``: signed ``@octokit/webhooks-examples`` ``deployment`` ``created`` deliveries (each with its
+  own deployment id): environment ``staging`` (auto) and ``production`` (approval); both end with a
+  deployment status posted to the (local) GitHub API.
+
+Phases: a warm-up of each kind (not counted); each kind one at a time (ingress latency, received →
+terminal, storage requests, history); ``--burst`` auto events from 16 sender threads (ingress latency
+under load, cases/s); a mixed burst of all kinds with scripted approvers (cases/s).
+
+Figures printed:
+
+- ingress ``POST /api/events`` p50/p99 (ms), one at a time and at 16 senders;
+- received → terminal p50/p99 (ms) for auto cases, one at a time (from sending the POST to the instance
+  reaching a terminal status in the task hub, awaited on the host's event loop, no polling);
+- cases/s at 16 senders, and the case cost in chain5 orchestrations = (chain5 orchestrations/s) ÷
+  (cases/s), both measured in this run;
+- history per case by kind: events and bytes (``json.dumps`` of the task hub's DTFx-shaped history of the
+  case instance plus its approval instances), activity executions (``TaskScheduled``) and
+  sub-orchestrations, and the history event types of one case;
+- storage requests per case by kind: every request the app's Azure SDK clients send, counted at the
+  transport (``azure.core`` ``RequestsTransport.send``, the sync transport the app's clients use; devhost's
+  own queue/timer listeners use the async transport and are not counted), also by service and method.
+
+Usage: ``.venv/bin/python bench/cases.py [--auto 40] [--approved 10] [--github 10] [--burst 200]
+[--senders 16] [--chain 200]``; ``--smoke`` runs tiny sizes (the test suite uses it). Prints the load
+average (``/proc/loadavg``) at start and end: the figures depend on what else runs on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+CHAIN_APP = REPO / "bench" / "apps" / "throughput_app"
+TIMEOUT_S = 300.0
+#: DTFx ``EventType`` numbers (DurableTask.Core ``EventType``) to names, for the per-type breakdown.
+EVENT_TYPES = [
+    "ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated", "TaskScheduled",
+    "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated", "SubOrchestrationInstanceCompleted",
+    "SubOrchestrationInstanceFailed", "TimerCreated", "TimerFired", "OrchestratorStarted",
+    "OrchestratorCompleted", "EventSent", "EventRaised", "ContinueAsNew", "GenericEvent", "HistoryState",
+    "ExecutionSuspended", "ExecutionResumed",
+]
+
+
+# -- storage requests at the SDK transport ------------------------------------------------------------
+class StorageCounter:
+    """Counts every request sent through azure-core's sync ``RequestsTransport`` (what the app's storage
+    clients use), keyed by ``(service, method)``; service from the Azurite port (blob/queue/table)."""
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.lock = threading.Lock()
+        self.ports: dict[int, str] = {}
+
+    def install(self, endpoints: Any) -> None:
+        from urllib.parse import urlsplit
+
+        from azure.core.pipeline.transport import RequestsTransport
+
+        for service in ("blob", "queue", "table"):
+            self.ports[urlsplit(getattr(endpoints, service)).port or 0] = service
+        original = RequestsTransport.send
+        counter = self
+
+        def send(transport: Any, request: Any, **kwargs: Any) -> Any:
+            service = counter.ports.get(urlsplit(request.url).port or 0, "other")
+            with counter.lock:
+                counter.counts[(service, request.method)] += 1
+            return original(transport, request, **kwargs)
+
+        RequestsTransport.send = send  # type: ignore[method-assign]
+
+    def snapshot(self) -> collections.Counter[tuple[str, str]]:
+        with self.lock:
+            return collections.Counter(self.counts)
+
+
+# -- small helpers ----------------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0..1) of ``values`` (nearest rank); nan when empty."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def p50_p99(values: list[float]) -> str:
+    return f"p50 {pct(values, 0.5):7.1f} ms  p99 {pct(values, 0.99):7.1f} ms  (n={len(values)})"
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def find_hub(host: Any) -> Any:
+    for ext in host.extensions:
+        if getattr(ext, "hub", None) is not None:
+            return ext.hub
+    raise RuntimeError("the durable extension is not loaded")
+
+
+# -- the engine's reference workload ----------------------------------------------------------------------
+def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[float, float]:
+    """(p50 ms of one chain5 orchestration run alone, chain5 orchestrations/s with ``count`` started)."""
+    from devhost.testing import run_host
+
+    with run_host(CHAIN_APP, data_dir=data_dir, clock="system") as h:
+        hub = find_hub(h.host)
+
+        async def one() -> float:
+            start = time.perf_counter()
+            iid = await hub.start_new("chain5", None, "0")
+            state = await hub.wait_for_completion(iid, TIMEOUT_S)
+            assert state is not None and state.runtime_status == "Completed", state
+            return (time.perf_counter() - start) * 1000
+
+        async def many() -> float:
+            start = time.perf_counter()
+            ids = [await hub.start_new("chain5", None, "0") for _ in range(count)]
+            for iid in ids:
+                state = await hub.wait_for_completion(iid, TIMEOUT_S)
+                assert state is not None and state.runtime_status == "Completed", state
+            return time.perf_counter() - start
+
+        h.call(one(), TIMEOUT_S)  # warm-up
+        alone = [h.call(one(), TIMEOUT_S) for _ in range(one_at_a_time)]
+        seconds = h.call(many(), TIMEOUT_S)
+    return statistics.median(alone), count / seconds
+
+
+# -- the case app -----------------------------------------------------------------------------------------
+class CaseBench:
+    """The case app on devhost; sends events and awaits their cases."""
+
+    def __init__(self, host: Any, counter: StorageCounter) -> None:
+        import httpx
+
+        from tests.e2e.case_harness import principal
+
+        self.h = host
+        self.hub = find_hub(host.host)
+        self.base = host.base_url
+        self.counter = counter
+        self.local = threading.local()
+        self.approver = principal("bob", "approver")
+        self._httpx = httpx
+
+    @property
+    def http(self) -> Any:
+        """This thread's HTTP client (kept-alive connections)."""
+        client = getattr(self.local, "client", None)
+        if client is None:
+            client = self.local.client = self._httpx.Client(timeout=60)
+        return client
+
+    # events -------------------------------------------------------------------------------------------
+    def request(self, kind: str) -> tuple[dict[str, str], bytes, bool]:
+        """(headers, body, needs approval) of a fresh event of ``kind``."""
+        from tests.e2e.case_harness import plain_event
+        from tests.unit.ingress.octokit_examples import delivery, example
+
+        tag = uuid.uuid4().hex[:12]
+        if kind == "auto":
+            body = plain_event(f"cancel-{tag}", "order.cancel", requester="dana", amount=20, order=tag)
+            return {"Content-Type": "application/json"}, json.dumps(body).encode(), False
+        if kind == "approved":
+            body = plain_event(f"acct-{tag}", "account.change", requester="alice", field="iban")
+            return {"Content-Type": "application/json"}, json.dumps(body).encode(), True
+        if kind.startswith("github-"):
+            payload = example("deployment", "created")
+            payload["deployment"]["id"] = int(tag[:8], 16)
+            if kind == "github-auto":  # not production: risk class write, no approval
+                payload["deployment"]["environment"] = "staging"
+            headers, raw = delivery("deployment", payload, delivery_id=tag)
+            return headers, raw, kind == "github-approved"
+        raise ValueError(kind)
+
+    def send(self, kind: str) -> tuple[str, float, float, bool]:
+        """POST one event; returns (case id, ingress ms, perf_counter at send, needs approval)."""
+        headers, body, needs_approval = self.request(kind)
+        sent = time.perf_counter()
+        r = self.http.post(f"{self.base}/api/events", content=body, headers=headers)
+        took = (time.perf_counter() - sent) * 1000
+        if r.status_code != 202:
+            raise RuntimeError(f"{kind}: POST /api/events answered {r.status_code}: {r.text}")
+        return r.json()["instanceId"], took, sent, needs_approval
+
+    def wait_terminal(self, case_id: str) -> tuple[str, float]:
+        """(runtime status, perf_counter when seen terminal) of ``case_id``."""
+        state = self.h.call(self.hub.wait_for_completion(case_id, TIMEOUT_S), TIMEOUT_S + 5)
+        if state is None:
+            raise RuntimeError(f"case {case_id} did not finish")
+        return state.runtime_status, time.perf_counter()
+
+    def approve(self, case_id: str) -> None:
+        """The scripted approver: waits until tier 0's approval instance runs, then approves as bob."""
+        approval_id = f"{case_id}-approval-0"
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            state = self.h.call(self.hub.get_instance(approval_id))
+            if state is not None and state.runtime_status == "Running":
+                r = self.http.post(f"{self.base}/api/cases/{case_id}/decision", headers=self.approver,
+                                   json={"decision": "approve", "reason": "bench"})
+                if r.status_code == 202:
+                    return
+                if r.status_code != 409:
+                    raise RuntimeError(f"decision on {case_id}: {r.status_code} {r.text}")
+            self.h.call(self.hub.wait_for_change(case_id, 0.05))
+        raise RuntimeError(f"case {case_id} never awaited approval")
+
+    def run_case(self, kind: str) -> dict[str, Any]:
+        """One case of ``kind`` start to finish: ids, ingress ms, received → terminal ms, status."""
+        case_id, ingress_ms, sent, needs_approval = self.send(kind)
+        if needs_approval:
+            self.approve(case_id)
+        status, done = self.wait_terminal(case_id)
+        if status != "Completed":
+            raise RuntimeError(f"{kind} case {case_id} ended {status}")
+        return {"kind": kind, "id": case_id, "ingress_ms": ingress_ms, "e2e_ms": (done - sent) * 1000}
+
+    # history ------------------------------------------------------------------------------------------
+    def history(self, case_id: str) -> dict[str, Any]:
+        """Events, bytes, activity executions, sub-orchestrations and event types of a case (its approval
+        instances included)."""
+        ids = [case_id]
+        tier = 0
+        while self.h.call(self.hub.get_instance(f"{case_id}-approval-{tier}")) is not None:
+            ids.append(f"{case_id}-approval-{tier}")
+            tier += 1
+        events: list[dict[str, Any]] = []
+        size = 0
+        for iid in ids:
+            hist = self.h.call(self.hub.get_history(iid))
+            events += hist
+            size += len(json.dumps(hist))
+        types = collections.Counter(EVENT_TYPES[e["EventType"]] for e in events)
+        return {
+            "events": len(events),
+            "bytes": size,
+            "activities": sum(1 for e in events if e["EventType"] == 4),  # TaskScheduled
+            "suborchestrations": sum(1 for e in events if e["EventType"] == 7),
+            "types": types,
+        }
+
+
+def sequential(bench: CaseBench, kind: str, n: int) -> tuple[list[dict[str, Any]], collections.Counter]:
+    """``n`` cases of ``kind`` one after another; returns their rows and the storage requests they made."""
+    before = bench.counter.snapshot()
+    rows = [bench.run_case(kind) for _ in range(n)]
+    after = bench.counter.snapshot()
+    return rows, after - before
+
+
+def burst(bench: CaseBench, kinds: list[str], senders: int) -> tuple[list[dict[str, Any]], float]:
+    """Every event of ``kinds`` from ``senders`` threads at once; returns the rows and cases/s (first send
+    to last terminal case)."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        rows = list(pool.map(bench.run_case, kinds))
+    return rows, len(kinds) / (time.perf_counter() - start)
+
+
+def run(args: argparse.Namespace) -> int:
+    from devhost.storage.azurite import AzuriteProcess
+    from devhost.testing import run_host
+    from tests.e2e.case_harness import app_settings, write_policy
+    from tests.unit.evidence.downstream import DownstreamServer
+
+    print(f"loadavg at start: {loadavg()}", flush=True)
+    counter = StorageCounter()
+    azurite = AzuriteProcess(location=None, ports={"blob": 0, "queue": 0, "table": 0})
+    endpoints = azurite.start()
+    counter.install(endpoints)
+
+    class _Azurite:  # what case_harness.app_settings reads
+        connection_string = endpoints.connection_string
+
+        @staticmethod
+        def unique(prefix: str) -> str:
+            return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-cases-") as tmp, DownstreamServer() as downstream:
+            tmp_path = Path(tmp)
+            chain_before = chain5_reference(tmp_path / "chain-a", args.chain, args.chain_alone)
+            print(f"chain5 before: one alone p50 {chain_before[0]:.1f} ms, {chain_before[1]:.1f} orch/s",
+                  flush=True)
+            policy = write_policy(tmp_path / "policy.json", downstream.url)
+            settings = app_settings(_Azurite, policy, downstream.url)
+            with run_host(REPO, data_dir=tmp_path / "cases", clock="system", settings=settings) as h:
+                bench = CaseBench(h, counter)
+                for kind in ("auto", "approved", "github-auto", "github-approved"):
+                    for _ in range(args.warmup):
+                        bench.run_case(kind)
+                seq: dict[str, tuple[list[dict[str, Any]], collections.Counter]] = {}
+                half = max(1, args.github // 2)
+                for kind, n in (("auto", args.auto), ("approved", args.approved),
+                                ("github-auto", half), ("github-approved", half)):
+                    seq[kind] = sequential(bench, kind, n)
+                auto_burst, auto_rate = burst(bench, ["auto"] * args.burst, args.senders)
+                mix = (["auto"] * 6 + ["approved", "github-auto", "github-approved", "auto"])
+                mixed_kinds = [mix[i % len(mix)] for i in range(args.burst)]
+                mixed_rows, mixed_rate = burst(bench, mixed_kinds, args.senders)
+                histories = {kind: [bench.history(r["id"]) for r in rows] for kind, (rows, _) in seq.items()}
+                if args.dump_history:
+                    args.dump_history.mkdir(parents=True, exist_ok=True)
+                    for kind, (rows, _) in seq.items():
+                        hist = h.call(bench.hub.get_history(rows[0]["id"]))
+                        (args.dump_history / f"{kind}.json").write_text(json.dumps(hist, indent=1))
+            chain_after = chain5_reference(tmp_path / "chain-b", args.chain, args.chain_alone)
+            print(f"chain5 after:  one alone p50 {chain_after[0]:.1f} ms, {chain_after[1]:.1f} orch/s",
+                  flush=True)
+    finally:
+        azurite.stop()
+
+    chain_alone = (chain_before[0] + chain_after[0]) / 2
+    chain_rate = (chain_before[1] + chain_after[1]) / 2
+    print()
+    print(f"== reference: chain5 one alone p50 {chain_alone:.1f} ms; {chain_rate:.1f} chain5 orch/s "
+          f"({args.chain} started at once; mean of before/after)")
+    auto_rows = seq["auto"][0]
+    print("== ingress POST /api/events")
+    print(f"one at a time (auto):      {p50_p99([r['ingress_ms'] for r in auto_rows])}")
+    print(f"{args.senders} senders (auto burst):  {p50_p99([r['ingress_ms'] for r in auto_burst])}")
+    print(f"{args.senders} senders (mixed burst): {p50_p99([r['ingress_ms'] for r in mixed_rows])}")
+    print("== received -> terminal (one at a time)")
+    for kind, (rows, _) in seq.items():
+        print(f"{kind:16} {p50_p99([r['e2e_ms'] for r in rows])}")
+    e2e_auto = pct([r["e2e_ms"] for r in auto_rows], 0.5)
+    print(f"auto p50 / chain5 alone p50: {e2e_auto / chain_alone:.2f}x (target <= 3)")
+    print("== throughput")
+    print(f"auto cases/s at {args.senders} senders:  {auto_rate:.1f}  ({args.burst} cases)")
+    print(f"mixed cases/s at {args.senders} senders: {mixed_rate:.1f}  ({args.burst} cases; "
+          f"{sum(1 for k in mixed_kinds if 'approved' in k)} with a scripted approval)")
+    print(f"case cost: {chain_rate / auto_rate:.2f} chain5 orchestrations per auto case (target <= 4); "
+          f"{chain_rate / mixed_rate:.2f} per mixed case")
+    print("== per case, by kind (one at a time; approval instances included)")
+    print(f"{'kind':16} {'events':>6} {'KiB':>7} {'activities':>10} {'sub-orch':>8} {'storage req':>11}")
+    for kind, (rows, requests) in seq.items():
+        hs = histories[kind]
+        n = len(rows)
+        print(f"{kind:16} {statistics.mean(h['events'] for h in hs):>6.1f} "
+              f"{statistics.mean(h['bytes'] for h in hs) / 1024:>7.1f} "
+              f"{statistics.mean(h['activities'] for h in hs):>10.1f} "
+              f"{statistics.mean(h['suborchestrations'] for h in hs):>8.1f} "
+              f"{sum(requests.values()) / n:>11.1f}")
+    for kind, (rows, requests) in seq.items():
+        per = ", ".join(f"{svc} {method} {count / len(rows):.1f}"
+                        for (svc, method), count in sorted(requests.items()))
+        print(f"storage requests per {kind} case: {per}")
+    for kind in ("auto", "approved"):
+        types = histories[kind][0]["types"]
+        print(f"history event types of one {kind} case: "
+              + ", ".join(f"{name} {count}" for name, count in sorted(types.items())))
+    print(f"loadavg at end: {loadavg()}", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--auto", type=int, default=40, help="auto cases one at a time")
+    parser.add_argument("--approved", type=int, default=10, help="approved cases one at a time")
+    parser.add_argument("--github", type=int, default=10, help="GitHub cases one at a time (half approved)")
+    parser.add_argument("--burst", type=int, default=200, help="cases in each 16-sender burst")
+    parser.add_argument("--senders", type=int, default=16, help="sender threads in the bursts")
+    parser.add_argument("--chain", type=int, default=200, help="chain5 orchestrations for the rate")
+    parser.add_argument("--chain-alone", type=int, default=30, help="chain5 orchestrations run alone")
+    parser.add_argument("--warmup", type=int, default=2, help="uncounted cases of each kind first")
+    parser.add_argument("--dump-history", type=Path, help="write one case history of each kind here")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the bench still runs")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.auto, args.approved, args.github, args.burst = 2, 1, 2, 6
+        args.senders, args.chain, args.chain_alone, args.warmup = 4, 5, 2, 1
+    with tempfile.NamedTemporaryFile(prefix="bench-cases-", suffix=".log", delete=False) as log:
+        print(f"host and app logs: {log.name}", flush=True)
+    # the log lines are written as usual (their cost is part of a case), to a file instead of the terminal
+    logging.basicConfig(level=logging.WARNING, filename=log.name)
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
