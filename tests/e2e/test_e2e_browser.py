@@ -111,12 +111,15 @@ def test_approver_finds_decides_and_sees_the_case_complete(app, browser, shots):
     expect(page.locator(".flash.error")).to_contain_text("form token")
 
     page.get_by_label("Reason").fill("verified with the customer")
+    posts_before = len(app.downstream.posts())
     page.get_by_role("button", name="Approve").click()
     expect(page.locator(".flash")).to_contain_text("Your approval was recorded.")
     page.get_by_role("link", name=case_id).click()
     page.wait_for_url(f"**/api/console/cases/{case_id}")
     expect(page.locator("dd.stage").first).to_have_text("completed")  # live region, or on arrival
-    expect(page.locator("table.effects")).to_contain_text(f"{case_id}:account.update")
+    [key] = [r.headers["Idempotency-Key"] for r in app.downstream.posts()[posts_before:]
+             if r.path == "/hooks/accounts.update"]
+    expect(page.locator("table.effects")).to_contain_text(key)  # the key in full, as the tool got it
     expect(page.locator("#live")).to_contain_text("verified with the customer")
     page.screenshot(path=str(shots / "console.png"), full_page=True)
     context.close()

@@ -102,7 +102,8 @@ def test_decide_from_the_page_and_every_refusal(app):
     assert console.status_code == 200
     text = console.text
     assert '<dd class="stage">completed</dd>' in text
-    assert f"{case_id}:account.update" in text  # the side effect's idempotency key, in full
+    [post] = [r for r in app.downstream.posts() if r.path == "/hooks/accounts.update"]
+    assert post.headers["Idempotency-Key"] in text  # the side effect's idempotency key, in full
     assert "verified" in text and "Verified:" in text
     assert "self-approval" in text or "requested this case" in text  # alice's refused attempt is listed
     listing = bob.get("/api/console", params={"q": case_id})
