@@ -14,12 +14,13 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from shared import policy as policies
+from shared import policy_store
 from shared.contracts.case import Assessment, Classification
 from shared.contracts.event import BusinessEvent
 from shared.judgment import default_judgment, validated_assessment, validated_classification
 from shared.merge import merge_assessments
-from shared.policy import evaluate, policy_from_data
+from shared.policy import evaluate
+from shared.policy_ref import load_result
 from shared.settings import AppSettings
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
@@ -48,28 +49,31 @@ def _step_fields(payload: dict[str, Any], event: BusinessEvent, started: float, 
 
 @bp.activity_trigger(input_name="payload")
 def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
-    """Read the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one) and return it as
-    validated JSON data for the orchestrator. Input ``{case_instance_id, event_id}`` (both only label the
-    log line and span). Raises ``PolicyError`` when it is missing or invalid."""
+    """Load the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one; parsed once per
+    process, ``shared/policy_store.py``) and return a reference for the orchestrator:
+    ``{"version", "digest", "defaults": {"retry", "budgets"}}`` (``shared/policy_ref.py``).
+    Input ``{case_instance_id, event_id}`` (both only label the log line and span).
+    Raises ``PolicyError`` when the file is missing or invalid."""
     started = time.perf_counter()
     with span("load_policy", _fields(payload)) as current:
         settings = AppSettings.from_env()
-        policy = policies.load_policy(settings.policy_path)
+        policy, digest = policy_store.current(settings)
         fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)
-        log_step(logger, "policy_loaded", fields, policy_version=policy.version)
-    return policy.model_dump(mode="json")
+        log_step(logger, "policy_loaded", fields, policy_version=policy.version, policy_digest=digest)
+    return load_result(policy, digest)
 
 
 def _judge(payload: dict[str, Any]):
     event = BusinessEvent.model_validate(payload["event"])
-    policy = policy_from_data(payload["policy"], source="activity input")
+    policy = policy_store.policy_for(payload, AppSettings.from_env())
     return event, policy, default_judgment(policy)
 
 
 @bp.activity_trigger(input_name="payload")
 def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
-    """Classify the event with the configured judgment; input ``{event, policy}``, output
+    """Classify the event with the configured judgment; input ``{event, policy_ref}`` (or a whole ``policy``
+    from an older orchestrator), output
     :class:`Classification` JSON (validated like any input)."""
     started = time.perf_counter()
     with span("classify", _fields(payload)) as current:
@@ -132,9 +136,10 @@ def assess_requester_history(payload: dict[str, Any]) -> dict[str, Any]:
 def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
     """Merge the assessments (declared tie-breaks, provenance kept) and evaluate the policy.
 
-    Input ``{event, classification, assessments, policy}``; output ``{"merge": MergeResult JSON,
-    "decision": PolicyDecision JSON}``. Running this pure code in an activity records its result in the
-    history, so a later code change never alters the decision of a case already decided.
+    Input ``{event, classification, assessments, policy_ref}`` (or a whole ``policy``); output
+    ``{"merge": MergeResult JSON, "decision": PolicyDecision JSON}``. Running this pure code in an
+    activity records its result in the history, so a later code change never alters the decision of a
+    case already decided.
     """
     started = time.perf_counter()
     with span("decide_policy", _fields(payload)) as current:

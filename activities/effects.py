@@ -46,24 +46,19 @@ bp = df.Blueprint()
 @bp.activity_trigger(input_name="payload")
 def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     """Append ``payload["records"]`` (``[{record_id, kind, data, at}]``) to the trail of
-    ``payload["case_instance_id"]``; returns ``{"appended": n, "last_hash": ...}``.
-    Idempotent per record id."""
+    ``payload["case_instance_id"]`` as one batch (``shared.audit.append_many``: one listing, one upload
+    per record); returns ``{"appended": n, "last_hash": ...}``. Idempotent per record id."""
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
     with span("record_audit", fields) as current, storage_faults("record_audit"):
         settings = AppSettings.from_env()
         case_id, event_id = payload["case_instance_id"], payload["event_id"]
-        last = None
-        for record in payload["records"]:
-            last = audit.append(
-                settings,
-                case_id,
-                event_id,
-                record["kind"],
-                record["data"],
-                at=datetime.fromisoformat(record["at"]),
-                record_id=record["record_id"],
-            )
+        batch = [
+            audit.NewRecord(r["record_id"], r["kind"], r["data"], datetime.fromisoformat(r["at"]))
+            for r in payload["records"]
+        ]
+        appended = audit.append_many(settings, case_id, event_id, batch)  # one listing for the batch
+        last = appended[-1] if appended else None
         fields = fields.with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)
         log_step(logger, "audited", fields, records=len(payload["records"]))

@@ -30,6 +30,7 @@ from devhost.config import HostConfig
 from devhost.errors import DevhostError
 from devhost.host import Host
 from devhost.logs import configure_console
+from devhost.storage import azurite
 
 PLUGINS: tuple[str, ...] = ("devhost.durable.cli", "devhost.storage.cli", "devhost.principal")
 DEFAULT_PORT = 7071
@@ -115,6 +116,7 @@ async def _serve(config: HostConfig, args: argparse.Namespace) -> int:
     def on_signal(sig: signal.Signals) -> None:
         if stop.is_set():
             log.warning("Second %s: exiting without waiting for in-flight work", sig.name)
+            azurite.stop_all()  # os._exit skips atexit: never leave our Azurite behind
             sys.stdout.flush()
             os_exit(1)
         log.info("%s received: stopping (draining in-flight invocations, up to %.0fs)", sig.name,

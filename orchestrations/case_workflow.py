@@ -14,8 +14,10 @@ when its budget is spent, or an unexpected exception in this code, fails the *in
 Failed, visible to monitoring and to rewind) after recording stage ``failed`` best effort: bugs and
 outages never look like business outcomes.
 
-Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity and passed
-as data; time is ``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
+Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity that
+returns a reference (version + digest) with the default budgets and retry, and the judgment steps resolve
+the reference themselves (``shared/policy_ref.py``: the document is not copied into the history); time is
+``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
 The input is ``BusinessEvent.model_dump(mode="json")``; the output is the :class:`Outcome` JSON. The custom
 status is the :class:`CaseStatus` JSON (stage, timeline, pendingApproval, outcome, approvalInstanceId).
 Every activity input carries the event id (``event_id``, or inside ``event``) so each step's run-schema
@@ -46,7 +48,7 @@ from shared.contracts.case import (
     PolicyDecision,
 )
 from shared.contracts.event import BusinessEvent
-from shared.policy import policy_from_data
+from shared.policy_ref import from_load_result
 from shared.stages import FINAL_STAGES
 
 bp = df.Blueprint()
@@ -94,13 +96,13 @@ def _process(run: CaseRun):
             names.LOAD_POLICY, {"case_instance_id": run.case_id, "event_id": run.event.event_id}
         ),
     )
-    policy = policy_from_data(loaded, source="load_policy result")
-    run.use_defaults(policy.defaults.budgets, policy.defaults.retry)
+    policy = from_load_result(loaded)
+    run.use_defaults(policy.budgets, policy.retry)
 
     classified = yield from run.step(
         names.CLASSIFY_CASE,
         lambda: run.activity(
-            names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, "policy": loaded}
+            names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, **policy.input}
         ),
     )
     classification = Classification.model_validate(classified)
@@ -109,7 +111,7 @@ def _process(run: CaseRun):
         "case_instance_id": run.case_id,
         "event": event_json,
         "classification": classified,
-        "policy": loaded,
+        **policy.input,
     }
     results = yield from run.step(
         "specialists",
@@ -124,7 +126,7 @@ def _process(run: CaseRun):
         "event": event_json,
         "classification": classified,
         "assessments": [a.model_dump(mode="json") for a in assessments],
-        "policy": loaded,
+        **policy.input,
     }
     decided = yield from run.step(
         names.DECIDE_POLICY, lambda: run.activity(names.DECIDE_POLICY, decide_input)

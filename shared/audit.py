@@ -8,6 +8,12 @@ reports the first record that does not fit: an edited, reordered, inserted or de
 found. (Dropping the newest records leaves a shorter valid chain; the durable history and the ledger still
 show them.)
 
+Each blob's metadata carries ``record_key`` (a hash of the record id) and ``record_hash`` (the record's
+``hash``), so an append lists the trail once (with metadata) and needs no download: the idempotency check
+and the previous hash both come from the listing (:func:`append_many` appends a batch after one listing).
+The metadata is only a shortcut: :func:`verify` recomputes every hash from the blobs' content, so an edited
+record or metadata value still shows up as a broken chain.
+
 Appends are idempotent for activity retries: the caller passes a deterministic ``record_id`` (e.g.
 ``f"{instance_id}:stage:{n}"``, decided in the orchestrator) and an append whose ``record_id`` already exists
 returns the stored record. Timestamps (``at``) come from the caller (the orchestrator's
@@ -19,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,42 +122,84 @@ def append(
     ``at`` is the caller's UTC time; ``data`` must be JSON-serializable. Raises :class:`AuditError` after
     repeated seq conflicts, ``azure.core.exceptions`` errors when storage fails.
     """
+    return append_many(settings, instance_id, event_id, [NewRecord(record_id, kind, data, at)])[-1]
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    """A record to append: its deterministic ``record_id``, ``kind``, JSON ``data`` and UTC time ``at``."""
+
+    record_id: str
+    kind: str
+    data: dict[str, Any]
+    at: datetime
+
+
+def append_many(
+    settings: AppSettings, instance_id: str, event_id: str, records: Sequence[NewRecord]
+) -> list[AuditRecord]:
+    """Append ``records`` in order to the case's trail; returns them as stored (a record whose id is already
+    in the trail is returned as stored, not appended again).
+
+    One listing of the trail (with metadata) per batch, then one upload per record: each blob carries its
+    ``record_key`` and ``record_hash`` in metadata, so neither the idempotency check nor the previous hash
+    needs a download (a blob written before ``record_hash`` existed is downloaded once). A seq taken by a
+    concurrent append (If-None-Match fails) re-lists and goes on after it. Raises :class:`AuditError` after
+    repeated conflicts, ``azure.core.exceptions`` errors when storage fails.
+    """
     container = _container(settings)
-    key = _record_key(record_id)
+    done: list[AuditRecord] = []
+    todo = list(records)
     for _ in range(_MAX_APPEND_ATTEMPTS):
         blobs = sorted(
             container.list_blobs(name_starts_with=f"{instance_id}/", include=["metadata"]),
             key=lambda b: b.name,
         )
-        for blob in blobs:
-            if (blob.metadata or {}).get("record_key") == key:
-                return _load(container, blob.name)
+        stored = {(b.metadata or {}).get("record_key"): b.name for b in blobs}
         seq = len(blobs)
-        prev_hash = _load(container, blobs[-1].name).hash if blobs else GENESIS_HASH
-        fields: dict[str, Any] = {
-            "seq": seq,
-            "record_id": record_id,
-            "instance_id": instance_id,
-            "event_id": event_id,
-            "kind": kind,
-            "at": at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC),
-            "data": data,
-            "prev_hash": prev_hash,
-        }
-        draft = AuditRecord(**fields, hash="")
-        body = draft.model_dump(mode="json")
-        record = draft.model_copy(update={"hash": record_hash(body)})
-        try:
-            container.upload_blob(
-                _blob_name(instance_id, seq),
-                canonical_json(record.model_dump(mode="json")),
-                overwrite=False,
-                metadata={"record_key": key},
-            )
-        except ResourceExistsError:
-            continue  # another append took this seq: re-read and try the next one
-        return record
+        prev_hash = GENESIS_HASH
+        if blobs:
+            prev_hash = (blobs[-1].metadata or {}).get("record_hash") or _load(container, blobs[-1].name).hash
+        while todo:
+            new = todo[0]
+            key = _record_key(new.record_id)
+            if key in stored:  # a retried activity: appended before
+                done.append(_load(container, stored[key]))
+                todo.pop(0)
+                continue
+            record = _seal(seq, instance_id, event_id, new, prev_hash)
+            try:
+                container.upload_blob(
+                    _blob_name(instance_id, seq),
+                    canonical_json(record.model_dump(mode="json")),
+                    overwrite=False,
+                    metadata={"record_key": key, "record_hash": record.hash},
+                )
+            except ResourceExistsError:
+                break  # another append took this seq: re-list and go on after it
+            done.append(record)
+            todo.pop(0)
+            seq, prev_hash = seq + 1, record.hash
+        else:
+            return done
     raise AuditError(f"could not append to the trail of {instance_id} after {_MAX_APPEND_ATTEMPTS} attempts")
+
+
+def _seal(seq: int, instance_id: str, event_id: str, new: NewRecord, prev_hash: str) -> AuditRecord:
+    """The record ``new`` at ``seq`` after ``prev_hash``, with its hash."""
+    at = new.at
+    draft = AuditRecord(
+        seq=seq,
+        record_id=new.record_id,
+        instance_id=instance_id,
+        event_id=event_id,
+        kind=new.kind,
+        at=at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC),
+        data=new.data,
+        prev_hash=prev_hash,
+        hash="",
+    )
+    return draft.model_copy(update={"hash": record_hash(draft.model_dump(mode="json"))})
 
 
 def read_raw(settings: AppSettings, instance_id: str) -> list[tuple[str, bytes]]:

@@ -17,6 +17,7 @@ Errors are the SDK's (``azure.core.exceptions``): ``ResourceExistsError``, ``Res
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -26,6 +27,7 @@ from typing import Any
 from azure.core.exceptions import (
     HttpResponseError,
     ResourceExistsError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -63,6 +65,18 @@ class StorageUnavailable(Exception):
         self.where = where
 
 
+#: ``x-ms-error-code`` values of a request to a queue, container or table that does not exist.
+MISSING_RESOURCE_CODES = frozenset({"QueueNotFound", "ContainerNotFound", "TableNotFound"})
+
+
+def is_missing_resource(exc: BaseException) -> bool:
+    """True for a ``ResourceNotFoundError`` whose error code says the queue, container or table itself is
+    missing (:data:`MISSING_RESOURCE_CODES`), not just the message, blob or entity asked for."""
+    return isinstance(exc, ResourceNotFoundError) and str(getattr(exc, "error_code", "") or "") in (
+        MISSING_RESOURCE_CODES
+    )
+
+
 def is_transient_storage_error(exc: BaseException) -> bool:
     """True for ``ServiceRequestError`` (nothing sent), ``ServiceResponseError`` (no answer) and an
     ``HttpResponseError`` with a status in :data:`TRANSIENT_STATUSES` (or none at all)."""
@@ -76,13 +90,19 @@ def is_transient_storage_error(exc: BaseException) -> bool:
 @contextlib.contextmanager
 def storage_faults(where: str) -> Iterator[None]:
     """Re-raise transient storage errors (:func:`is_transient_storage_error`) inside the block as
-    :class:`StorageUnavailable` naming ``where``; other errors pass unchanged."""
+    :class:`StorageUnavailable` naming ``where``; so is a missing queue, container or table
+    (:func:`is_missing_resource`: the ``ensure_*`` functions create each once per process, and an emulator
+    restarted without persistence comes back empty), after forgetting what was created, so the retry
+    creates it again. Other errors pass unchanged."""
     try:
         yield
     except StorageUnavailable:
         raise
     except Exception as exc:
         if is_transient_storage_error(exc):
+            raise StorageUnavailable(where, exc) from exc
+        if is_missing_resource(exc):  # created once per process, gone since: create again on the retry
+            forget_ensured()
             raise StorageUnavailable(where, exc) from exc
         raise
 
@@ -121,6 +141,16 @@ def request_path(where: str) -> Iterator[None]:
             yield
     finally:
         _SITE.reset(token)
+
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,255}$")
+
+
+def is_safe_key(text: str) -> bool:
+    """True when ``text`` may name storage objects as is (an instance id in a blob path or table key):
+    1-256 characters of letters, digits and ``-_.:@``, starting with a letter or digit. Validate ids from
+    requests with it *before* any storage call (a NUL made the SDK retry for ~80 s)."""
+    return bool(_SAFE_KEY.fullmatch(text))
 
 
 #: Seconds a client should wait before retrying a request that failed with StorageUnavailable (503).
@@ -190,11 +220,38 @@ def queue_client(settings: AppSettings, queue_name: str, *, binary: bool = False
     )
 
 
+_ENSURED: set[tuple[Any, ...]] = set()
+
+
+def _ensure_once(kind: str, settings: AppSettings, name: str, create: Any) -> None:
+    """Call ``create()`` unless this process already created (or found) ``kind``/``name`` for this
+    storage connection. Each create is a storage request; doing it on every call was a quarter of a case's
+    requests (issue 15). :func:`storage_faults` forgets them when one turns out to be missing."""
+    identity = tuple(sorted(dict(settings.storage_identity or {}).items()))
+    key = (kind, settings.storage_connection, identity, name)
+    if key in _ENSURED:
+        return
+    create()
+    with _CLIENTS_LOCK:
+        _ENSURED.add(key)
+
+
+def forget_ensured() -> None:
+    """Forget every queue, container and table created so far: the next ``ensure_*`` creates it again."""
+    with _CLIENTS_LOCK:
+        _ENSURED.clear()
+
+
 def ensure_queue(settings: AppSettings, queue_name: str, *, binary: bool = False) -> QueueClient:
-    """:func:`queue_client`, creating the queue if it is missing."""
+    """:func:`queue_client`, creating the queue if it is missing (once per process, see
+    :func:`_ensure_once`)."""
     client = queue_client(settings, queue_name, binary=binary)
-    with contextlib.suppress(ResourceExistsError):
-        client.create_queue()
+
+    def create() -> None:
+        with contextlib.suppress(ResourceExistsError):
+            client.create_queue()
+
+    _ensure_once("queue", settings, queue_name, create)
     return client
 
 
@@ -205,10 +262,14 @@ def container_client(settings: AppSettings, container_name: str) -> ContainerCli
 
 
 def ensure_container(settings: AppSettings, container_name: str) -> ContainerClient:
-    """:func:`container_client`, creating the container if it is missing."""
+    """:func:`container_client`, creating the container if it is missing (once per process)."""
     client = container_client(settings, container_name)
-    with contextlib.suppress(ResourceExistsError):
-        client.create_container()
+
+    def create() -> None:
+        with contextlib.suppress(ResourceExistsError):
+            client.create_container()
+
+    _ensure_once("blob", settings, container_name, create)
     return client
 
 
@@ -219,8 +280,9 @@ def table_client(settings: AppSettings, table_name: str) -> TableClient:
 
 
 def ensure_table(settings: AppSettings, table_name: str) -> TableClient:
-    """:func:`table_client`, creating the table if it is missing (checked on every call: an emulator
-    restarted without persistence comes back empty)."""
+    """:func:`table_client`, creating the table if it is missing (once per process; an emulator restarted
+    without persistence comes back empty: :func:`storage_faults` then forgets it, and the retry creates it
+    again)."""
     service: TableServiceClient = _service("table", settings)
-    service.create_table_if_not_exists(table_name)
+    _ensure_once("table", settings, table_name, lambda: service.create_table_if_not_exists(table_name))
     return service.get_table_client(table_name)

@@ -55,6 +55,7 @@ def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, 
         "requester": status.get("requester"),
         "policyVersion": status.get("policyVersion"),
         "riskClass": status.get("riskClass"),
+        "stalled": status.get("stalled"),  # while stage is stalled: step, reason, since, retryAt
     }
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import audit
+from shared import audit, storage
 from shared.contracts.event import CASE_WORKFLOW
 from shared.identity import MalformedPrincipal, Principal, principal_from_headers
 from shared.settings import AppSettings
@@ -52,6 +52,16 @@ logger = logging.getLogger("case.api")
 
 def _respond(answer: Answer) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(answer.body), status_code=answer.status, mimetype="application/json")
+
+
+def storage_unavailable() -> func.HttpResponse:
+    """503 with ``Retry-After`` (seconds) when storage failed on the request path."""
+    return func.HttpResponse(
+        json.dumps({"error": "storage is unavailable; retry later"}),
+        status_code=503,
+        mimetype="application/json",
+        headers={"Retry-After": str(storage.RETRY_AFTER_S)},
+    )
 
 
 def _principal(req: func.HttpRequest) -> Principal | Answer:
@@ -105,11 +115,19 @@ def get_case_audit(req: func.HttpRequest) -> func.HttpResponse:
     if isinstance(principal, Answer):
         return _respond(principal)
     instance_id = req.route_params.get("id", "")
+    if not storage.is_safe_key(instance_id):  # validated before any storage call
+        return _respond(error(400, "the case id must be 1-256 characters of letters, digits and -_.:@"))
     settings = AppSettings.from_env()
-    result = audit.verify_case(settings, instance_id)
+    try:
+        with storage.request_path("case audit"):  # fail fast: no retries, short timeouts
+            result = audit.verify_case(settings, instance_id)
+            raw = audit.read_raw(settings, instance_id) if result.count else []
+    except storage.StorageUnavailable as exc:
+        logger.warning("audit of %s: %s", instance_id, exc)
+        return storage_unavailable()
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
-    records = full_records(audit.read_raw(settings, instance_id), result)
+    records = full_records(raw, result)
     return _respond(
         Answer(
             200,

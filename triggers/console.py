@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared import audit
+from shared import audit, storage
 from shared.identity import Principal
 from shared.settings import AppSettings
 from triggers import console_pages as pages
@@ -92,10 +92,23 @@ def _iso(value: Any) -> str:
 
 
 def _audit(case_id: str) -> tuple[list[dict[str, Any]], audit.VerifyResult]:
-    """The case's audit records in full and the chain's verification."""
+    """The case's audit records in full and the chain's verification. Storage is read on the request path
+    (no retries, short timeouts: ``shared.storage.request_path``); an unsafe id reads nothing. Raises
+    ``shared.storage.StorageUnavailable`` when storage fails."""
+    if not storage.is_safe_key(case_id):
+        return [], audit.VerifyResult(ok=True, count=0)
     settings = AppSettings.from_env()
-    result = audit.verify_case(settings, case_id)
-    return full_records(audit.read_raw(settings, case_id), result), result
+    with storage.request_path("console audit"):
+        result = audit.verify_case(settings, case_id)
+        raw = audit.read_raw(settings, case_id) if result.count else []
+    return full_records(raw, result), result
+
+
+def _unavailable(principal: Principal) -> func.HttpResponse:
+    response = pages.message(503, "Storage is unavailable",
+                             "The case's records cannot be read right now; try again in a moment.", principal)
+    response.headers["Retry-After"] = str(storage.RETRY_AFTER_S)
+    return response
 
 
 @bp.route(route="console/static/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -144,7 +157,10 @@ async def _decision_page(client: df.DurableOrchestrationClient, req: func.HttpRe
                              principal)
     pending = row.pending or {}
     pack = pending.get("pack") if isinstance(pending.get("pack"), dict) else None
-    records, _ = _audit(case_id)
+    try:
+        records, _ = _audit(case_id)
+    except storage.StorageUnavailable:
+        return _unavailable(principal)
     if pack is None:  # decided or never awaited approval: show the sealed pack from the audit trail
         for record in records:
             data = record.get("data") or {}
@@ -258,7 +274,10 @@ async def case_page(req: func.HttpRequest, client: df.DurableOrchestrationClient
         return pages.message(403, "Not yours to see",
                              "Only the requester, the people who may decide it and readers see this case.",
                              principal)
-    records, chain = _audit(case_id)
+    try:
+        records, chain = _audit(case_id)
+    except storage.StorageUnavailable:
+        return _unavailable(principal)
     history = getattr(status, "historyEvents", None) or getattr(status, "history", None)  # SDK keeps the key
     history = history if isinstance(history, list) else None
     ended = row.updated if row.runtime_status not in ("Running", "Pending") else None

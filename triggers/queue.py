@@ -19,6 +19,7 @@ retry path also moves unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import azure.durable_functions as df
@@ -26,7 +27,7 @@ import azure.functions as func
 
 from shared.normalize import NormalizeError, normalize_queue_message
 from shared.settings import AppSettings
-from shared.storage import ensure_queue
+from shared.storage import ensure_queue, storage_faults
 from triggers.ingress import start_case
 
 QUEUE_FUNCTION = "ingest_event_queue"
@@ -39,7 +40,8 @@ logger = logging.getLogger("case.ingress.queue")
 def send_to_poison(settings: AppSettings, body: bytes) -> str:
     """Put ``body`` unchanged on ``<events queue>-poison`` (created if missing); returns that queue's name."""
     name = settings.events_queue + POISON_SUFFIX
-    ensure_queue(settings, name, binary=True).send_message(body)
+    with storage_faults("poison queue"):  # a queue gone since it was created is created again next time
+        ensure_queue(settings, name, binary=True).send_message(body)
     return name
 
 
@@ -53,7 +55,7 @@ async def ingest_event_queue(msg: func.QueueMessage, client: df.DurableOrchestra
     try:
         event = normalize_queue_message(body, settings)
     except NormalizeError as exc:
-        poison = send_to_poison(settings, body)
+        poison = await asyncio.to_thread(send_to_poison, settings, body)  # sync SDK: off the event loop
         logger.warning(
             "queue message %s moved to %s: %s (%s)", msg.id, poison, exc.message, ", ".join(exc.fields)
         )

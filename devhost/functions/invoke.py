@@ -1,7 +1,10 @@
 """Run one function invocation the way the Python worker and the host do.
 
 * sync functions in a ``ThreadPoolExecutor`` of ``PYTHON_THREADPOOL_THREAD_COUNT`` threads (default
-  ``min(32, cpu + 4)``), async functions on the host's event loop (python-worker ``dispatcher.py``);
+  ``min(32, cpu + 4)``), async functions on the host's event loop (python-worker ``dispatcher.py``). Each
+  function gets its own pool of that size (threads are created on demand), a per-function concurrency
+  limit like the host's (``maxConcurrentActivityFunctions``, HTTP throttles): a flood of slow requests to
+  one route can hold only that route's threads, never ``/api/health``'s or the activities';
 * ``func.Context`` for a parameter named ``context`` that no binding claims (python-worker
   ``functions.py``); input bindings resolved by the extension owning their type; ``func.Out`` holders for
   output parameters, written by their extension after success only;
@@ -81,7 +84,9 @@ class FunctionInvoker:
         self.config = config
         self.clock = clock
         self.owners = dict(owners)
-        self.pool = ThreadPoolExecutor(thread_pool_size(config), thread_name_prefix="devhost-fn")
+        self.pool_size = thread_pool_size(config)
+        self.pools: dict[str, ThreadPoolExecutor] = {}
+        self._pools_lock = threading.Lock()
         self.timeout = self._timeout(config)
         self.policies: dict[str, RetryPolicy | None] = {}
         self._closing = False
@@ -116,7 +121,19 @@ class FunctionInvoker:
     def close(self) -> None:
         """Stop retrying and shut the thread pool down without waiting for abandoned threads."""
         self._closing = True
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._pools_lock:
+            pools = list(self.pools.values())
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def pool_for(self, function: FunctionInfo) -> ThreadPoolExecutor:
+        """The thread pool of ``function`` (created on first use; threads named ``devhost-fn-<name>``)."""
+        with self._pools_lock:
+            pool = self.pools.get(function.name)
+            if pool is None:
+                pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix=f"devhost-fn-{function.name}")
+                self.pools[function.name] = pool
+            return pool
 
     async def invoke(
         self,
@@ -289,7 +306,7 @@ class FunctionInvoker:
             tls.invocation_id = inv_id
             return function.handler(**kwargs)
 
-        return await asyncio.get_running_loop().run_in_executor(self.pool, run)
+        return await asyncio.get_running_loop().run_in_executor(self.pool_for(function), run)
 
     async def _write_outputs(self, function: FunctionInfo, inv_id: str, value: Any,
                              outputs: Mapping[str, Any], meta: Mapping[str, Any]) -> None:

@@ -5,18 +5,32 @@ Mirrors the command line recommended in https://learn.microsoft.com/azure/storag
 directory or ``--inMemoryPersistence`` (the two exclude each other), telemetry off. Port 0 lets the OS
 choose; the actual ports are read from Azurite's "successfully listening at" lines.
 
-Devhost starts Azurite only when a storage connection is ``UseDevelopmentStorage=true`` or points at
-loopback endpoints and nothing answers there (see :func:`is_answering`); a running Azurite is used as is.
+Devhost starts Azurite when ``AzureWebJobsStorage`` or a storage binding's connection is
+``UseDevelopmentStorage=true`` or points at loopback endpoints and nothing answers there (see
+:func:`is_answering`); a running Azurite is used as is, unless it is a stale one a killed devhost left
+behind (its pidfile ``<location>/azurite.pid`` names it and its devhost is gone): that one is stopped and
+replaced, so an orphan is never reused silently.
+
+Supervision (:meth:`AzuriteProcess.supervise`): a watcher thread restarts an Azurite that exits on its own
+(same ports and data, backoff 0.5 s doubling to 10 s, logged), until devhost stops it. Devhost stops it on
+every exit it controls: a normal stop, a second Ctrl+C (:func:`stop_all`), interpreter exit (``atexit``);
+after a ``kill -9`` of devhost the pidfile lets the next start clean up.
+
+Azurite keeps tables in memory and writes them to ``--location`` periodically: killed with ``-9`` it can
+lose the most recent writes (e.g. ledger rows). The case app's side effects stay single through the
+downstream's idempotency key or the adapter's reconcile read (``shared/ledger.py``).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -36,6 +50,9 @@ DEFAULT_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 SETUP_HINT = "run `make run` (or `npm ci` in the project root) to install the pinned Azurite"
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at (\S+)")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
+PIDFILE = "azurite.pid"
+_STARTED: set[AzuriteProcess] = set()
+_STARTED_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,8 @@ class AzuriteProcess:
         self._found: dict[str, str] = {}
         self._output: list[str] = []
         self._ready = threading.Event()
+        self._stopping = False
+        self._watcher: threading.Thread | None = None
 
     def command(self) -> list[str]:
         """The full argv (for logs and tests)."""
@@ -149,6 +168,9 @@ class AzuriteProcess:
         if self.location is not None:
             self.location.mkdir(parents=True, exist_ok=True)
         cwd = self.location or Path(os.environ.get("TMPDIR", "/tmp"))
+        self._found, self._output = {}, []
+        self._ready = threading.Event()
+        self._stopping = False
         log.info("Starting Azurite: %s", " ".join(argv))
         try:
             self._proc = subprocess.Popen(
@@ -162,8 +184,13 @@ class AzuriteProcess:
             )
         except OSError as exc:
             raise AzuriteError(f"could not run Azurite ({exc}); {SETUP_HINT}") from exc
-        threading.Thread(target=self._read_output, name="azurite-output", daemon=True).start()
+        reader = threading.Thread(
+            target=self._read_output, args=(self._proc,), name="azurite-output", daemon=True
+        )
+        reader.start()
         atexit.register(self.stop)  # also when the host dies without stopping its extensions
+        with _STARTED_LOCK:
+            _STARTED.add(self)
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -174,13 +201,13 @@ class AzuriteProcess:
             if self._ready.wait(0.05):
                 break
         else:
-            self.stop()
+            self._terminate()
             raise AzuriteError(
                 f"Azurite did not start within {self.startup_timeout_s:.0f} s: {self._output[-5:]}"
             )
         if len(self._found) < 3:  # stdout closed early: Azurite exited before announcing every service
             proc = self._proc
-            self.stop()
+            self._terminate()
             raise AzuriteError(
                 f"Azurite exited (code {proc.poll()}) before listening on every service: "
                 f"{' | '.join(self._output[-5:])}"
@@ -188,10 +215,12 @@ class AzuriteProcess:
         endpoints = AzuriteEndpoints(**self._found)
         while not all(is_answering(getattr(endpoints, s), 0.5) for s in ("blob", "queue")):
             if time.monotonic() > deadline:
-                self.stop()
+                self._terminate()
                 raise AzuriteError(f"Azurite started but does not answer at {endpoints}")
             time.sleep(0.05)
         self.endpoints = endpoints
+        self.ports = {svc: _port(getattr(endpoints, svc)) for svc in ("blob", "queue", "table")}
+        self._write_pidfile()
         log.info(
             "Azurite is listening: blob %s, queue %s, table %s",
             endpoints.blob,
@@ -200,9 +229,54 @@ class AzuriteProcess:
         )
         return endpoints
 
-    def _read_output(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._proc.pid if self._proc is not None else None
+
+    def _write_pidfile(self) -> None:
+        if self.location is None or self._proc is None:
+            return
+        record = {"pid": self._proc.pid, "devhost_pid": os.getpid(), "ports": self.ports}
+        (self.location / PIDFILE).write_text(json.dumps(record))
+
+    def supervise(self, *, max_backoff_s: float = 10.0) -> threading.Thread:
+        """Watch the child from a daemon thread: when it exits while not being stopped, log it and start
+        it again on the same ports (and data), retrying with backoff (0.5 s doubling up to
+        ``max_backoff_s``) until it runs or :meth:`stop` is called. Returns the watcher thread."""
+
+        def watch() -> None:
+            backoff = 0.5
+            while True:
+                proc = self._proc
+                if proc is None or self._stopping:
+                    return
+                code = proc.wait()
+                if self._stopping or self._proc is not proc:
+                    return
+                log.warning(
+                    "Azurite (pid %s) exited with code %s; restarting it on the same ports", proc.pid, code
+                )
+                while not self._stopping:
+                    try:
+                        self.start()
+                        log.info("Azurite restarted (pid %s)", self.pid)
+                        backoff = 0.5
+                        break
+                    except AzuriteError as exc:
+                        log.error("Azurite restart failed (%s); next try in %.1fs", exc, backoff)
+                        time.sleep(backoff)
+                        backoff = min(backoff * 2, max_backoff_s)
+
+        thread = threading.Thread(target=watch, name="azurite-supervisor", daemon=True)
+        thread.start()
+        self._watcher = thread
+        return thread
+
+    def _read_output(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        ready = self._ready
+        for line in proc.stdout:
             line = line.rstrip()
             self._output.append(line)
             del self._output[:-50]
@@ -210,8 +284,8 @@ class AzuriteProcess:
             if m:
                 self._found[m.group(1).lower()] = m.group(2).rstrip("/")
                 if len(self._found) == 3:
-                    self._ready.set()
-        self._ready.set()
+                    ready.set()
+        ready.set()
 
     @property
     def running(self) -> bool:
@@ -219,11 +293,23 @@ class AzuriteProcess:
         return self._proc is not None and self._proc.poll() is None
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Terminate Azurite (SIGTERM), then kill it after ``timeout_s`` seconds. Idempotent."""
+        """Terminate Azurite (SIGTERM), then kill it after ``timeout_s`` seconds; ends supervision and
+        removes the pidfile. Idempotent."""
+        self._stopping = True
+        with _STARTED_LOCK:
+            _STARTED.discard(self)
+        if self.location is not None:
+            with contextlib.suppress(OSError):
+                (self.location / PIDFILE).unlink()
+        atexit.unregister(self.stop)
+        if self._terminate(timeout_s):
+            log.info("Azurite stopped")
+
+    def _terminate(self, timeout_s: float = 10.0) -> bool:
+        """SIGTERM the child, SIGKILL after ``timeout_s``; True when one was running."""
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
-            return
-        atexit.unregister(self.stop)
+            return False
         proc.terminate()
         try:
             proc.wait(timeout_s)
@@ -231,23 +317,86 @@ class AzuriteProcess:
             proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5)
-        log.info("Azurite stopped")
+        return True
+
+
+def stop_all(timeout_s: float = 3.0) -> None:
+    """Stop every Azurite this process started (for exits that skip the normal stop, e.g. a second
+    Ctrl+C that leaves with ``os._exit``)."""
+    with _STARTED_LOCK:
+        procs = list(_STARTED)
+    for proc in procs:
+        proc.stop(timeout_s)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_azurite(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return _alive(pid)  # no /proc (macOS): trust the pidfile
+    return b"azurite" in cmdline
+
+
+def clean_stale(location: Path, timeout_s: float = 10.0) -> bool:
+    """Stop the Azurite named by ``location``'s pidfile when the devhost that started it is gone (killed
+    with -9, or a second Ctrl+C before this fix). Returns True when one was stopped. Logged."""
+    pidfile = location / PIDFILE
+    try:
+        record = json.loads(pidfile.read_text())
+        pid, owner = int(record["pid"]), int(record.get("devhost_pid", 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if owner and owner != os.getpid() and _alive(owner):
+        return False  # another running devhost owns it
+    stopped = False
+    if _alive(pid) and _is_azurite(pid):
+        log.warning("Stopping a stale Azurite (pid %d) left by an earlier devhost run (%s)", pid, pidfile)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(pid) and time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        stopped = True
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
+    return stopped
 
 
 def ensure_azurite(
     endpoints: AzuriteEndpoints, *, location: Path | None, search_from: Path | None = None
 ) -> AzuriteProcess | None:
     """Start Azurite on ``endpoints``' ports unless something already answers at its blob and queue
-    endpoints. Returns the process started (the caller stops it) or None when one was already running.
+    endpoints, and supervise it. A stale Azurite of an earlier devhost run on ``location`` (pidfile) is
+    stopped first. Returns the process started (the caller stops it) or None when one was already running.
 
     Raises AzuriteError (see :meth:`AzuriteProcess.start`).
     """
+    if location is not None and clean_stale(location):
+        deadline = time.monotonic() + 10
+        while is_answering(endpoints.queue, 0.2) and time.monotonic() < deadline:
+            time.sleep(0.05)
     if is_answering(endpoints.queue) and is_answering(endpoints.blob):
         log.info("Using the Azurite already answering at %s", endpoints.queue)
         return None
     ports = {svc: _port(getattr(endpoints, svc)) for svc in ("blob", "queue", "table")}
     proc = AzuriteProcess(location=location, ports=ports, search_from=search_from)
     proc.start()
+    proc.supervise()
     return proc
 
 

@@ -1,8 +1,9 @@
 """The Storage binding extension devhost loads as ``devhost.storage.extension:StorageExtension``.
 
 Owns the binding types ``queueTrigger``, ``queue``, ``timerTrigger``, ``blob`` and ``blobTrigger``.
-At start it starts Azurite when a storage connection points at loopback endpoints where nothing answers
-(``UseDevelopmentStorage=true`` included; data under ``<data dir>/azurite``), creates trigger queues, and
+At start it starts (and supervises) Azurite when ``AzureWebJobsStorage`` or a storage binding's connection
+points at loopback endpoints where nothing answers (``UseDevelopmentStorage=true`` included; data under
+``<data dir>/azurite``; see ``devhost/storage/azurite.py``), creates trigger queues, and
 starts one listener per enabled queue, timer and blob-trigger function. Output bindings and blob inputs
 are served through the :class:`devhost.extension.Extension` protocol.
 """
@@ -154,6 +155,9 @@ class StorageExtension:
             for b in fn.bindings
             if b.get("type") in STORAGE_TYPES
         }
+        # AzureWebJobsStorage always counts: apps use it from their own code (SDK clients, the durable
+        # task hub in Azure) without any storage binding (e.g. Microsoft's fan_in_fan_out sample).
+        names.add(None)
         seen = set()
         for name in sorted(names, key=lambda n: n or ""):
             try:

@@ -33,7 +33,7 @@ import httpx
 
 from shared.adapters.base import ActionRequest
 from shared.adapters.errors import PermanentAdapterError, ToolNotConfigured
-from shared.adapters.http_send import require_http_url, send
+from shared.adapters.http_send import client_for, require_http_url, send
 from shared.settings import AppSettings
 
 MAX_DESCRIPTION = 140  # GitHub's limit for a deployment status description
@@ -97,9 +97,7 @@ class GitHubDeploymentStatusAdapter:
         if settings.github_token:
             headers["Authorization"] = f"Bearer {settings.github_token}"
 
-        with httpx.Client(
-            timeout=settings.http_timeout_s, transport=self._transport, headers=headers
-        ) as client:
+        with client_for(settings.http_timeout_s, self._transport, headers) as client:
             existing = self._find_existing(client, url, tag)
             if existing is not None:
                 return self._result(existing, reconciled=True)

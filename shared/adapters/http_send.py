@@ -13,6 +13,9 @@ key the downstream honours or the adapter's reconcile read.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -23,6 +26,30 @@ from shared.adapters.errors import InvalidActionRequest, PermanentAdapterError, 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Statuses that say the request was not processed: 429 Too Many Requests, 503 Service Unavailable.
 _NOT_PROCESSED = frozenset({429, 503})
+
+
+_CLIENTS: dict[tuple[Any, ...], httpx.Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def client_for(
+    timeout_s: float, transport: httpx.BaseTransport | None = None, headers: Mapping[str, str] | None = None
+) -> Iterator[httpx.Client]:
+    """The httpx client of one adapter call. Without ``transport`` it is built once per process per
+    (timeout, headers) and kept open, so calls reuse its connections and its SSL context (building a client
+    loads the CA bundle: it was the single largest cost of a GitHub apply, issue 15); httpx clients are
+    safe to share between threads. With a ``transport`` (tests) a fresh client is closed after the call."""
+    if transport is not None:
+        with httpx.Client(timeout=timeout_s, transport=transport, headers=headers) as fresh:
+            yield fresh
+        return
+    key = (timeout_s, tuple(sorted((headers or {}).items())))
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = httpx.Client(timeout=timeout_s, headers=headers)
+    yield client
 
 
 def require_http_url(tool: str, parameters: dict[str, Any], parameter: str, message: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from shared.adapters.base import ActionRequest
-from shared.adapters.http_send import require_http_url, send
+from shared.adapters.http_send import client_for, require_http_url, send
 from shared.settings import AppSettings
 
 MAX_RESPONSE_CHARS = 2_000
@@ -49,7 +49,7 @@ class WebhookAdapter:
             "parameters": {k: v for k, v in request.parameters.items() if k != "url"},
         }
         headers = {"Idempotency-Key": idempotency_key, "X-Case-Instance-Id": request.instance_id}
-        with httpx.Client(timeout=settings.http_timeout_s, transport=self._transport) as client:
+        with client_for(settings.http_timeout_s, self._transport) as client:
             response = send(
                 client, self.name, "POST", url, json=body, headers=headers,
                 subject="receiver", peer="the receiver",

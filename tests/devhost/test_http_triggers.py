@@ -209,3 +209,24 @@ def test_repeated_headers_are_joined_with_commas(client: httpx.Client) -> None:
     """Two X-Test headers reach the function as one value 'a,b' (host ToRpcHttp)."""
     r = client.post("/api/echo", content=b"", headers=[("X-Test", "a"), ("x-test", "b")])
     assert json.loads(r.headers["x-info"])["x_test"] == "a,b"
+
+
+def test_served_connections_send_without_nagle_delay(client: httpx.Client, basic_host: HostThread) -> None:
+    """Every accepted connection has TCP_NODELAY: on a kept-alive connection a response written in two
+    parts (headers, then body) otherwise waits for the client's delayed ACK (~40 ms a request, the Durable
+    client's calls to the host included). Checked on the server's own sockets, no timing involved."""
+    import socket
+
+    for _ in range(3):  # kept-alive: the same connection serves them all
+        assert client.get("/api/hello/World").status_code == 200
+
+    async def nodelay_flags() -> list[int]:
+        assert basic_host.host is not None and basic_host.host._server is not None
+        flags = []
+        for protocol in basic_host.host._server.server_state.connections:
+            sock = protocol.transport.get_extra_info("socket")
+            flags.append(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        return flags
+
+    flags = basic_host.call(nodelay_flags())
+    assert flags and all(flags), flags

@@ -115,3 +115,50 @@ def test_unknown_case_has_an_empty_valid_trail(storage_settings):
     """Reading a case that never wrote anything gives [] and ok."""
     assert audit.read(storage_settings, "case-none") == []
     assert audit.verify_case(storage_settings, "case-none").ok
+
+
+def test_a_batch_lists_once_and_a_retried_batch_adds_nothing(storage_settings, monkeypatch):
+    """append_many: one listing for the batch, no download (previous hash and record keys come from the
+    blobs' metadata), one upload per record; retried with one more record, only that one is appended and it
+    chains onto the stored ones."""
+    calls: list[str] = []
+    real_container = audit._container
+
+    def counting(settings):
+        container = real_container(settings)
+        for name in ("list_blobs", "download_blob", "upload_blob"):
+            real = getattr(container, name)
+            monkeypatch.setattr(
+                container, name, lambda *a, _n=name, _r=real, **k: (calls.append(_n), _r(*a, **k))[1]
+            )
+        return container
+
+    monkeypatch.setattr(audit, "_container", counting)
+    batch = [audit.NewRecord(f"case-m:{i:03d}:stage", "stage", {"stage": f"s{i}"}, AT) for i in range(3)]
+    audit.append(
+        storage_settings, "case-m", "e-1", "stage", {"stage": "first"}, at=AT, record_id="case-m:first"
+    )
+    calls.clear()
+    first = audit.append_many(storage_settings, "case-m", "e-1", batch)
+    assert calls == ["list_blobs", "upload_blob", "upload_blob", "upload_blob"]
+
+    more = audit.NewRecord("case-m:003:stage", "stage", {"stage": "s3"}, AT)
+    again = audit.append_many(storage_settings, "case-m", "e-1", [*batch, more])
+    assert again[:3] == first and again[3].seq == 4 and again[3].prev_hash == first[-1].hash
+    trail = audit.read(storage_settings, "case-m")
+    assert [r.record_id for r in trail] == ["case-m:first", *(r.record_id for r in [*batch, more])]
+    assert audit.verify_case(storage_settings, "case-m").ok
+
+
+def test_a_container_gone_after_it_was_created_is_created_again_on_the_retry(storage_settings):
+    """Containers, queues and tables are created once per process; one deleted since (an emulator restarted
+    without persistence) makes the step fail as transient StorageUnavailable, and its retry creates it."""
+    from shared.storage import StorageUnavailable, storage_faults
+
+    audit.append(storage_settings, "case-g", "e-1", "stage", {}, at=AT, record_id="case-g:0")
+    container_client(storage_settings, storage_settings.audit_container).delete_container()
+    with pytest.raises(StorageUnavailable, match=r"ContainerNotFound"), storage_faults("audit"):
+        audit.append(storage_settings, "case-g", "e-1", "stage", {}, at=AT, record_id="case-g:1")
+    with storage_faults("record_audit"):
+        audit.append(storage_settings, "case-g", "e-1", "stage", {}, at=AT, record_id="case-g:1")
+    assert [r.record_id for r in audit.read(storage_settings, "case-g")] == ["case-g:1"]

@@ -28,6 +28,7 @@ import function_app
 from shared import telemetry
 from shared.case_errors import ApplyRefused
 from shared.contracts.event import BusinessEvent, case_instance_id
+from shared.policy_ref import from_load_result
 from triggers.ingress import start_case
 
 CASE = "case-telemetry-1"
@@ -74,8 +75,9 @@ def only(exporter: InMemorySpanExporter, name: str) -> ReadableSpan:
 
 def judged(event: BusinessEvent) -> dict[str, Any]:
     """Run load_policy → classify → three assessments → decide_policy; returns the inputs and outputs."""
-    policy = user_fn(steps.load_policy)({"case_instance_id": CASE, "event_id": event.event_id})
-    base = {"case_instance_id": CASE, "event": event.model_dump(mode="json"), "policy": policy}
+    loaded = user_fn(steps.load_policy)({"case_instance_id": CASE, "event_id": event.event_id})
+    policy = from_load_result(loaded).input
+    base = {"case_instance_id": CASE, "event": event.model_dump(mode="json"), **policy}
     classification = user_fn(steps.classify_case)(base)
     with_class = {**base, "classification": classification}
     assessments = [

@@ -1,0 +1,83 @@
+"""Storage call sites (issue 10 item 6): the request path fails fast (one try, short timeouts) with
+StorageUnavailable; activities retry a bounded number of times; clients are built once per process."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from shared import audit, storage
+from shared.settings import AppSettings
+
+
+class BlackHole:
+    """A TCP server that accepts connections and never answers; counts them."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+@pytest.fixture
+def black_hole() -> Iterator[BlackHole]:
+    hole = BlackHole()
+    try:
+        yield hole
+    finally:
+        hole.close()
+
+
+def settings_at(port: int) -> AppSettings:
+    url = f"http://127.0.0.1:{port}/devstoreaccount1"
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={storage.DEV_ACCOUNT_KEY};BlobEndpoint={url};QueueEndpoint={url};TableEndpoint={url};"
+    )
+    return AppSettings(storage_connection=connection, audit_container="audit-blackhole")
+
+
+def test_request_path_tries_once_and_raises_storage_unavailable(black_hole):
+    """A storage that accepts and never answers: on the request path one connection, no retry, and a
+    StorageUnavailable naming the caller (the handler answers 503 with Retry-After)."""
+    with pytest.raises(storage.StorageUnavailable) as caught, storage.request_path("case audit"):
+        audit.read_raw(settings_at(black_hole.port), "case-1")
+    assert "case audit" in str(caught.value)
+    assert len(black_hole.accepted) == 1
+
+
+def test_clients_are_built_once_per_process_and_call_site():
+    """The same settings give the same service client per call site; request and activity sites differ."""
+    settings = settings_at(1)
+    first = storage._service("blob", settings)
+    assert storage._service("blob", settings) is first  # one pipeline (connection pool) per process
+    with storage.request_path("x"):
+        request_site = storage._service("blob", settings)
+    assert request_site is not first
+    assert storage._service("table", settings) is storage._service("table", settings)
+
+
+def test_ids_with_characters_storage_rejects_are_refused_up_front():
+    assert storage.is_safe_key("case-0123abcd") and storage.is_safe_key("restart:1@x.y")
+    for bad in ("", "case\x00x", "a/b", "-lead", "x" * 257, "ok\n"):
+        assert not storage.is_safe_key(bad), bad
