@@ -15,6 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities.case_steps import bp as case_steps
+from activities.decisions import bp as decisions
 from activities.effects import bp as effects
 from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
@@ -91,6 +92,7 @@ for blueprint in (
     case_steps,
     effects,
     maintenance_steps,
+    decisions,
 ):
     app.register_functions(blueprint)
 

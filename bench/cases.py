@@ -27,7 +27,9 @@ Figures printed:
 - received → terminal p50/p99 (ms) for auto cases, one at a time (from sending the POST to the instance
   reaching a terminal status in the task hub, awaited on the host's event loop, no polling);
 - cases/s at 16 senders, and the case cost in chain5 orchestrations = (chain5 orchestrations/s) ÷
-  (cases/s), both measured in this run;
+  (cases/s), both measured in this run; and the same cost by CPU time (less sensitive to what else runs on
+  the machine): CPU ms of this process (``time.process_time``: app, devhost and the bench's own sender
+  threads) plus Azurite's (``/proc``) per auto case in the burst, over CPU ms per chain5 orchestration;
 - history per case by kind: events and bytes (``json.dumps`` of the task hub's DTFx-shaped history of the
   case instance plus its approval instances), activity executions (``TaskScheduled``) and
   sub-orchestrations, and the history event types of one case;
@@ -44,8 +46,11 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import logging
+import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -125,6 +130,23 @@ def loadavg() -> str:
         return "?"
 
 
+def azurite_cpu_s(azurite: Any) -> float:
+    """CPU seconds (user + system) used so far by the Azurite process (and its children), from /proc."""
+    proc = getattr(azurite, "_proc", None)
+    if proc is None:
+        return 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [proc.pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def find_hub(host: Any) -> Any:
     for ext in host.extensions:
         if getattr(ext, "hub", None) is not None:
@@ -133,8 +155,9 @@ def find_hub(host: Any) -> Any:
 
 
 # -- the engine's reference workload ----------------------------------------------------------------------
-def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[float, float]:
-    """(p50 ms of one chain5 orchestration run alone, chain5 orchestrations/s with ``count`` started)."""
+def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[float, float, float]:
+    """(p50 ms of one chain5 orchestration run alone, chain5 orchestrations/s with ``count`` started, CPU
+    ms of this process per orchestration in that run)."""
     from devhost.testing import run_host
 
     with run_host(CHAIN_APP, data_dir=data_dir, clock="system") as h:
@@ -157,8 +180,10 @@ def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[fl
 
         h.call(one(), TIMEOUT_S)  # warm-up
         alone = [h.call(one(), TIMEOUT_S) for _ in range(one_at_a_time)]
+        cpu = time.process_time()
         seconds = h.call(many(), TIMEOUT_S)
-    return statistics.median(alone), count / seconds
+        cpu = time.process_time() - cpu
+    return statistics.median(alone), count / seconds, cpu * 1000 / count
 
 
 # -- the case app -----------------------------------------------------------------------------------------
@@ -330,7 +355,10 @@ def run(args: argparse.Namespace) -> int:
                 for kind, n in (("auto", args.auto), ("approved", args.approved),
                                 ("github-auto", half), ("github-approved", half)):
                     seq[kind] = sequential(bench, kind, n)
+                cpu, az_cpu = time.process_time(), azurite_cpu_s(azurite)
                 auto_burst, auto_rate = burst(bench, ["auto"] * args.burst, args.senders)
+                case_cpu_ms = (time.process_time() - cpu) * 1000 / args.burst
+                case_azurite_ms = (azurite_cpu_s(azurite) - az_cpu) * 1000 / args.burst
                 mix = (["auto"] * 6 + ["approved", "github-auto", "github-approved", "auto"])
                 mixed_kinds = [mix[i % len(mix)] for i in range(args.burst)]
                 mixed_rows, mixed_rate = burst(bench, mixed_kinds, args.senders)
@@ -367,6 +395,11 @@ def run(args: argparse.Namespace) -> int:
           f"{sum(1 for k in mixed_kinds if 'approved' in k)} with a scripted approval)")
     print(f"case cost: {chain_rate / auto_rate:.2f} chain5 orchestrations per auto case (target <= 4); "
           f"{chain_rate / mixed_rate:.2f} per mixed case")
+    chain_cpu = (chain_before[2] + chain_after[2]) / 2
+    print(f"CPU per auto case ({args.senders}-sender burst): {case_cpu_ms:.1f} ms in the host process (app, "
+          f"devhost, bench senders) + {case_azurite_ms:.1f} ms in Azurite; per chain5 orchestration: "
+          f"{chain_cpu:.2f} ms; case cost by CPU: {(case_cpu_ms + case_azurite_ms) / chain_cpu:.1f} chain5 "
+          "orchestrations")
     print("== per case, by kind (one at a time; approval instances included)")
     print(f"{'kind':16} {'events':>6} {'KiB':>7} {'activities':>10} {'sub-orch':>8} {'storage req':>11}")
     for kind, (rows, requests) in seq.items():
@@ -409,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"host and app logs: {log.name}", flush=True)
     # the log lines are written as usual (their cost is part of a case), to a file instead of the terminal
     logging.basicConfig(level=logging.WARNING, filename=log.name)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop Azurite and the hosts on SIGTERM too
     return run(args)
 
 

@@ -24,12 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from devhost import __version__
 from devhost.config import HostConfig
 from devhost.errors import DevhostError
 from devhost.host import Host
-from devhost.logs import configure_console
+from devhost.logs import configure_logging
 from devhost.storage import azurite
 
 PLUGINS: tuple[str, ...] = ("devhost.durable.cli", "devhost.storage.cli", "devhost.principal")
@@ -66,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "POST /admin/clock")
     start.add_argument("--drain-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="on SIGINT/SIGTERM, how long to let in-flight invocations finish (default 30)")
+    start.add_argument("--verbose", action="store_true",
+                       help="show every log line on the console (Executing/Executed, JSON lines, "
+                            "tracebacks); without it the console is calm and <data-dir>/logs/devhost.log "
+                            "has everything")
     start.add_argument("--demo", action="store_true",
                        help="once ready, call the app setting DEVHOST_DEMO ('module:function', imported "
                             "from the app directory) in a thread with the base URL; nothing when unset")
@@ -91,23 +96,34 @@ def cmd_start(args: argparse.Namespace) -> int:
     except (DevhostError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    handler = configure_console(config.host_json)
+    verbose = bool(getattr(args, "verbose", False))
+    handlers, log_file = configure_logging(config.host_json, verbose=verbose,
+                                           log_dir=config.data_dir / "logs")
     if (config.setting("PYTHON_ENABLE_DEBUG_LOGGING") or "").lower() in ("1", "true"):
         logging.getLogger().setLevel(logging.DEBUG)
     try:
-        return asyncio.run(_serve(config, args))
+        return asyncio.run(_serve(config, args, log_file=None if verbose else log_file))
     except DevhostError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        logging.getLogger().removeHandler(handler)
+        for handler in handlers:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
 
 
-async def _serve(config: HostConfig, args: argparse.Namespace) -> int:
+async def _serve(config: HostConfig, args: argparse.Namespace, *, log_file: Path | None = None) -> int:
+    """Start the host, print what ``func start`` prints, serve until a signal, drain. ``log_file`` set means
+    a calm console: the function list without blank lines, and a pointer to the full log."""
     host = Host(config, drain_timeout_s=args.drain_timeout)
     await host.start()
-    print(f"\n{host.function_list_text()}", flush=True)
+    listing = host.function_list_text()
+    if log_file is not None:
+        listing = "\n".join(line for line in listing.splitlines() if line.strip()) + "\n"
+    print(f"\n{listing}", flush=True)
     print(f"Listening on {host.base_url}", flush=True)
+    if log_file is not None:
+        print(f"Full log: {log_file} (--verbose shows it all here)", flush=True)
     print("Press Ctrl+C to stop (graceful drain).", flush=True)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -13,8 +13,8 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
 ``AzureWebJobsScriptRoot`` and ``FUNCTIONS_CORETOOLS_ENVIRONMENT`` in the app settings
-(``functions-host-semantics.md`` §1.3), plus ``DEVHOST_AUTH_LOGIN_PATH`` while the development sign-in
-(:mod:`devhost.http.easyauth`) is on.
+(docs/host-behaviour.md#settings-and-start-up), plus ``DEVHOST_AUTH_LOGIN_PATH`` while the development
+sign-in (:mod:`devhost.http.easyauth`) is on.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
 from devhost.http import easyauth
 from devhost.http.server import build_asgi_app
 from devhost.http.trigger import http_url_template
+from devhost.limits import MAX_INCOMPLETE_EVENT_BYTES
+from devhost.local_secrets import ensure_local_secrets
 from devhost.logs import apply_log_levels, host_logger
 
 EXTENSIONS: tuple[str, ...] = (
@@ -137,6 +139,7 @@ class Host:
         except OSError as exc:
             raise ConfigError(f"cannot create the data directory {self.config.data_dir}: {exc}") from exc
         self._check_settings()
+        ensure_local_secrets(self.config.data_dir, self.config.settings)  # type: ignore[arg-type]
         self.app = load_app(self.config.app_dir, self.config.setting("PYTHON_SCRIPT_FILE_NAME") or
                             "function_app.py")
         try:
@@ -160,7 +163,8 @@ class Host:
                 self._started_extensions.append(ext)
             config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off",
                                     timeout_graceful_shutdown=int(self.drain_timeout_s) or 1,
-                                    timeout_keep_alive=KEEP_ALIVE_S)
+                                    timeout_keep_alive=KEEP_ALIVE_S,
+                                    h11_max_incomplete_event_size=MAX_INCOMPLETE_EVENT_BYTES)
             self._server = _Server(config)
             self._serve_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="devhost-http")
             while not self._server.started:

@@ -250,8 +250,9 @@ class DevhostProcess:
 
 def start_subprocess(app_dir: Path | str, *, data_dir: Path | str, clock: str = "system",
                      env: Mapping[str, str] | None = None, port: int = 0,
-                     extra_args: list[str] | None = None) -> DevhostProcess:
-    """Start ``python -m devhost start --app-dir ... --port ... --data-dir ... --clock ...``.
+                     extra_args: list[str] | None = None, verbose: bool = True) -> DevhostProcess:
+    """Start ``python -m devhost start --app-dir ... --port ... --data-dir ... --clock ...`` (with
+    ``--verbose`` unless ``verbose=False``: tests read Executing/Executed lines from stdout).
 
     The child inherits ``os.environ`` plus ``env`` and imports devhost from this checkout. Call
     :meth:`DevhostProcess.wait_ready` before sending requests.
@@ -264,5 +265,6 @@ def start_subprocess(app_dir: Path | str, *, data_dir: Path | str, clock: str = 
     )
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     args = [sys.executable, "-m", "devhost", "start", "--app-dir", str(app_dir), "--port", str(port),
-            "--data-dir", str(data_dir), "--clock", clock, *(extra_args or [])]
+            "--data-dir", str(data_dir), "--clock", clock, *(["--verbose"] if verbose else []),
+            *(extra_args or [])]
     return DevhostProcess(args, child_env, Path(data_dir))

@@ -1,28 +1,37 @@
-"""Approval tier sub-orchestration: waits for ``ApprovalDecision`` events raced against the tier's deadline.
+"""Approval tier sub-orchestration: verified ``ApprovalDecision`` events raced against the tier's one timer.
 
 One instance per escalation tier (id ``{case}-approval-{tier}``, recorded in the case's custom status as
-``approvalInstanceId`` so the decision endpoint raises events to it). Its loop yields only on
-``task_any([wait_for_external_event("ApprovalDecision"), create_timer(deadline)])`` and cancels the timer
-when a decision wins, so a wait for decisions is open whenever one can arrive. This matters because of the
-SDK 1.7.0 quirk (durable-protocol.md §7): an event raised while no wait of its name is open is handed to
-every later wait of that name, and several such events collapse to the last. With only the race between
-waits, several decisions arriving together are each delivered once, in order. Notifications and audit are
-the parent's job (before and after the tier), never inside this loop.
+``approvalInstanceId`` so the decision endpoint raises events to it). The tier creates its deadline timer
+**once** and races it, in every turn of the loop, against one open ``wait_for_external_event`` and the
+verifications in flight: ``task_any([wait, deadline, *verifying])``. A wait for decisions is open whenever
+one can arrive, which matters because of the SDK 1.7.0 quirk
+(docs/durable-extension-protocol.md#external-events): an event raised while no wait of its name is open is
+handed to every later wait of that name, and several such events collapse to the last. Here, as soon as a
+wait completes the next one is created before the next yield, so
+decisions arriving together are each delivered once, in order, while earlier ones are still verified.
 
-Every decision is re-checked here (``shared.approvals.check_decision``): identity, role, not the requester,
-the sealed evidence hash, not past the deadline, not already decided by that approver. A refused decision
-is recorded in the output and the wait goes on. The output is an :class:`ApprovalOutcome` (JSON):
-``approved`` once ``required`` distinct approvers approved (approvals carried over from earlier tiers count),
-``rejected`` on the first accepted reject, ``expired`` when the timer wins.
+Each raised decision is first verified by the ``verify_decision`` activity (its seal proves the app's
+decision endpoint made it for this case, approval instance and tier: ``shared.decision_seal``); a seal
+nonce seen before is a replay. Then ``shared.approvals.check_decision`` re-checks identity, role, not the
+requester, the sealed evidence hash, not past the deadline (the orchestration's own clock: the host's),
+not already decided by that approver. A refused decision is recorded in the output with its reason (a
+bounded summary of what arrived) and the wait goes on; decisions still being verified when the deadline
+fires are refused as late. Notifications and audit are the parent's job.
+
+The output is an :class:`ApprovalOutcome` (JSON): ``approved`` once ``required`` distinct approvers
+approved (approvals carried over from earlier tiers count), ``rejected`` on the first accepted reject,
+``expired`` when the timer wins.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import azure.durable_functions as df
 
+from orchestrations import names
 from shared.approvals import DECISION_EVENT, check_decision, tally
 from shared.contracts.case import ApprovalDecision, ApprovalGate, ApprovalOutcome, RefusedDecision
 
@@ -32,6 +41,9 @@ bp = df.Blueprint()
 
 #: Refused decisions kept in the output beyond which only a count is kept (bounds the history size).
 MAX_REFUSED_KEPT = 50
+#: Longest text kept of a refused decision's payload.
+MAX_RAW_CHARS = 1000
+_SUMMARY_KEYS = ("decision", "approver", "roles", "at", "tier", "nonce", "approval_instance_id")
 
 
 def _progress(gate: ApprovalGate, accepted: list[ApprovalDecision], refused: int) -> dict[str, Any]:
@@ -44,48 +56,99 @@ def _progress(gate: ApprovalGate, accepted: list[ApprovalDecision], refused: int
     }
 
 
+def _summary(raw: Any) -> Any:
+    """A bounded copy of what arrived (attackers choose the payload; the output must stay small)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return raw[:MAX_RAW_CHARS]
+    if isinstance(raw, dict):
+        kept = {k: raw.get(k) for k in _SUMMARY_KEYS if k in raw}
+        text = json.dumps(kept, default=str)
+        return kept if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS]
+    return json.dumps(raw, default=str)[:MAX_RAW_CHARS]
+
+
+def _nonce(raw: Any) -> str | None:
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    nonce = raw.get("nonce") if isinstance(raw, dict) else None
+    return nonce if isinstance(nonce, str) else None
+
+
 def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
     """The tier's decision loop (see the module docstring). Input: :class:`ApprovalGate` JSON."""
     gate = ApprovalGate.model_validate(context.get_input())
+    approval_instance_id = context.instance_id
     accepted: list[ApprovalDecision] = list(gate.prior)
     refused: list[RefusedDecision] = []
-    refused_count = 0
-    context.set_custom_status(_progress(gate, accepted, refused_count))
-    while True:
-        deadline = gate.expires_at
-        timer = context.create_timer(deadline)
-        decision_task = context.wait_for_external_event(DECISION_EVENT)
-        winner = yield context.task_any([decision_task, timer])
-        if winner is timer:
+    counters = {"refused": 0}
+    seen_nonces: set[str] = {d.nonce for d in gate.prior if d.nonce}
+    context.set_custom_status(_progress(gate, accepted, 0))
+
+    def refuse(raw: Any, reason: str) -> None:
+        counters["refused"] += 1
+        if len(refused) < MAX_REFUSED_KEPT:
+            refused.append(RefusedDecision(raw=_summary(raw), reason=reason))
+        if not context.is_replaying:
+            logger.info("case %s tier %s: decision refused: %s", gate.case_instance_id, gate.tier, reason)
+
+    deadline = context.create_timer(gate.expires_at)
+    wait = context.wait_for_external_event(DECISION_EVENT)
+    verifying: list[tuple[Any, Any]] = []  # (verify_decision task, raw decision), in arrival order
+    outcome: str | None = None
+    while outcome is None:
+        winner = yield context.task_any([wait, deadline, *[task for task, _ in verifying]])
+        if winner is deadline:
             outcome = "expired"
+            for _, raw in verifying:
+                refuse(raw, f"arrived as the approval tier expired at {gate.expires_at.isoformat()}")
             break
-        timer.cancel()
-        check = check_decision(decision_task.result, gate, accepted, context.current_utc_datetime)
-        if check.accepted and check.decision is not None:
-            accepted.append(check.decision)
-            if not context.is_replaying:
-                logger.info(
-                    "case %s tier %s: %s by %s accepted",
-                    gate.case_instance_id,
-                    gate.tier,
-                    check.decision.decision,
-                    check.decision.approver,
-                )
-            verdict = tally(accepted, gate.required)
-            if verdict is not None:
-                outcome = verdict
-                break
+        if winner is wait:
+            raw = wait.result
+            wait = context.wait_for_external_event(DECISION_EVENT)  # open again before the next yield
+            check_input = {
+                "decision": raw,
+                "case_instance_id": gate.case_instance_id,
+                "approval_instance_id": approval_instance_id,
+                "tier": gate.tier,
+            }
+            verifying.append((context.call_activity(names.VERIFY_DECISION, check_input), raw))
+            continue
+        index = next(i for i, (task, _) in enumerate(verifying) if task is winner)
+        _, raw = verifying.pop(index)
+        verified = winner.result if isinstance(winner.result, dict) else {}
+        nonce = _nonce(raw)
+        if not verified.get("ok"):
+            refuse(raw, str(verified.get("reason") or "the decision could not be verified"))
+        elif nonce in seen_nonces:
+            refuse(raw, "replayed decision: this nonce was already handed in")
         else:
-            refused_count += 1
-            if len(refused) < MAX_REFUSED_KEPT:
-                raw = decision_task.result
-                refused.append(RefusedDecision(raw=raw, reason=check.reason or "refused"))
-            if not context.is_replaying:
-                logger.info(
-                    "case %s tier %s: decision refused: %s", gate.case_instance_id, gate.tier, check.reason
-                )
-        context.set_custom_status(_progress(gate, accepted, refused_count))
-    context.set_custom_status({**_progress(gate, accepted, refused_count), "outcome": outcome})
+            seen_nonces.add(str(nonce))
+            check = check_decision(raw, gate, accepted, context.current_utc_datetime)
+            if check.accepted and check.decision is not None:
+                accepted.append(check.decision)
+                if not context.is_replaying:
+                    logger.info(
+                        "case %s tier %s: %s by %s accepted",
+                        gate.case_instance_id,
+                        gate.tier,
+                        check.decision.decision,
+                        check.decision.approver,
+                    )
+                outcome = tally(accepted, gate.required)
+            else:
+                refuse(raw, check.reason or "refused")
+        context.set_custom_status(_progress(gate, accepted, counters["refused"]))
+    if outcome != "expired":
+        deadline.cancel()
+        for _, raw in verifying:
+            refuse(raw, f"arrived after this approval tier was decided ({outcome})")
+    context.set_custom_status({**_progress(gate, accepted, counters["refused"]), "outcome": outcome})
     result = ApprovalOutcome(
         tier=gate.tier,
         outcome=outcome,  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 :class:`CaseRun` wraps the ``DurableOrchestrationContext`` so that ``case_workflow`` reads like the business
 process. Everything here is replay-safe: time is ``context.current_utc_datetime``, audit record ids come
 from a counter replayed identically, nothing reads settings or does I/O, and logs are written only when the
-context is not replaying (durable-protocol.md §9.4, §9.5).
+context is not replaying (docs/durable-extension-protocol.md, replay).
 
 Budgets (seeds 001 "hard limits, not recommendations"): every activity or sub-orchestration scheduled for
 the case is charged against ``max_activities`` and the case's age against ``max_runtime_s``; exceeding
@@ -38,6 +38,8 @@ from shared.stages import FINAL_STAGES, CaseStatusTracker
 from shared.telemetry import RunFields, log_step
 
 logger = logging.getLogger("case_workflow")
+#: One human-readable line per stage change (``case.stage``): what a console shows of a case.
+stage_logger = logging.getLogger("case.stage")
 
 #: Activities a stopped case may still run beyond ``max_activities`` to record and report its end.
 CLOSING_RESERVE = 3
@@ -200,6 +202,14 @@ class CaseRun:
         self.publish()
         self.audit("stage", {"stage": stage, **data})
         self.log(stage)
+        self.announce(stage)
+
+    def announce(self, stage: str, detail: str | None = None) -> None:
+        """One plain log line ``<case id> <event type>: <stage>[ (detail)]`` on ``case.stage`` (only when
+        not replaying), beside the run-schema JSON line: the story of a case on a console."""
+        if not self.context.is_replaying:
+            stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
+                              f" ({detail})" if detail else "")
 
     def audit(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``)."""

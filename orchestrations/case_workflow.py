@@ -21,7 +21,8 @@ the reference themselves (``shared/policy_ref.py``: the document is not copied i
 The input is ``BusinessEvent.model_dump(mode="json")``; the output is the :class:`Outcome` JSON. The custom
 status is the :class:`CaseStatus` JSON (stage, timeline, pendingApproval, outcome, approvalInstanceId).
 Every activity input carries the event id (``event_id``, or inside ``event``) so each step's run-schema
-log line and span name the event; the SDK never compares inputs on replay (durable-protocol.md §3.5), so
+log line and span name the event; the SDK never compares inputs on replay
+(docs/durable-extension-protocol.md#replay), so
 instances scheduled with older inputs still replay.
 """
 
@@ -71,6 +72,7 @@ def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
         },
     )
     run.log("received", event_type=event.type)
+    run.announce("received")
     try:
         outcome = yield from _process(run)
     except BudgetExceeded as exc:
@@ -312,6 +314,7 @@ def _close(run: CaseRun, outcome: Outcome):
     run.publish()
     run.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
     run.log(outcome.status, reason=outcome.reason)
+    run.announce(outcome.status, outcome.reason)
     run.closing = True
     notice = {
         "kind": f"case_{outcome.status}",

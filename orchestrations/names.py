@@ -25,6 +25,7 @@ NOTIFY = "notify"
 APPLY_ACTION = "apply_action"
 FIND_MAINTENANCE_WORK = "find_maintenance_work"
 PURGE_CASE_HISTORY = "purge_case_history"
+VERIFY_DECISION = "verify_decision"
 
 #: The specialist activities fanned out for every case, keyed by specialist name.
 SPECIALIST_ACTIVITIES = {
@@ -56,5 +57,6 @@ __all__ = [
     "PURGE_CASE_HISTORY",
     "RECORD_AUDIT",
     "SPECIALIST_ACTIVITIES",
+    "VERIFY_DECISION",
     "approval_instance_id",
 ]

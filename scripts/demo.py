@@ -7,8 +7,11 @@ Sends real inputs: a plain JSON order cancellation (runs automatically), a Cloud
 ``cloudevents`` SDK (structured mode), a real GitHub ``deployment`` webhook example from
 ``node_modules/@octokit/webhooks-examples`` signed with the app setting ``GITHUB_WEBHOOK_SECRET`` (production:
 waits for an approver), an account change (waits for an approver) and a large payment release (needs two
-approvers). Then it prints each case's stage and the curl commands to list pending approvals, approve one
-with principal headers, and read a timeline and audit trail. The app never imports this module.
+approvers). Event ids are fixed, so a rerun opens no new case. Once every case has settled it prints, under
+the heading ``Demo summary``, each case's stage, what the GitHub tool does locally (the local sink when
+``CASE_TOOL_SINK`` lists it: approving completes the case offline) and the commands to go on (principal
+headers from ``python -m devhost principal``, approve the GitHub case, read it). The app never imports this
+module.
 """
 
 from __future__ import annotations
@@ -126,59 +129,79 @@ def _settled(view: dict) -> bool:
     return view.get("stage") in ("completed", "rejected", "failed", "expired")
 
 
+HEADING = "Demo summary"
+SINK_NOTE = ("  GitHub tool: local sink (CASE_TOOL_SINK): approving the deployment case completes it and "
+             "records the status it would post; nothing is sent to GitHub.")
+REAL_NOTE = ("  GitHub tool: the real API (CASE_TOOL_SINK unset): approving posts a deployment status with "
+             "GITHUB_TOKEN.")
+APPROVE_BODY = '{"decision": "approve", "reason": "looks right"}'
+RULE = "=" * 100
+
+
+def _wait_settled(http: httpx.Client, base: str, cases: list[tuple[str, str]], reader: dict[str, str],
+                  timeout_s: float = 20.0) -> dict[str, dict]:
+    """Poll each case until all are settled (see :func:`_settled`) or ``timeout_s`` passed; the views."""
+    deadline = time.monotonic() + timeout_s
+    views: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        for _, case_id in cases:
+            r = http.get(f"{base}/api/cases/{case_id}", headers=reader)
+            if r.status_code == 200:
+                views[case_id] = r.json()
+        if len(views) == len(cases) and all(_settled(v) for v in views.values()):
+            break
+        time.sleep(0.3)
+    return views
+
+
 def run(base_url: str) -> None:
-    """Post the samples to ``base_url`` and print each case's stage and where to look."""
+    """Post the samples to ``base_url``, wait until each case settles, then print the summary under a
+    ``Demo summary`` heading: each case's stage, what the GitHub tool does locally, and commands to go on."""
     base = base_url.rstrip("/")
     secret = os.environ.get("GITHUB_WEBHOOK_SECRET")
-    reader = principal_headers("demo-viewer", "viewer")
-    run_id = RUN_ID
+    sink = "github-deployment-status" in (os.environ.get("CASE_TOOL_SINK") or "")
+    reader = principal_headers("demo-auditor", "auditor")
     cases: list[tuple[str, str]] = []
+    refused: list[str] = []
+    items = samples(RUN_ID, secret)
     with httpx.Client(timeout=30) as http:
-        print(f"\n== demo: sending sample events to {base}/api/events")
-        for label, (headers, body) in samples(run_id, secret):
+        print(f"\n== demo: sending {len(items)} sample events to {base}/api/events "
+              "(each case's stage changes follow)", flush=True)
+        for label, (headers, body) in items:
             r = http.post(f"{base}/api/events", content=body, headers=headers)
             case_id = r.json().get("instanceId") if r.status_code == 202 else None
-            print(f"  {r.status_code}  {label}" + (f"  -> {case_id}" if case_id else f"  {r.text[:200]}"))
             if case_id:
                 cases.append((label, case_id))
-        deadline = time.monotonic() + 15
-        views: dict[str, dict] = {}
-        while time.monotonic() < deadline:
-            for _, case_id in cases:
-                r = http.get(f"{base}/api/cases/{case_id}", headers=reader)
-                if r.status_code == 200:
-                    views[case_id] = r.json()
-            if all(_settled(v) for v in views.values()) and len(views) == len(cases):
-                break
-            time.sleep(0.3)
-        print("\n== demo: where each case is now")
-        for label, case_id in cases:
-            view = views.get(case_id, {})
-            pending = view.get("pendingApproval") or {}
-            extra = f" (waiting for {', '.join(pending.get('roles', []))})" if pending else ""
-            print(f"  {view.get('stage', '?'):<18} {case_id}  {label}{extra}")
+            else:
+                refused.append(f"  {r.status_code}  {label}  {r.text[:200]}")
+        views = _wait_settled(http, base, cases, reader)
+    title = f"{HEADING}: {len(cases)} case(s) (fixed event ids: a rerun finds the same cases)"
+    lines = ["", RULE, title, RULE]
+    for label, case_id in cases:
+        view = views.get(case_id, {})
+        pending = view.get("pendingApproval") or {}
+        extra = f" (waiting for {', '.join(pending.get('roles', []))})" if pending else ""
+        lines.append(f"  {view.get('stage', '?'):<18} {case_id}  {label}{extra}")
+    lines += refused
+    github = next((c for label, c in cases if label.startswith("GitHub")), None)
+    if github:
+        lines.append(SINK_NOTE if sink else REAL_NOTE)
     waiting = [c for _, c in cases if views.get(c, {}).get("stage") == "awaiting_approval"]
-    bob = principal_headers("bob", "approver")
-    print("\n== demo: try it (principal headers stand in for App Service Authentication)")
-    print(
-        f"  curl -s {base}/api/approvals -H 'X-MS-CLIENT-PRINCIPAL-NAME: bob' "
-        f"-H 'X-MS-CLIENT-PRINCIPAL: {bob['X-MS-CLIENT-PRINCIPAL']}'"
-    )
-    if waiting:
-        print(
-            f"  curl -s -X POST {base}/api/cases/{waiting[0]}/decision -H 'Content-Type: application/json' "
-            f"-H 'X-MS-CLIENT-PRINCIPAL-NAME: bob' "
-            f"-H 'X-MS-CLIENT-PRINCIPAL: {bob['X-MS-CLIENT-PRINCIPAL']}' "
-            '-d \'{"decision": "approve", "reason": "looks right"}\''
+    target = github if github in waiting else (waiting[0] if waiting else None)
+    lines += ["", "Try it (another terminal, repository root):",
+              "  .venv/bin/python -m devhost principal bob --role approver > bob.headers",
+              f"  curl -s {base}/api/approvals -H @bob.headers"]
+    if target:
+        lines.append(
+            f"  curl -s -X POST {base}/api/cases/{target}/decision -H @bob.headers "
+            f"-H 'Content-Type: application/json' -d '{APPROVE_BODY}'"
         )
-    if cases:
-        print(f"  curl -s {base}/api/cases/{cases[0][1]} -H 'X-MS-CLIENT-PRINCIPAL-NAME: bob'")
-        print(f"  curl -s {base}/api/cases/{cases[0][1]}/audit -H 'X-MS-CLIENT-PRINCIPAL-NAME: bob'")
-    print(
-        "  notifications: queue CASE_NOTIFICATIONS_QUEUE (default case-notifications) in Azurite;"
-        " audit trail: blob container case-audit; ledger: table caseledger"
-    )
-    print("  docs: docs/app-workflow.md\n")
+        lines.append(f"  curl -s {base}/api/cases/{target} -H @bob.headers")
+    lines += ["  .venv/bin/python -m devhost instances          # every instance with its stage",
+              "  Audit trail: GET /api/cases/{id}/audit; notifications: queue case-notifications; docs: "
+              "docs/app-workflow.md",
+              RULE, ""]
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from shared.contracts.case import (
     PolicyDecision,
 )
 from shared.contracts.event import BusinessEvent
+from shared.identity import identity_key, same_identity
 
 #: Name of the external event a decision is raised as (on the tier's approval sub-orchestration).
 DECISION_EVENT = "ApprovalDecision"
@@ -109,7 +110,8 @@ def build_evidence_pack(
 
 def parse_decision(raw: Any) -> ApprovalDecision:
     """An event payload as an :class:`ApprovalDecision`. Accepts the dict, or the JSON string the Python
-    client's double encoding delivers (durable-protocol §7). Raises ``ValueError`` when it is neither."""
+    client's double encoding delivers (docs/durable-extension-protocol.md#external-events). Raises
+    ``ValueError`` when it is neither."""
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
@@ -122,11 +124,6 @@ def parse_decision(raw: Any) -> ApprovalDecision:
         raise ValueError(f"decision is invalid ({fields})") from exc
 
 
-def same_identity(a: str, b: str) -> bool:
-    """Identities compare case-insensitively, ignoring surrounding spaces (GitHub logins, UPNs)."""
-    return a.strip().casefold() == b.strip().casefold()
-
-
 def refusal(
     approver: str,
     roles: Iterable[str],
@@ -134,17 +131,20 @@ def refusal(
     requester: str,
     allowed_roles: Sequence[str],
     expires_at: datetime,
-    now: datetime,
+    now: datetime | None,
     decided_by: Iterable[str] = (),
 ) -> str | None:
-    """Why this approver may not decide now, or None when they may (shared by endpoint and orchestrator)."""
-    if not approver.strip():
+    """Why this approver may not decide now, or None when they may (shared by endpoint and orchestrator).
+
+    ``now`` None skips the expiry check: only the orchestration decides expiry, on its own clock (the
+    host's), so the endpoint never contradicts it with a clock of its own."""
+    if not identity_key(approver):
         return "no identity"
     if same_identity(approver, requester):
         return f"{approver} requested this case and cannot decide it (separation of duties)"
     if set(roles).isdisjoint(allowed_roles):
         return f"{approver} has none of the roles allowed to decide: {', '.join(allowed_roles)}"
-    if now >= expires_at:
+    if now is not None and now >= expires_at:
         return f"the approval expired at {expires_at.isoformat()}"
     if any(same_identity(approver, other) for other in decided_by):
         return f"{approver} has already decided this case"
@@ -195,7 +195,7 @@ def tally(accepted: Sequence[ApprovalDecision], required: int) -> str | None:
     distinct approvers approved, else None (keep waiting)."""
     if any(d.decision == "reject" for d in accepted):
         return "rejected"
-    approvers = {d.approver.strip().casefold() for d in accepted if d.decision == "approve"}
+    approvers = {identity_key(d.approver) for d in accepted if d.decision == "approve"}
     return "approved" if len(approvers) >= required else None
 
 

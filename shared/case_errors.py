@@ -46,7 +46,7 @@ class ApplyRefused(CaseWorkflowError):
 #: Exception type names whose failure a later retry may fix: storage and network faults, a busy ledger
 #: claim, a transient downstream. An activity failure reaches the orchestrator as a plain ``Exception``
 #: whose text is ``"Activity function '{name}' failed:  {Type}: {message} ..."`` (the Functions host's and
-#: devhost's format, durable-protocol.md §6.1), so the type is read from the text.
+#: devhost's format, docs/durable-extension-protocol.md#activities), so the type is read from the text.
 TRANSIENT_FAILURES: frozenset[str] = frozenset(
     {
         "StorageUnavailable",

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from shared.contracts.case import Assessment, Classification, RiskClass
 from shared.contracts.event import BusinessEvent
 from shared.policy import PolicyDocument, match_rule
+from shared.strict_values import UnreadableValue, read_decimal
 
 #: The specialists fanned out for every case (each one an activity).
 SPECIALISTS = ("policy", "risk", "requester_history")
@@ -65,12 +66,11 @@ def validated_assessment(raw: Any) -> Assessment:
 
 
 def _amount(event: BusinessEvent) -> float | None:
-    value = event.attributes.get("amount")
-    if isinstance(value, bool) or value is None:
-        return None
+    """The event's ``amount`` read strictly (``shared.strict_values.read_decimal``); None when missing or
+    unreadable (the classification then says "no amount given" with low confidence)."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return float(read_decimal(event.attributes.get("amount")))
+    except UnreadableValue:
         return None
 
 
@@ -170,11 +170,18 @@ class RulesJudgment:
                 reasons=[f"{classification.risk_class} action needs a human"],
                 risks=risks,
             )
+        confidence = 0.85 if not risks else 0.65
+        reasons = [f"{classification.risk_class} action with bounded impact"]
+        if classification.confidence < confidence:  # the judgment's doubt (e.g. "no amount given") counts
+            confidence = classification.confidence
+            reasons.append(
+                f"classification confidence {classification.confidence:.2f}: {classification.rationale}"
+            )
         return Assessment(
             specialist="risk",
             recommendation="approve",
-            confidence=0.85 if not risks else 0.65,
-            reasons=[f"{classification.risk_class} action with bounded impact"],
+            confidence=confidence,
+            reasons=reasons,
             risks=risks,
         )
 

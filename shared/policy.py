@@ -12,6 +12,7 @@ except :func:`load_policy`, and nothing imports Azure.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ from shared.contracts.case import (
     RiskClass,
 )
 from shared.contracts.event import BusinessEvent
+from shared.strict_values import UnreadableValue, read_decimal
 
 #: The policy shipped with the app (used when CASE_POLICY_PATH is unset).
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policies" / "default.yaml"
@@ -116,12 +118,14 @@ class Defaults(_Strict):
 
 
 class PolicyDocument(_Strict):
-    """A whole policy file. Cross-checked on load: every rule's tool exists, every risk class is
+    """A whole policy file (``readers``: roles that may read every case, default ``[auditor]``; see
+    ``shared.access``). Cross-checked on load: every rule's tool exists, every risk class is
     described, thresholds referenced by conditions exist, and no rule lowers its tool's risk class."""
 
     version: str = Field(min_length=1)
     description: str = ""
     thresholds: dict[str, float] = Field(default_factory=dict)
+    readers: list[str] = Field(default_factory=lambda: ["auditor"])
     defaults: Defaults
     risk_classes: dict[RiskClass, RiskSpec]
     tools: dict[str, ToolSpec]
@@ -190,21 +194,20 @@ def load_policy(path: str | None) -> PolicyDocument:
     return parse_policy(text, source=str(file))
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+class _Unreadable(Exception):
+    """A numeric condition met a value it cannot read strictly (``shared.strict_values.read_decimal``)."""
+
+
+def _number(value: Any) -> Decimal | None:
+    """``value`` as a strict decimal; None when it is not a number at all (a word compared with eq)."""
+    try:
+        return read_decimal(value)
+    except UnreadableValue:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
 
 
-def condition_holds(condition: Condition, attributes: dict[str, Any], thresholds: dict[str, float]) -> bool:
-    """Evaluate one condition against an event's flat ``attributes`` (pure)."""
+def _holds(condition: Condition, attributes: dict[str, Any], thresholds: dict[str, float]) -> bool:
+    """One condition; raises :class:`_Unreadable` when an ordering comparison cannot read its value."""
     present = condition.attribute in attributes and attributes[condition.attribute] is not None
     if condition.op == "exists":
         return present
@@ -220,21 +223,63 @@ def condition_holds(condition: Condition, attributes: dict[str, Any], thresholds
         return equal if condition.op == "eq" else not equal
     a_num, e_num = _number(actual), _number(expected)
     if a_num is None or e_num is None:
-        return False
+        raise _Unreadable(f"{condition.attribute}={str(actual)[:40]!r} is not a number")
     return {"gt": a_num > e_num, "ge": a_num >= e_num, "lt": a_num < e_num, "le": a_num <= e_num}[
         condition.op
     ]
 
 
-def match_rule(policy: PolicyDocument, event: BusinessEvent) -> Rule:
-    """The first rule whose ``type`` equals the event type (or is unset) and whose conditions all hold;
-    the policy's ``fallback`` when none does."""
+def condition_holds(condition: Condition, attributes: dict[str, Any], thresholds: dict[str, float]) -> bool:
+    """Evaluate one condition against an event's flat ``attributes`` (pure). Numbers are read strictly
+    (decimal, finite; ``shared.strict_values``); an ordering comparison on a present value that is not a
+    number is *unreadable* and evaluates False here (:func:`match_rule` then takes the stricter branch)."""
+    try:
+        return _holds(condition, attributes, thresholds)
+    except _Unreadable:
+        return False
+
+
+def _first_match(policy: PolicyDocument, event: BusinessEvent, unreadable_holds: bool) -> tuple[Rule, bool]:
+    """The first matching rule reading unreadable conditions as ``unreadable_holds``; and whether any
+    condition of the rules looked at was unreadable."""
+    attributes = dict(event.attributes)
+    seen_unreadable = False
     for rule in policy.rules:
         if rule.type is not None and rule.type != event.type:
             continue
-        if all(condition_holds(c, dict(event.attributes), policy.thresholds) for c in rule.conditions):
-            return rule
-    return policy.fallback
+        matched = True
+        for condition in rule.conditions:
+            try:
+                holds = _holds(condition, attributes, policy.thresholds)
+            except _Unreadable:
+                seen_unreadable = True
+                holds = unreadable_holds
+            if not holds:
+                matched = False
+                break
+        if matched:
+            return rule, seen_unreadable
+    return policy.fallback, seen_unreadable
+
+
+def _rule_risk(policy: PolicyDocument, rule: Rule) -> int:
+    tool_risk = policy.tools[rule.tool].risk_class
+    risk = higher_risk(tool_risk, rule.risk_class) if rule.risk_class else tool_risk
+    return RISK_ORDER.index(risk)
+
+
+def match_rule(policy: PolicyDocument, event: BusinessEvent) -> Rule:
+    """The first rule whose ``type`` equals the event type (or is unset) and whose conditions all hold;
+    the policy's ``fallback`` when none does.
+
+    Fail closed: when a condition cannot read its value (``amount`` of ``"20,000"``, ``true``, ``NaN``),
+    the match is computed both ways (unreadable read as true and as false) and the riskier rule wins.
+    """
+    as_false, unreadable = _first_match(policy, event, unreadable_holds=False)
+    if not unreadable:
+        return as_false
+    as_true, _ = _first_match(policy, event, unreadable_holds=True)
+    return as_true if _rule_risk(policy, as_true) > _rule_risk(policy, as_false) else as_false
 
 
 def higher_risk(a: RiskClass, b: RiskClass) -> RiskClass:

@@ -14,28 +14,33 @@ from typing import Any
 
 from shared.audit import VerifyResult
 
-#: Record kinds that carry a reviewer's decision (accepted or refused).
-DECISION_KINDS = ("decision", "decision_refused")
+#: Record kinds that carry a reviewer's decision (accepted, refused, or handed to the tier).
+DECISION_KINDS = ("decision", "decision_refused", "decision_submitted")
+
+
+def _source(kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Where a decision record keeps the decision: a tier's refusal wraps what arrived in ``raw``; the
+    endpoint's records (``decision_submitted``, ``decision_refused`` with ``by: endpoint``) hold it flat."""
+    raw = data.get("raw")
+    return raw if kind == "decision_refused" and isinstance(raw, dict) else data
 
 
 def _actor(kind: str, data: dict[str, Any]) -> str | None:
-    if kind == "decision":
-        return data.get("approver")
-    if kind == "decision_refused":
-        raw = data.get("raw")
-        return raw.get("approver") if isinstance(raw, dict) else None
+    if kind in DECISION_KINDS:
+        actor = _source(kind, data).get("approver")
+        return actor if isinstance(actor, str) else None
     if kind == "stage" and data.get("stage") == "received":
         return data.get("requester")
     return None
 
 
 def _decision_fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    source = data.get("raw") if kind == "decision_refused" and isinstance(data.get("raw"), dict) else data
-    if kind not in DECISION_KINDS or not isinstance(source, dict):
+    if kind not in DECISION_KINDS:
         return {"decision": None, "reason": None, "evidenceHash": data.get("evidence_hash")}
+    source = _source(kind, data)
     return {
         "decision": source.get("decision"),
-        "reason": source.get("reason"),
+        "reason": source.get("reason") if kind != "decision_refused" or source is not data else None,
         "evidenceHash": source.get("evidence_hash"),
         "refusedBecause": data.get("reason") if kind == "decision_refused" else None,
     }
@@ -44,7 +49,8 @@ def _decision_fields(kind: str, data: dict[str, Any]) -> dict[str, Any]:
 def full_records(raw: list[tuple[str, bytes]], result: VerifyResult) -> list[dict[str, Any]]:
     """Each stored record in full plus ``actor``, ``decision``, ``reason``, ``evidenceHash`` (None where a
     record has none) and ``chain``: ``valid`` | ``broken`` | ``unverified`` (see the module docstring).
-    Order: seq order, which is time order (the orchestrator appends in the order things happen)."""
+    Order: seq order, the order the records were appended, which is the order things happened (the ``at``
+    stamps come from the orchestration's clock, or the wall clock for the decision endpoint's records)."""
     out: list[dict[str, Any]] = []
     for position, (name, body) in enumerate(raw):
         if result.ok or result.first_bad_seq is None or position < result.first_bad_seq:

@@ -7,12 +7,14 @@ HTTP answer. The pre-check only gives fast errors: the approval sub-orchestratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
+from shared import decision_seal
+from shared.access import CaseFacts, may_decide
 from shared.approvals import refusal, same_identity
 from shared.contracts.case import ApprovalDecision, ApprovalRequest
 from shared.contracts.event import CASE_WORKFLOW
@@ -21,10 +23,11 @@ from shared.identity import Principal
 
 @dataclass(frozen=True)
 class Answer:
-    """An HTTP answer: ``status`` code and JSON ``body``."""
+    """An HTTP answer: ``status`` code, JSON ``body`` and extra ``headers`` (e.g. ``Retry-After``)."""
 
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def error(status: int, message: str, **extra: Any) -> Answer:
@@ -37,18 +40,45 @@ def is_case(status: Any) -> bool:
     return bool(status) and getattr(status, "name", None) == CASE_WORKFLOW
 
 
-def case_view(instance_id: str, runtime_status: str | None, custom_status: Any, progress: Any = None) -> dict:
-    """``GET /api/cases/{id}`` body: ``stage``, ``timeline``, ``pendingApproval``, ``outcome`` (and the
-    event identity, policy version, risk class, runtime status, the current tier's ``approvalProgress``)."""
+def visible_stage(
+    runtime_status: str | None, custom_status: Any, progress: Any, escalating: bool = False
+) -> str:
+    """The stage a caller sees. ``terminated`` for a terminated case (its custom status is frozen where it
+    stopped). ``awaiting_approval`` once the first tier accepts decisions (its instance exists: ``progress``
+    is its custom status) or while escalating between tiers (``escalating``: an earlier tier ran); before
+    that, the stage before it, so a client that polls and then decides is not answered 409 for being early."""
     status = custom_status if isinstance(custom_status, dict) else {}
+    stage = str(status.get("stage", "received"))
+    if runtime_status == "Terminated":
+        return "terminated"
+    if stage == "awaiting_approval" and progress is None and not escalating:
+        earlier = [t.get("stage") for t in status.get("timeline", []) if isinstance(t, dict)]
+        earlier = [s for s in earlier if s and s != "awaiting_approval"]
+        return str(earlier[-1]) if earlier else "classified"
+    return stage
+
+
+def case_view(
+    instance_id: str,
+    runtime_status: str | None,
+    custom_status: Any,
+    progress: Any = None,
+    escalating: bool = False,
+) -> dict:
+    """``GET /api/cases/{id}`` body: ``stage`` (:func:`visible_stage`), ``timeline``, ``pendingApproval``,
+    ``outcome`` (and the event identity, policy version, risk class, runtime status, the current tier's
+    ``approvalProgress``)."""
+    status = custom_status if isinstance(custom_status, dict) else {}
+    stage = visible_stage(runtime_status, custom_status, progress, escalating)
+    accepting = stage == "awaiting_approval" and progress is not None
     return {
         "caseId": instance_id,
         "runtimeStatus": runtime_status,
-        "stage": status.get("stage", "received"),
+        "stage": stage,
         "timeline": status.get("timeline", []),
-        "pendingApproval": status.get("pendingApproval"),
+        "pendingApproval": status.get("pendingApproval") if accepting else None,
         "approvalInstanceId": status.get("approvalInstanceId"),
-        "approvalProgress": progress if status.get("pendingApproval") else None,
+        "approvalProgress": progress if accepting else None,
         "outcome": status.get("outcome"),
         "eventId": status.get("eventId"),
         "eventType": status.get("eventType"),
@@ -80,9 +110,7 @@ def approval_item(
     roles = request.get("roles", [])
     can_decide = None
     if principal is not None:
-        can_decide = principal.has_any_role(roles) and not same_identity(
-            principal.name, custom_status["requester"]
-        )
+        can_decide = may_decide(principal, CaseFacts(custom_status.get("requester"), frozenset()), roles)
     return {
         "caseId": instance_id,
         "eventType": custom_status.get("eventType"),
@@ -131,7 +159,8 @@ def precheck_decision(
     now: datetime,
 ) -> Answer | None:
     """The endpoint's fast checks (None when the decision may be handed on): self-approval or a missing role
-    → 403; stale evidence, expiry or an approver who already decided → 409."""
+    → 403; stale evidence or an approver who already decided → 409. Expiry is not checked here: the
+    tier decides it on the orchestration's clock (``now`` is accepted for compatibility and ignored)."""
     if evidence_hash is not None and evidence_hash != request.evidence_hash:
         return error(
             409,
@@ -144,7 +173,7 @@ def precheck_decision(
         requester=requester,
         allowed_roles=request.roles,
         expires_at=request.expires_at,
-        now=now,
+        now=None,
         decided_by=decided_by,
     )
     if reason is None:
@@ -157,14 +186,29 @@ def precheck_decision(
 
 
 def decision_payload(
-    principal: Principal, decision: str, reason: str, request: ApprovalRequest, now: datetime
+    principal: Principal,
+    decision: str,
+    reason: str,
+    request: ApprovalRequest,
+    now: datetime,
+    *,
+    key: bytes | None = None,
+    nonce: str | None = None,
 ) -> dict:
-    """The ``ApprovalDecision`` event data raised to the tier's approval instance."""
-    return ApprovalDecision(
+    """The ``ApprovalDecision`` event data raised to the tier's approval instance, bound to the case,
+    approval instance and tier with ``nonce`` and sealed with ``key`` (``shared.decision_seal``)."""
+    payload = ApprovalDecision(
         decision=decision,  # type: ignore[arg-type]
         reason=reason,
         approver=principal.name,
-        roles=sorted(principal.roles),
+        roles=sorted(principal.roles & set(request.roles)),  # only the roles that matter here (bounded)
         at=now,
         evidence_hash=request.evidence_hash,
+        case_instance_id=request.case_instance_id,
+        approval_instance_id=request.approval_instance_id,
+        tier=request.tier,
+        nonce=nonce,
     ).model_dump(mode="json")
+    if key is not None:
+        payload["seal"] = decision_seal.seal(key, payload)
+    return payload

@@ -8,17 +8,21 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from shared.approvals import same_identity
+from shared import policy_store
+from shared.access import case_facts, may_decide, may_read_case, reader_roles
 from shared.case_errors import PolicyError
-from shared.identity import MalformedPrincipal, Principal, principal_from_headers
-from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
+from shared.identity import (
+    AuthenticationNotConfigured,
+    MalformedPrincipal,
+    Principal,
+    principal_from_headers,
+)
+from shared.policy import PolicyDocument
 from shared.settings import AppSettings
 from triggers.case_source import list_instances
 from triggers.console_views import Access, CaseRow, case_rows
@@ -35,72 +39,38 @@ def viewer(req: func.HttpRequest) -> Principal:
     ones (fails closed: no identity, nothing shown)."""
     try:
         principal = principal_from_headers(dict(req.headers.items()))
-    except MalformedPrincipal as exc:
+    except (MalformedPrincipal, AuthenticationNotConfigured) as exc:
         raise Unauthenticated(str(exc)) from exc
     if principal is None:
         raise Unauthenticated("no X-MS-CLIENT-PRINCIPAL: sign in through App Service Authentication")
     return principal
 
 
-_policy_cache: dict[tuple[str, float], PolicyDocument] = {}
-
-
 def _policy() -> PolicyDocument | None:
-    """The case policy (``CASE_POLICY_PATH``, else the shipped one), cached per file and modification
-    time; None when unreadable (then only the requester, the approvers and the pending tier's roles read)."""
+    """The case policy (``shared.policy_store.current``: cached per process, re-read when the file changes);
+    None when unreadable: then only the requester and the pending tier's roles are authorized."""
     try:
-        path = AppSettings.from_env().policy_path
-        file = path or str(DEFAULT_POLICY_PATH)
-        key = (file, os.stat(file).st_mtime)
-        if key not in _policy_cache:
-            _policy_cache.clear()
-            _policy_cache[key] = load_policy(path)
-        return _policy_cache[key]
-    except (OSError, PolicyError, ValueError) as exc:
+        return policy_store.current(AppSettings.from_env())[0]
+    except (PolicyError, ValueError) as exc:
         logger.warning("policy unreadable for the console's read rules: %s", exc)
         return None
 
 
-def _decider_roles(custom: dict[str, Any], policy: PolicyDocument | None) -> set[str]:
-    roles: set[str] = set()
-    risk = custom.get("riskClass")
-    if policy is not None and risk in policy.risk_classes:
-        spec = policy.risk_classes[risk]
-        source = spec if spec.approval != "none" else policy.defaults.review
-        roles |= {role for tier in source.tiers for role in tier.roles}
-    pending = custom.get("pendingApproval")
-    listed = pending.get("roles") if isinstance(pending, dict) else None
-    if isinstance(listed, list):
-        roles |= {r for r in listed if isinstance(r, str)}
-    return roles
-
-
-def _reads(policy: PolicyDocument | None) -> Callable[[Principal, dict[str, Any]], bool]:
-    def may_read(principal: Principal, custom: dict[str, Any]) -> bool:
-        requester = custom.get("requester")
-        if isinstance(requester, str) and same_identity(principal.name, requester):
-            return True
-        outcome = custom.get("outcome") if isinstance(custom.get("outcome"), dict) else {}
-        if any(isinstance(a, str) and same_identity(principal.name, a) for a in outcome.get("approvers", [])):
-            return True
-        return principal.has_any_role(_decider_roles(custom, policy))
-
-    return may_read
-
-
-def _may_decide(principal: Principal, custom: dict[str, Any], tier_roles: list[str]) -> bool:
-    requester = custom.get("requester")
-    if not principal.has_any_role(tier_roles):
-        return False
-    return not (isinstance(requester, str) and same_identity(principal.name, requester))
-
-
 def access() -> Access:
-    """The read/decide rules (the semantics of ``shared.access``): a case is readable by its requester, its
-    approvers and every role that may decide cases of its risk class (the review tiers when the class
-    needs no approval) or its pending tier; decidable by a role of the pending tier who is not the
-    requester."""
-    return Access(may_read=_reads(_policy()), may_decide=_may_decide)
+    """The read/decide rules of ``shared.access`` under the current policy: a case is readable by its
+    requester, every role that may decide it (its risk class's tiers, or the review tiers when the class
+    needs no approval, and its pending tier) and the policy's reader roles; decidable by a role of the
+    pending tier who is not the requester."""
+    policy = _policy()
+    readers = reader_roles(policy)
+
+    def read(principal: Principal, custom: dict[str, Any]) -> bool:
+        return may_read_case(principal, case_facts(custom, policy), readers)
+
+    def decide(principal: Principal, custom: dict[str, Any], tier_roles: list[str]) -> bool:
+        return may_decide(principal, case_facts(custom, policy), tier_roles)
+
+    return Access(may_read=read, may_decide=decide)
 
 
 async def load_rows(client: df.DurableOrchestrationClient, *, running_only: bool = False) -> list[CaseRow]:

@@ -2,7 +2,8 @@
 
 - Templates: Jinja2 (https://jinja.palletsprojects.com/en/3.1.x/api/), files in ``triggers/templates/``,
   autoescaping on for every template; static files (``console.css``, ``live.js``) in ``triggers/static/``.
-- Form token (CSRF): ``HMAC-SHA256(key, "decide|<identity key>|<case id>")`` in base64url. The key is the
+- Form token (CSRF): ``HMAC-SHA256(key, "decide|<identity key>|<case id>")`` in base64url (identity key:
+  ``shared.identity.identity_key``). The key is the
   app setting ``CASE_CONSOLE_FORM_KEY``; without it a random key is made per process (tokens then stop
   working after a restart or on another instance: set the setting when scaling out). Pure apart from that.
 - Responses carry ``Content-Security-Policy`` (scripts, styles and forms from this origin only, no framing),
@@ -27,8 +28,7 @@ from urllib.parse import quote
 import azure.functions as func
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from shared.approvals import same_identity
-from shared.identity import Principal
+from shared.identity import Principal, same_identity
 from triggers.console_views import age, time_left
 
 HERE = Path(__file__).resolve().parent
@@ -109,7 +109,7 @@ def _form_key() -> bytes:
 
 def form_token(principal: Principal, case_id: str) -> str:
     """The decision form's token for ``principal`` on ``case_id`` (see the module docstring)."""
-    identity = principal.name.strip().casefold()
+    identity = principal.key  # shared.identity.identity_key: look-alike spellings are one identity
     digest = hmac.new(_form_key(), f"decide|{identity}|{case_id}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
@@ -199,13 +199,18 @@ def retrying(history: list[dict[str, Any]] | None) -> dict[str, str] | None:
 
 
 def decision_rows(audit_records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Accepted and refused decisions from the audit records (``triggers.audit_view.full_records``)."""
+    """Decisions from the audit records (``triggers.audit_view.full_records``): each submitted, accepted and
+    refused one, with ``when`` and a ``result`` text (accepted | submitted | refused: why)."""
     rows = []
     for record in audit_records:
-        if record.get("kind") in ("decision", "decision_refused"):
-            data = record.get("data") if isinstance(record.get("data"), dict) else {}
-            raw = data.get("raw") if isinstance(data.get("raw"), dict) else data
-            rows.append({**record, "when": raw.get("at") or record.get("at")})
+        kind = record.get("kind")
+        if kind not in ("decision", "decision_refused", "decision_submitted"):
+            continue
+        data = record.get("data") if isinstance(record.get("data"), dict) else {}
+        raw = data.get("raw") if isinstance(data.get("raw"), dict) else data
+        result = {"decision": "accepted", "decision_submitted": "submitted to the tier"}.get(
+            str(kind), f"refused: {record.get('refusedBecause') or data.get('reason') or 'refused'}")
+        rows.append({**record, "when": raw.get("at") or record.get("at"), "result": result})
     return rows
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.contracts.event import CASE_WORKFLOW
-from shared.identity import Principal
+from shared.identity import Principal, same_identity
 
 APPROVAL_TIER = "approval_tier"
 MAX_TOP = 200
@@ -185,8 +185,6 @@ class Access:
 
 
 def _same(a: str, b: str) -> bool:
-    from shared.approvals import same_identity
-
     return same_identity(a, b)
 
 

@@ -3,9 +3,11 @@
 Accepts CloudEvents 1.0 (structured and binary), GitHub webhooks and plain JSON events (see
 ``shared/normalize``). Answers:
 
-- 202 with the durable status links (``create_check_status_response``) plus ``"instanceId"`` and
-  ``"redelivered"`` in the body and the header ``X-Case-Redelivered: true|false``; a redelivered event gets
-  the links of the case it opened before;
+- 202 ``{"id", "instanceId", "redelivered", "statusUrl", "runtimeStatus"?}`` with ``Location`` (the
+  case's ``/api/cases/{id}``) and ``X-Case-Redelivered: true|false``; a redelivered event gets the case it
+  opened before. Nothing under ``/runtime/webhooks/durabletask`` is handed out: in Azure those URLs embed
+  the Durable Functions system key (https://learn.microsoft.com/azure/azure-functions/durable/
+  durable-functions-http-api), and event senders are not operators;
 - 200 ``{"status": "ignored", ...}`` for a GitHub ``ping``;
 - 400 / 401 / 413 / 415 ``{"error": ..., "fields": [...]}`` from normalization.
 
@@ -61,13 +63,24 @@ async def ingest_event_http(
         return _json(exc.status, exc.to_json())
 
     result = await start_case(client, event)
-    links = client.create_check_status_response(req, result.instance_id)
-    body = json.loads(links.get_body())
-    body.update({"instanceId": result.instance_id, "redelivered": result.redelivered})
+    status_url = f"{_origin(req.url)}/api/cases/{result.instance_id}"
+    body: dict[str, object] = {
+        "id": result.instance_id,
+        "instanceId": result.instance_id,
+        "redelivered": result.redelivered,
+        "statusUrl": status_url,
+    }
     if result.runtime_status is not None:
         body["runtimeStatus"] = result.runtime_status
-    headers = dict(links.headers.items())
-    headers[REDELIVERED_HEADER] = "true" if result.redelivered else "false"
-    headers.pop("Content-Length", None)
-    headers.pop("content-length", None)
+    headers = {
+        "Location": status_url,
+        REDELIVERED_HEADER: "true" if result.redelivered else "false",
+    }
     return func.HttpResponse(json.dumps(body), status_code=202, headers=headers, mimetype="application/json")
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (the request's own origin)."""
+    scheme_end = url.find("://")
+    path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+    return url if path_start < 0 else url[:path_start]

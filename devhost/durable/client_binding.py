@@ -9,7 +9,8 @@ is a private listener (``http://127.0.0.1:17071/durabletask/``); devhost points 
 ``/runtime/webhooks/durabletask/`` routes (:mod:`devhost.durable.http_api`), which answer the same calls.
 
 The SDK keeps one module-global aiohttp session, so client functions must run on one long-lived event
-loop (devhost's host loop) while the management routes keep serving (durable-protocol.md §11.5).
+loop (devhost's host loop) while the management routes keep serving
+(docs/durable-extension-protocol.md#the-durable-client).
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ def reset_sdk_session_if_foreign() -> bool:
 
     ``azure.durable_functions.models.utils.http_utils`` keeps one ``ClientSession`` (and one
     ``asyncio.Lock``) for the process; after a host stops and another starts in the same process (tests,
-    benchmarks) every client call would fail with "Event loop is closed" (durable-protocol.md §11.5).
+    benchmarks) every client call would fail with "Event loop is closed"
+    (docs/durable-extension-protocol.md#the-durable-client).
     Returns True when it reset them. Does nothing outside a running loop.
     """
     try:

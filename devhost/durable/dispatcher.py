@@ -59,7 +59,8 @@ def index_functions(
     functions: Sequence[FunctionInfo], trigger: str, alias_key: str
 ) -> dict[str, FunctionInfo]:
     """Functions with trigger type ``trigger`` by name, plus their ``orchestration=``/``activity=`` alias
-    (the extension registers the alias, the SDK calls by function name: §1.1)."""
+    (the extension registers the alias, the SDK calls by function name:
+    docs/durable-extension-protocol.md#registration)."""
     found: dict[str, FunctionInfo] = {}
     for fn in functions:
         if fn.trigger_type != trigger:
@@ -313,7 +314,8 @@ class Dispatcher:
             pass
 
     async def _run_activity(self, item: ActivityWorkItem) -> dict[str, Any]:
-        """Invoke the activity (§1.3) and build TaskCompleted / TaskFailed (§6.1)."""
+        """Invoke the activity and build TaskCompleted / TaskFailed
+        (docs/durable-extension-protocol.md#activities)."""
         fn = self.activities.get(item.name)
         if fn is None and item.name == HTTP_ACTIVITY:
             reason = "Durable HTTP (context.call_http) is not supported by devhost; call an activity instead."

@@ -5,7 +5,7 @@ Owns the binding types ``orchestrationTrigger``, ``activityTrigger``, ``durableC
 opens ``<data_dir>/taskhub.sqlite`` (one file for every hub name; hubs never see each other), builds the
 :class:`~devhost.durable.hub.TaskHub` façade and starts the :class:`~devhost.durable.dispatcher.Dispatcher`.
 ``routes()`` serves the Durable HTTP API (``devhost.durable.http_api``); the durableClient input binding is
-the JSON of ``devhost.durable.client_binding`` (protocol note §11.1).
+the JSON of ``devhost.durable.client_binding`` (docs/durable-extension-protocol.md#the-durable-client).
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ class DurableExtension:
     async def resolve_input(
         self, function: FunctionInfo, binding: Mapping[str, Any], trigger_metadata: Mapping[str, Any]
     ) -> Any:
-        """The durableClient binding JSON string (§11.1). Raises DevhostError for other binding types."""
+        """The durableClient binding JSON string (docs/durable-extension-protocol.md#the-durable-client).
+        Raises DevhostError for other binding types."""
         if binding.get("type") != "durableClient":
             raise DevhostError(f"binding type {binding.get('type')!r} is no durable input binding")
         return client_binding.binding_json(self.get_hub(), self._base_url, binding)

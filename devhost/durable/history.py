@@ -1,6 +1,7 @@
 """Builders and helpers for DTFx-shaped history events, as the Python SDK replays them.
 
-Shape (protocol note §3; DTFx ``src/DurableTask.Core/History/*.cs``; SDK ``models/history/HistoryEvent.py``):
+Shape (docs/durable-extension-protocol.md#history-events; DTFx ``src/DurableTask.Core/History/*.cs``; SDK
+``models/history/HistoryEvent.py``):
 PascalCase keys, integer ``EventType``, ``EventId`` = sequence number for TaskScheduled (4),
 SubOrchestrationInstanceCreated (7), TimerCreated (10) and EventSent (14), else -1; ``Timestamp`` is UTC
 text with 7 fractional digits (``2024-01-01T00:00:01.0000000Z``, what .NET writes). ``IsPlayed`` is added
@@ -64,7 +65,8 @@ def format_timestamp(dt: datetime) -> str:
 
 def parse_timestamp(text: str) -> datetime:
     """Parse ``…Z`` timestamps with 0–7 fractional digits (``fireAt`` from actions, our own ``Timestamp``s)
-    into an aware UTC datetime. A missing zone is taken as UTC (SDK §8.1). Raises ValueError."""
+    into an aware UTC datetime. A missing zone is taken as UTC (docs/durable-extension-protocol.md#timers).
+    Raises ValueError."""
     s = text.strip()
     if s.endswith("Z") or s.endswith("z"):
         s = s[:-1] + "+00:00"
@@ -205,7 +207,8 @@ def event_raised(ts: datetime, name: str, input_json: str | None) -> Event:
 
 # -- helpers ---------------------------------------------------------------------------------------------
 def with_played(event: Event, played: bool) -> Event:
-    """A copy with ``IsPlayed`` set (SDK §9.5: true for earlier episodes, false for the current one)."""
+    """A copy with ``IsPlayed`` set (docs/durable-extension-protocol.md#replay: true for earlier episodes,
+    false for the current one)."""
     e = dict(event)
     e["IsPlayed"] = played
     return e

@@ -30,10 +30,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from devhost import limits
 from devhost.durable import errors
 from devhost.durable import status_payload as sp
 
 METHODS = ["GET", "POST", "DELETE", "PUT", "PATCH"]
+#: Largest ``top`` accepted by the instance query (larger values would overflow SQLite integers).
+MAX_PAGE_SIZE = 10000
 DEFAULT_PAGE_SIZE = 100  # EXT OrchestrationStatusQueryCondition.PageSize default
 CHECK_STATUS_RETRY_AFTER = "10"
 RUNNING_RETRY_AFTER = "5"
@@ -234,7 +237,7 @@ class DurableHttpApi:
         input_json: str | None = None
         if body:
             try:
-                json.loads(body)
+                limits.loads(body)
             except ValueError as exc:
                 return json_response(400, sp.http_error(
                     "Invalid JSON content", exc, "Newtonsoft.Json.JsonReaderException"))
@@ -277,6 +280,8 @@ class DurableHttpApi:
         """List instances: 200 array of status objects + ``x-ms-continuation-token`` when more remain."""
         query = _Query(request)
         top = query.integer("top")
+        if (query.get("top") or "").strip() and (top is None or top > MAX_PAGE_SIZE):
+            return json_response(400, sp.http_error(f"top must be an integer up to {MAX_PAGE_SIZE}"))
         states, token = await self._get_hub().query(
             created_from=query.time("createdTimeFrom"), created_to=query.time("createdTimeTo"),
             statuses=query.statuses(), instance_id_prefix=query.get("instanceIdPrefix"),
@@ -316,7 +321,8 @@ class DurableHttpApi:
         """Raise an external event: 202; 404 unknown; 410 finished; 400 not ``application/json`` or bad JSON.
 
         The event's input is the parsed body re-serialised, so the Python SDK's double-encoded body
-        reaches the orchestrator as a string, as on Azure (durable-protocol.md §7).
+        reaches the orchestrator as a string, as on Azure
+        (docs/durable-extension-protocol.md#external-events).
         """
         hub = self._get_hub()
         refused = await _refuse_unless_live(hub, instance_id)
@@ -326,7 +332,7 @@ class DurableHttpApi:
         if media_type != "application/json":
             return json_response(400, sp.http_error("Only application/json request content is supported"))
         try:
-            value = json.loads((await request.body()).decode("utf-8-sig"))
+            value = limits.loads((await request.body()).decode("utf-8-sig"))
         except ValueError as exc:
             return json_response(400, sp.http_error(
                 "Invalid JSON content", exc, "Newtonsoft.Json.JsonReaderException"))

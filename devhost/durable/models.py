@@ -32,7 +32,8 @@ class InstanceState:
 
     ``input``, ``output`` and ``custom_status`` are JSON text (None when absent). ``input`` is the stored
     ``ExecutionStarted.Input`` (for instances started by the Python client this is a JSON string literal
-    holding the double-encoded input, as on Azure, §11.3 of the protocol note). ``output`` of a failed
+    holding the double-encoded input, as on Azure, docs/durable-extension-protocol.md#the-durable-client).
+    ``output`` of a failed
     instance is the JSON string ``"Orchestrator function 'x' failed: ..."``; of a terminated one the reason.
     ``failure_details`` is a dict ``{"ErrorType", "ErrorMessage"}`` for failed instances.
     """

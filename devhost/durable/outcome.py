@@ -2,7 +2,8 @@
 
 Shapes consumed by the store (one transaction per :class:`EpisodeOutcome`) and produced by
 :mod:`devhost.durable.runtime_state`; action helpers follow the SDK's action JSON
-(``azure/durable_functions/models/actions/*.py``, protocol note §4.2–§4.3).
+(``azure/durable_functions/models/actions/*.py``,
+docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions).
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ class Episode:
 
 
 def payload_input(es_input: str | None) -> Any:
-    """The payload's ``input`` for ``ExecutionStarted.Input`` text (§2, §11.3): what the extension's
+    """The payload's ``input`` for ``ExecutionStarted.Input`` text
+    (docs/durable-extension-protocol.md#the-orchestration-payload,
+    docs/durable-extension-protocol.md#the-durable-client): what the extension's
     ``GetInputAsJson`` yields (the parsed token) when the SDK's ``get_input`` can read it – a string holding
     JSON (the Python client's double encoding) or an object – else the JSON text itself, so numbers,
     arrays and plain strings posted by curl also arrive intact."""
@@ -132,7 +135,8 @@ def payload_input(es_input: str | None) -> Any:
 
 def flatten_actions(actions: Any) -> Iterator[dict[str, Any]]:
     """Depth-first leaves of the returned ``actions`` (V1 lists of lists or V2 ``[[…]]``), compounds
-    (WhenAny/WhenAll) unwrapped (§4.3)."""
+    (WhenAny/WhenAll) unwrapped
+    (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions)."""
     if isinstance(actions, list):
         for a in actions:
             yield from flatten_actions(a)

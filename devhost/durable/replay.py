@@ -1,7 +1,9 @@
 """The replay driver: build the orchestration trigger payload, call the SDK's handler, parse its answer.
 
-Pure apart from running user code. Payload shape: protocol note §2 (the extension's legacy JSON protocol,
-``OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString``); result: §1.2 / §4 (the
+Pure apart from running user code. Payload shape:
+docs/durable-extension-protocol.md#the-orchestration-payload (the extension's legacy JSON protocol,
+``OrchestrationTriggerAttributeBindingProvider.OrchestrationContextToString``); result:
+docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions (the
 OrchestratorState JSON string, or an exception whose text carries it after ``$OutOfProcData$:``, as the
 extension's ``OutOfProcExceptionHelpers`` splits it). The SDK replays the whole history on every call.
 """
@@ -15,7 +17,10 @@ from typing import Any
 
 from devhost.durable import history as h
 
-# Schema versions sent as the extension 2.x does (§2, §4.3): the SDK answers with schemaVersion 2 (V3).
+# Schema versions sent as the extension 2.x does
+# (docs/durable-extension-protocol.md#the-orchestration-payload,
+# docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions): the SDK answers with
+# schemaVersion 2 (V3).
 UPPER_SCHEMA_VERSION = 1
 UPPER_SCHEMA_VERSION_NEW = 2
 _OOP_LABEL = "$OutOfProcData$:"
@@ -49,7 +54,7 @@ def build_payload(
     ``played`` are earlier episodes' events as JSON text (IsPlayed true); ``new_events`` this episode's
     (OrchestratorStarted first), written with IsPlayed false; ``input_value`` is the payload ``input``
     (:func:`devhost.durable.outcome.payload_input`). Long-timer durations are omitted: SQLite needs no
-    timer splitting (§8.2).
+    timer splitting (docs/durable-extension-protocol.md#timers).
     """
     fresh = [json.dumps(h.with_played(e, False), separators=(",", ":")) for e in new_events]
     head = {

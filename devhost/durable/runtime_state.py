@@ -5,7 +5,9 @@ and answers three questions for an episode:
 
 1. :meth:`RuntimeState.select_batch` – which inbox messages this episode consumes (control messages alone,
    held events while Suspended, at most one retry-relevant completion and only as the batch's last event so
-   sequence numbers match the SDK's replay order, §4.4/§5 of the protocol note);
+   sequence numbers match the SDK's replay order,
+   docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions,
+   docs/durable-extension-protocol.md#retries);
 2. :meth:`RuntimeState.begin` – the episode's new history events (OrchestratorStarted + messages) and
    whether user code must run (terminate, suspend, resume need none; rewind rewrites history first);
 3. :meth:`RuntimeState.finish` – given the SDK's OrchestratorState: history events to append, activity work
@@ -14,7 +16,7 @@ and answers three questions for an episode:
 
 Mirrors DTFx ``TaskOrchestrationDispatcher`` + the extension's ``OutOfProcOrchestrationShim`` (retries as DTFx
 ``RetryInterceptor``: TimerCreated after every failed attempt, also after the last) and durabletask-go
-``backend/runtimestate.go`` (``ApplyActions``). Section numbers (§) refer to docs/durable-protocol.md.
+``backend/runtimestate.go`` (``ApplyActions``). Background: docs/durable-extension-protocol.md.
 """
 
 from __future__ import annotations
@@ -271,7 +273,10 @@ class RuntimeState:
         self, episode: Episode, state: dict[str, Any] | None, error: str | None = None
     ) -> EpisodeOutcome:
         """Turn the SDK's OrchestratorState (``state``; None with ``error`` when the handler broke the
-        protocol) into the episode's outcome (§4–§10, §14 steps 5–9)."""
+        protocol) into the episode's outcome
+        (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions,
+        docs/durable-extension-protocol.md#continue-as-new-custom-status-ids-versions,
+        docs/durable-extension-protocol.md#an-episode-step-by-step)."""
         if episode.outcome is not None:
             return episode.outcome
         now = episode.now
@@ -337,7 +342,8 @@ class RuntimeState:
     def _continue_as_new(
         self, out: EpisodeOutcome, appended: list[Event], now: datetime, new_input: Any
     ) -> None:
-        """§9.1: the execution ends ContinuedAsNew; a new one with the same id, name, version and parent
+        """docs/durable-extension-protocol.md#continue-as-new-custom-status-ids-versions: the execution ends
+        ContinuedAsNew; a new one with the same id, name, version and parent
         starts from a fresh history with the action's input."""
         appended.append(h.execution_completed(now, STATUS_VALUES["ContinuedAsNew"], new_input))
         out.runtime_status = "ContinuedAsNew"
@@ -360,7 +366,8 @@ class RuntimeState:
         return [Outbound(pid, h.sub_orchestration_completed(now, task_id, result))]
 
     def _schedule(self, out: EpisodeOutcome, action: dict[str, Any], now: datetime) -> Event:
-        """History event + work for one new action (§14 step 5)."""
+        """History event + work for one new action
+        (docs/durable-extension-protocol.md#an-episode-step-by-step step 5)."""
         eid = self.next_id
         self.next_id += 1
         t = action.get("actionType")
@@ -410,7 +417,8 @@ class RuntimeState:
         return h.sub_orchestration_created(now, eid, name, version, child_id, inp)
 
     def _apply_retry(self, out: EpisodeOutcome, appended: list[Event], e: Event, now: datetime) -> None:
-        """§5: a failed attempt gets a retry timer (also the last one); a fired retry timer with attempts
+        """docs/durable-extension-protocol.md#retries: a failed attempt gets a retry timer (also the last
+        one); a fired retry timer with attempts
         left schedules the next attempt."""
         t = e.get("EventType")
         if t in (h.TASK_FAILED, h.SUB_ORCHESTRATION_FAILED):

@@ -14,7 +14,7 @@
 * ``Executing 'Functions.<Name>' (Reason='...', Id=...)`` / ``Executed '...' (Succeeded|Failed, Id=...,
   Duration=Nms)`` on logger ``Function.<Name>`` (webjobs-sdk ``FunctionInstanceLogger``).
 
-See ``functions-host-semantics.md`` §5 and §9.
+See docs/host-behaviour.md#logging-and-the-console, docs/host-behaviour.md#invocations.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Mirrors the Python worker's indexing (``azure_functions_worker/loader.py`` ``index_function_app`` and
 ``functions.py`` ``add_indexed_function``) and the host's validation (``Utility.IsValidFunctionName``,
 ``ScriptHost.ValidateHttpFunction`` / ``HttpRoutesConflict``), see
-``functions-host-semantics.md`` §1.7 and §3:
+docs/host-behaviour.md#loading-the-app:
 
 * the app directory goes first on ``sys.path`` and the script is imported as module ``function_app``;
 * the module must hold exactly one top-level ``FunctionRegister`` (``func.FunctionApp``, ``df.DFApp``,

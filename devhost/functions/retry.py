@@ -2,7 +2,7 @@
 
 Mirrors the host's in-memory retry loop (webjobs-sdk ``FunctionExecutorExtensions``,
 ``FixedDelayRetryAttribute`` / ``ExponentialBackoffRetryAttribute``; python-worker ``loader.py`` for the
-decorator's settings; ``functions-host-semantics.md`` §2.8, §9.1):
+decorator's settings; docs/host-behaviour.md#invocations):
 
 * attempts = 1 + ``max_retry_count``; ``-1`` retries forever;
 * fixed delay: ``delay_interval`` between attempts;

@@ -1,7 +1,7 @@
 """The host's ``/admin`` endpoints that ``func start`` serves locally, plus devhost's virtual clock.
 
-Mirrors the Functions host's ``HostController`` / ``FunctionsController`` (``functions-host-semantics.md``
-§4.7); every request is admin-level locally, as under ``func start``:
+Mirrors the Functions host's ``HostController`` / ``FunctionsController``
+(docs/host-behaviour.md#http-triggers); every request is admin-level locally, as under ``func start``:
 
 * ``GET /admin/host/status`` → 200 ``{"id", "state", "version", "versionDetails", "processUptime", ...}``;
 * ``GET|POST /admin/host/ping`` → 200;
@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from devhost import limits
 from devhost.clock import Clock, VirtualClock
 from devhost.config import HostConfig
 from devhost.extension import Extension
@@ -112,7 +113,7 @@ def admin_routes(host: AdminView) -> list[Route]:
         if function is None:
             return _unknown_function(host, request.path_params["name"])
         try:
-            payload = json.loads(await request.body() or b"null")
+            payload = limits.loads(await request.body() or b"null")
         except ValueError:
             payload = None
         if not isinstance(payload, dict):
@@ -134,7 +135,7 @@ def admin_routes(host: AdminView) -> list[Route]:
             return JSONResponse({"error": "the host runs on the system clock; start it with "
                                           "--clock virtual or virtual-manual"}, status_code=400)
         try:
-            body = json.loads(await request.body() or b"null")
+            body = limits.loads(await request.body() or b"null")
             if not isinstance(body, dict) or not body:
                 raise ValueError("expected advanceSeconds, advanceToNext or autoAdvance")
             if "autoAdvance" in body:

@@ -11,7 +11,7 @@ https://learn.microsoft.com/aspnet/core/fundamentals/routing#route-templates):
 * inline constraints ``{id:int}``, ``{d:datetime}``, ``{n:range(1,10)}``, ``{s:regex(^a\\d+$)}`` ...
   (a failing constraint is no match, never 400);
 * routes are tried in registration order, the first match wins; a method the function does not accept
-  is no match (404, not 405) — ``functions-host-semantics.md`` §4.1.
+  is no match (404, not 405) — docs/host-behaviour.md#http-triggers.
 
 Pure: no I/O. :func:`compile_template` raises ``RouteTemplateError`` for a template the host rejects.
 """

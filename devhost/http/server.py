@@ -1,9 +1,10 @@
 """The host's ASGI application: extension routes, then ``/admin``, then HTTP triggers.
 
-With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does.
+With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does. Oversized URLs and
+header blocks are refused first (414 / 431, ``devhost.limits``).
 
-Unless the app setting ``DEVHOST_AUTH_EMULATION`` is false, :mod:`devhost.http.easyauth` (development only)
-serves ``/.auth/*`` sign-in and turns its session cookie into ``X-MS-CLIENT-PRINCIPAL*`` headers.
+Unless the app setting ``DEVHOST_AUTH_EMULATION`` is false, :mod:`devhost.http.easyauth` (development
+only) serves ``/.auth/*`` sign-in and turns its session cookie into ``X-MS-CLIENT-PRINCIPAL*`` headers.
 
 Order matters as in the Functions host, whose built-in routes (``/admin/...``,
 ``/runtime/webhooks/...``) are matched before function routes; the loader already rejects function
@@ -25,6 +26,7 @@ from devhost.extension import Extension
 from devhost.http import easyauth
 from devhost.http.admin import AdminView, admin_routes
 from devhost.http.trigger import HttpTriggerEndpoint
+from devhost.limits import RequestLimits
 
 
 class ServedHost(AdminView, Protocol):
@@ -49,7 +51,7 @@ def build_asgi_app(host: ServedHost) -> Starlette:
         custom_headers=dict(http.get("customHeaders") or {}),
         homepage=(host.config.setting("AzureWebJobsDisableHomepage") or "").lower() != "true",
     )
-    middleware = cors_middleware(host.config.cors)
+    middleware = [Middleware(RequestLimits), *cors_middleware(host.config.cors)]
     if easyauth.enabled(host.config.setting(easyauth.ENABLE_SETTING)):  # development-only sign-in
         middleware.append(Middleware(easyauth.EasyAuthEmulation))
     app = Starlette(routes=routes, middleware=middleware)
@@ -60,7 +62,7 @@ def build_asgi_app(host: ServedHost) -> Starlette:
 def cors_middleware(host_section: Mapping[str, Any]) -> list[Middleware]:
     """CORS only when local.settings.json ``Host.CORS`` is set (comma-separated origins, ``*`` = any),
     with any method and header, credentials when ``Host.CORSCredentials`` is true (Core Tools
-    ``Startup.Configure``, ``functions-host-semantics.md`` §4.8)."""
+    ``Startup.Configure``, docs/host-behaviour.md#http-triggers)."""
     origins = [o.strip() for o in str(host_section.get("CORS") or "").split(",") if o.strip()]
     if not origins:
         return []

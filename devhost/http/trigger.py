@@ -1,6 +1,6 @@
 """HTTP triggers: an ASGI request → ``func.HttpRequest`` → invocation → ASGI response.
 
-Mirrors the host + Python worker pipeline (``functions-host-semantics.md`` §4.3–4.4; host
+Mirrors the host + Python worker pipeline (docs/host-behaviour.md#http-triggers; host
 ``GrpcMessageConversionExtensions.ToRpcHttp``, azure-functions ``http.py``):
 
 * ``req.url`` is ``scheme://<Host header><path>?<query>`` as received; header names lower-cased and
@@ -17,7 +17,6 @@ Mirrors the host + Python worker pipeline (``functions-host-semantics.md`` §4.3
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ from azure.functions.http import HttpRequest, HttpResponseConverter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from devhost import limits
 from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError, Invoker
 from devhost.functions.loader import methods_of
 from devhost.http.routing import Router, RouteTemplateError, full_template
@@ -171,7 +171,7 @@ def _json_fields(body: bytes) -> dict[str, Any]:
     if not body or body.lstrip()[:1] != b"{":
         return {}
     try:
-        data = json.loads(body)
+        data = limits.loads(body)
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}

@@ -1,8 +1,9 @@
 """Blob trigger listener: scan one container, run the function once per new blob version.
 
 A simplified form of the host's default ``LogsAndContainerScan`` strategy (azure-sdk-for-net Blobs
-``Listeners/ScanBlobScanLogHybridPollingStrategy.cs``, ``BlobReceiptManager.cs``; functions-host-semantics
-§8): the container is listed every ``scan_interval_s`` seconds of real time (blobs live in Azurite's real
+``Listeners/ScanBlobScanLogHybridPollingStrategy.cs``, ``BlobReceiptManager.cs``;
+docs/host-behaviour.md#blob-trigger-and-bindings): the container is listed every ``scan_interval_s`` seconds
+of real time (blobs live in Azurite's real
 time, see ``queue_listener``); a blob whose path matches the trigger pattern and whose ETag has no
 receipt yet is processed; success writes the receipt, so each blob version runs once. A failing blob is
 retried on the next scans up to ``maxDequeueCount`` attempts, then a JSON message ``{FunctionId,

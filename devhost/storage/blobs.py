@@ -4,7 +4,7 @@ needed, values converted the way the Python worker's ``azure.functions.blob.Blob
 Input (``@app.blob_input``): missing blob → ``None``; ``str`` (UTF-8), ``bytes`` or ``func.InputStream``
 by annotation (``dataType`` STRING/BINARY when unannotated; default InputStream). Output
 (``@app.blob_output``): ``str`` / ``bytes`` / a file-like object, written after success, overwriting;
-``None`` (Out never set) writes nothing. See functions-host-semantics §8 and
+``None`` (Out never set) writes nothing. See docs/host-behaviour.md#blob-trigger-and-bindings and
 https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-input .
 """
 

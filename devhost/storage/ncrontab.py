@@ -5,7 +5,7 @@ day-of-month with day-of-week when both are restricted (croniter's ``day_or`` co
 rest), rejects ``7`` for Sunday, accepts any case-insensitive prefix of a month/day name (``Janu``,
 ``mon``), and has no ``?``/``L``/``W``/``#``. Sources: atifaziz/NCrontab ``CrontabSchedule.cs`` and
 ``CrontabFieldImpl.cs``; webjobs-sdk-extensions ``Timers/Scheduling/CronSchedule.cs``,
-``TimerSchedule.Create`` (functions-host-semantics §7.1–7.2).
+``TimerSchedule.Create`` (docs/host-behaviour.md#timer-trigger).
 
 Schedules are evaluated in a time zone (the host's local zone, or ``WEBSITE_TIME_ZONE``/``TZ``); all
 inputs and outputs of :meth:`Schedule.next_after` are timezone-aware, outputs in UTC.

@@ -1,7 +1,7 @@
 """Queue trigger listener: poll one queue, run the function per message, delete / release / poison.
 
 Mirrors azure-sdk-for-net ``Storage.Common/src/Shared/Queues/QueueListener.cs`` and ``QueueProcessor.cs``
-(functions-host-semantics §6.2–6.6):
+(docs/host-behaviour.md#queue-trigger-and-output):
 
 - receive up to ``batchSize`` messages with a fixed 10-minute visibility; messages found → one task per
   message, wait until in-flight ≤ ``newBatchThreshold``, poll again at once; nothing found → randomised
@@ -282,7 +282,8 @@ class QueueListener:
         await self._ignore_stale(client.delete_message(msg.id, msg.pop_receipt))
 
     async def _ignore_stale(self, call: Any) -> None:
-        """Await a delete/update; pop-receipt mismatch or a vanished message is not an error (§6.3)."""
+        """Await a delete/update; pop-receipt mismatch or a vanished message is not an error
+        (docs/host-behaviour.md#queue-trigger-and-output)."""
         try:
             await call
         except (ResourceNotFoundError, HttpResponseError) as exc:

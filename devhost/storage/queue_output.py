@@ -2,7 +2,8 @@
 them (queue created if missing, body encoded per ``messageEncoding``), and wake a local listener.
 
 Value rules (host ``FunctionBinding.ReadAsEnumerable`` + worker ``QueueMessageOutConverter``, see
-functions-host-semantics §6.7): a list/tuple → one message per element; a string that is a JSON array →
+docs/host-behaviour.md#queue-trigger-and-output): a list/tuple → one message per element; a string that is a
+JSON array →
 one message per element; a string that is a JSON object → re-serialised; ``func.QueueMessage`` → JSON
 ``{"id", "body"}``; ``bytes`` as is; a dict/number → its JSON (devhost is lenient where the worker
 raises). ``None`` sends nothing.
@@ -53,7 +54,8 @@ def message_bodies(value: Any) -> list[str | bytes]:
 
 
 class QueueSender:
-    """Sends encoded messages; ``notify(queue)`` wakes this host's listener on that queue (§6.2)."""
+    """Sends encoded messages; ``notify(queue)`` wakes this host's listener on that queue
+    (docs/host-behaviour.md#queue-trigger-and-output)."""
 
     def __init__(self, clients: StorageClients, encoding: str, notify: Callable[[str], None]) -> None:
         self.clients = clients

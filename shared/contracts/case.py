@@ -196,14 +196,22 @@ class ApprovalRequest(_Model):
 class ApprovalDecision(_Model):
     """A reviewer's decision as raised to the approval sub-orchestration (event ``ApprovalDecision``):
     ``approver`` (identity), their ``roles``, ``at`` (UTC, when the API accepted it) and the
-    ``evidence_hash`` of the pack they were shown."""
+    ``evidence_hash`` of the pack they were shown. The decision endpoint binds it to the case
+    (``case_instance_id``, ``approval_instance_id``, ``tier``) with a one-time ``nonce`` and a ``seal``
+    (HMAC-SHA256 keyed by the app setting ``CASE_DECISION_SIGNING_KEY``; ``shared.decision_seal``): a
+    decision without a valid seal is refused by the tier."""
 
     decision: DecisionValue
     reason: str = Field(default="", max_length=2000)
     approver: str = Field(min_length=1, max_length=256)
-    roles: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=list, max_length=100)
     at: UtcDatetime
-    evidence_hash: str
+    evidence_hash: str = Field(max_length=200)
+    case_instance_id: str | None = Field(default=None, max_length=200)
+    approval_instance_id: str | None = Field(default=None, max_length=200)
+    tier: int | None = None
+    nonce: str | None = Field(default=None, max_length=100)
+    seal: str | None = Field(default=None, max_length=200)
 
 
 class RefusedDecision(_Model):

@@ -78,15 +78,68 @@ class BusinessEvent(BaseModel):
     def _utc(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError as exc:  # year 9999 with a negative offset is past datetime.max in UTC
+            raise ValueError("is outside the representable UTC range") from exc
+
+
+#: The shape of the case ids this app hands out (:func:`case_instance_id`).
+CASE_ID_PATTERN = r"^case-[0-9a-f]{32}$"
+#: What the case routes accept as an instance id: the app's own ids, and instance ids an operator may give
+#: a case through the Durable HTTP API (``restartWithNewInstanceId`` mints 32 hex digits): letters, digits,
+#: ``-`` and ``_``, at most 100 characters. Anything else never reaches storage.
+INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+_INSTANCE_ID_RE = re.compile(INSTANCE_ID_PATTERN)
+
+
+def is_case_id(value: str) -> bool:
+    """True when ``value`` may name a case (:data:`INSTANCE_ID_PATTERN`); checked before any storage call,
+    so a malformed id (a NUL, 60,000 characters, ``../``) is answered 404 at once instead of reaching the
+    storage SDK."""
+    return isinstance(value, str) and len(value) <= 100 and _INSTANCE_ID_RE.fullmatch(value) is not None
+
+
+def _github_object_identity(event: BusinessEvent) -> str | None:
+    """The identity of the object a GitHub delivery is about, from the signed payload itself (so a captured
+    body resent with a fresh ``X-GitHub-Delivery`` is recognised): the event name and action plus the
+    deployment / release id, the repository id and member id, or the repository id and its ``updated_at``
+    (repository events have no object of their own). None when the payload lacks them."""
+    if event.format != "github":
+        return None
+    data = event.data
+
+    def part(name: str) -> dict[str, Any]:
+        value = data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    repository = part("repository")
+    kind = event.type  # github.<event>.<action>
+    key: Any
+    if kind.startswith("github.deployment."):
+        key = part("deployment").get("id")
+    elif kind.startswith("github.release."):
+        key = part("release").get("id")
+    elif kind.startswith("github.member."):
+        member = part("member")
+        key = f"{repository.get('id')}:{member.get('id') or member.get('login')}" if member else None
+    elif kind.startswith("github.repository."):
+        key = f"{repository.get('id')}:{repository.get('updated_at')}" if repository.get("id") else None
+    else:
+        key = None
+    return None if key in (None, "", "None:None") else f"{kind}|{key}"
 
 
 def case_instance_id(event: BusinessEvent) -> str:
     """The durable instance id of the case opened by ``event``: ``case-`` + 32 hex digits.
 
     Deterministic in (source, event_id) only, so the same event delivered twice, or once over HTTP and once
-    over the queue, maps onto one case. Only ``[a-z0-9-]``: valid as an instance id, a blob path segment and a
-    table key.
+    over the queue, maps onto one case. GitHub deliveries key on the payload's own identity instead
+    (:func:`_github_object_identity`: event, action and object id), because ``X-GitHub-Delivery`` is not
+    covered by the signature: a replayed signed body with a new delivery id maps onto the existing case.
+    Only ``[a-z0-9-]``: valid as an instance id, a blob path segment and a table key.
     """
-    digest = hashlib.sha256(f"{event.source}|{event.event_id}".encode()).hexdigest()
+    identity = _github_object_identity(event)
+    key = f"github|object|{identity}" if identity else f"{event.source}|{event.event_id}"
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return "case-" + digest[:32]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
+from shared import strict_values
 from shared.contracts.event import AttributeValue, BusinessEvent
 from shared.normalize.errors import InvalidEvent
+from shared.strict_values import UnreadableValue, read_decimal
 
 #: Attribute values longer than this are left out of ``attributes`` (they stay in ``data``).
 MAX_ATTRIBUTE_CHARS = 512
@@ -30,9 +32,12 @@ def media_type(headers: Mapping[str, str]) -> str | None:
 
 
 def parse_json_object(body: bytes | str, what: str = "body") -> dict[str, Any]:
-    """Parse ``body`` as a JSON object; raises :class:`InvalidEvent` naming ``what`` otherwise."""
+    """Parse ``body`` as a JSON object with the limits of ``shared.strict_values.loads`` (nesting, number
+    size, no NaN/Infinity); raises :class:`InvalidEvent` naming ``what`` otherwise."""
     try:
-        document = json.loads(body)
+        document = strict_values.loads(body)
+    except strict_values.HostileJson as exc:
+        raise InvalidEvent([what], f"{what} is refused: {exc}") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidEvent([what], f"{what} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
@@ -61,7 +66,10 @@ def parse_time(value: Any, field: str) -> datetime:
             raise InvalidEvent([field], f"{field} is not an ISO 8601 timestamp") from exc
     else:
         raise InvalidEvent([field], f"{field} must be an ISO 8601 timestamp string")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidEvent([field], f"{field} is outside the representable UTC range") from exc
 
 
 def utcnow() -> datetime:
@@ -69,9 +77,41 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Attributes that policy conditions compare as numbers: read strictly at ingress (one source of truth).
+NUMERIC_ATTRIBUTES = ("amount",)
+
+
+def check_numeric_attributes(fields: dict[str, Any]) -> None:
+    """Refuse (400) an event whose numeric facts (:data:`NUMERIC_ATTRIBUTES`) are unreadable or disagree.
+
+    For each name: ``data.<name>`` and ``attributes.<name>`` must each be a strict decimal
+    (``shared.strict_values.read_decimal``) when present, and equal when both are present.
+    """
+    sources: list[tuple[str, dict[str, Any]]] = [
+        (where, fields[where]) for where in ("data", "attributes") if isinstance(fields.get(where), dict)
+    ]
+    for name in NUMERIC_ATTRIBUTES:
+        values: dict[str, Decimal] = {}
+        for where, source in sources:
+            if name not in source or source[name] is None:
+                continue
+            try:
+                values[f"{where}.{name}"] = read_decimal(source[name])
+            except UnreadableValue as exc:
+                raise InvalidEvent(
+                    [f"{where}.{name}"], f"{where}.{name} must be a plain decimal number: {exc}"
+                ) from exc
+        if len(set(values.values())) > 1:
+            raise InvalidEvent(
+                sorted(values), f"{' and '.join(sorted(values))} disagree: send the {name} once"
+            )
+
+
 def build_event(fields: dict[str, Any], names: Mapping[str, str]) -> BusinessEvent:
     """Validate ``fields`` into a :class:`BusinessEvent`; a validation error becomes :class:`InvalidEvent`
-    whose ``fields`` are the sender's names for the bad fields (``names`` maps model field → input name)."""
+    whose ``fields`` are the sender's names for the bad fields (``names`` maps model field → input name).
+    Numeric facts are checked first (:func:`check_numeric_attributes`)."""
+    check_numeric_attributes(fields)
     try:
         return BusinessEvent(**fields)
     except ValidationError as exc:

@@ -4,8 +4,11 @@
   (it may still need a running app, but it is valid shell: no ``<placeholder>`` left in it);
 - every relative Markdown link ``[text](path)`` of a tracked Markdown file points at an existing file or
   directory (anchors and URLs are not checked);
+- every ``docs/<page>.md#<anchor>`` reference anywhere in the repo (code comments cite docs that way) names
+  an existing page and one of its headings;
 - every backticked repo path in README.md and docs/ (a token starting with a top-level directory of the
   repo, like ``devhost/clock.py`` or ``docs/devhost.md``) exists;
+- nothing in the repo points at notes a clone does not have (files outside the repository).
 """
 
 from __future__ import annotations
@@ -98,3 +101,35 @@ def test_every_backticked_repo_path_exists() -> None:
             if not (ROOT / candidate).exists() and not (attribute and (ROOT / f"{module}.py").exists()):
                 missing.append(f"{path.relative_to(ROOT)}: {token}")
     assert not missing, "\n".join(missing)
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_doc_anchor_reference_exists() -> None:
+    """``docs/host-behaviour.md#timer-trigger``-like references point at a real heading."""
+    anchors: dict[str, set[str]] = {}
+    for page in tracked("docs/*.md"):
+        headings = re.findall(r"^#+\s+(.*)$", page.read_text(encoding="utf-8"), re.M)
+        anchors[page.name] = {github_anchor(h) for h in headings}
+    missing = []
+    for path in tracked("*"):
+        if path.suffix not in (".py", ".md") or not path.is_file():
+            continue
+        for page, anchor in re.findall(r"docs/([\w.-]+\.md)#([\w-]+)", path.read_text(encoding="utf-8")):
+            if anchor not in anchors.get(page, set()):
+                missing.append(f"{path.relative_to(ROOT)}: docs/{page}#{anchor}")
+    assert not missing, "\n".join(missing)
+
+
+def test_no_reference_to_notes_outside_the_repo() -> None:
+    """Code and docs cite docs/ and public sources, never notes that live beside the checkout."""
+    result = subprocess.run(
+        ["git", "grep", "-nE", r"durable-protocol\.md|functions-host-semantics\.md|\.\./shared/", "--",
+         ".", ":!tests/docs/test_docs_consistency.py"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.stdout == "", result.stdout

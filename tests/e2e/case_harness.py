@@ -91,7 +91,7 @@ class CaseClient:
     def __init__(self, base_url: str) -> None:
         self.base = base_url
         self.http = httpx.Client(timeout=30)
-        self.reader = principal("auditor", "viewer")
+        self.reader = principal("auditor", "auditor")
 
     def send(
         self, body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None

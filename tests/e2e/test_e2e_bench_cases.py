@@ -30,6 +30,7 @@ def test_case_bench_smoke_prints_its_figures() -> None:
         rf"auto p50 / chain5 alone p50: {NUMBER}x",
         rf"auto cases/s at 4 senders: +{NUMBER}",
         rf"case cost: {NUMBER} chain5 orchestrations per auto case",
+        rf"case cost by CPU: {NUMBER} chain5 orchestrations",
         rf"auto +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
         rf"approved +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
         rf"storage requests per auto case: .*blob PUT {NUMBER}",

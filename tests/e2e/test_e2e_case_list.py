@@ -73,7 +73,8 @@ def test_audit_returns_every_record_in_full_with_its_chain_verdict(app):
     records = body["records"]
     assert [rec["seq"] for rec in records] == list(range(len(records)))
     assert all(rec["chain"] == "valid" and rec["hash"] and "data" in rec for rec in records)
-    assert [rec["at"] for rec in records] == sorted(rec["at"] for rec in records)
+    # time order = the order they were appended (seq); the ``at`` stamps come from the orchestration's clock
+    # (virtual in this test) and, for the endpoint's own records, the wall clock
     [decision] = [rec for rec in records if rec["kind"] == "decision"]
     assert decision["actor"] == "bob" and decision["decision"] == "approve"
     assert decision["reason"] == "checked with the customer"

@@ -78,7 +78,7 @@ def test_kill_during_apply_then_restart_applies_exactly_once(azurite, tmp_path):
     )
     env = app_settings(azurite, policy, receiver.url)
     data_dir = tmp_path / "data"
-    reader = principal("auditor", "viewer")
+    reader = principal("auditor", "auditor")
     first = start_subprocess(REPO, data_dir=data_dir, clock="system", env=env)
     second = None
     try:

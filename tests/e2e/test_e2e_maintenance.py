@@ -51,7 +51,9 @@ def test_reminder_once_and_purge_keeps_the_audit_trail(azurite, downstream, tmp_
             message="finished case purged",
         )
         assert gone
-        audit = client.http.get(f"{client.base}/api/cases/{done}/audit", headers=principal("auditor"))
+        audit = client.http.get(
+            f"{client.base}/api/cases/{done}/audit", headers=principal("auditor", "auditor")
+        )
         assert audit.status_code == 200 and audit.json()["ok"] is True
         host.clock.advance(3 * 3600)
         wait_for(lambda: _maintenance_idle(client), timeout_s=30, message="maintenance idle")

@@ -27,8 +27,8 @@ def test_make_run_command_lists_functions_and_runs_the_demo(azurite, downstream,
                      "ingest_event_queue: queueTrigger", "maintenance_timer: timerTrigger",
                      "case_workflow: orchestrationTrigger", "apply_action: activityTrigger"):
             assert f"\t{line}" in out, line
-        wait_for(lambda: "== demo: try it" in proc.stdout_text(), 60, 0.2, "demo finished")
-        demo = proc.stdout_text().split("== demo: sending sample events", 1)[1]
-        assert demo.count("  202  ") == 5, demo
+        wait_for(lambda: "Try it" in proc.stdout_text(), 60, 0.2, "demo finished")
+        demo = proc.stdout_text().split("Demo summary", 1)[1]
+        assert demo.count("  case-") == 5, demo
         assert "awaiting_approval" in demo and "completed" in demo
         assert proc.terminate() == 0

@@ -37,9 +37,10 @@ def test_escalation_ladder_passes_with_every_timer_enabled(azurite, downstream, 
     settings["CASE_MAINTENANCE_SCHEDULE"] = DEFAULT_MAINTENANCE_SCHEDULE  # the shipped 5-minute timer
     with run_host(REPO, data_dir=tmp_path / "data", clock="virtual", settings=settings) as host:
         client = CaseClient(host.base_url)
-        case_id = client.send(plain_event("ladder-1", "account.change")).json()["instanceId"]
-        client.wait_pending(case_id, tier=0)
+        # Measured from the event on: the clock does not wait for this test to see tier 0 pending (it may
+        # already have jumped to the tier's deadline), so the figure includes the case's first steps.
         before, virtual_start, started = len(timer_runs(caplog)), host.clock.now(), time.monotonic()
+        case_id = client.send(plain_event("ladder-1", "account.change")).json()["instanceId"]
         view = client.wait_stage(case_id, "expired", "failed", timeout_s=60)
         wall_s = time.monotonic() - started
         virtual_h = (host.clock.now() - virtual_start).total_seconds() / 3600
@@ -49,9 +50,11 @@ def test_escalation_ladder_passes_with_every_timer_enabled(azurite, downstream, 
           "past due)")
     assert view["stage"] == "expired", view
     assert [entry["stage"] for entry in view["timeline"]][-2:] == ["awaiting_approval", "expired"]
+    assert view["outcome"]["reason"].startswith("no decision: every approval tier (2)"), view["outcome"]
     assert virtual_h >= 48
-    # One run per jump of the clock (two tier deadlines), each past due; without the coalescing it would
-    # be one run per 5-minute occurrence (576 over 48 h).
+    # One past-due run per jump of the clock over the timer (two tier deadlines); a few plain runs when the
+    # clock steps to a single occurrence while the case's first steps leave the host idle for a moment.
+    # Without the coalescing it would be one run per 5-minute occurrence: 576 over 48 h.
     past_due = [r for r in during if "past due" in r]
     assert 1 <= len(past_due) <= 3, during
-    assert len(during) <= 6, during
+    assert len(during) <= 20, during

@@ -7,7 +7,8 @@ manual virtual clock, drives a few cases over HTTP (an automatic one, an approve
 tier, a quorum decided by two decisions sent together, an escalated-then-expired one), stops the host and
 reads each instance's history from the SQLite task hub. ``tests/golden/test_golden_replay.py`` replays
 them against today's orchestrators in CI. Re-capture only when an orchestrator change is intended to be
-incompatible with running instances (and then version the orchestrator instead, durable-protocol.md §10).
+incompatible with running instances (and then version the orchestrator instead,
+docs/durable-extension-protocol.md#continue-as-new-custom-status-ids-versions).
 """
 
 from __future__ import annotations

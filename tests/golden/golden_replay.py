@@ -2,11 +2,14 @@
 
 A golden file (written by ``tests/golden/capture.py`` from a real devhost run) holds the orchestrator name,
 the instance id and the full DTFx-shaped history of one finished execution. :func:`replay_golden` hands that
-history to the SDK's real handler (every event played, durable-protocol.md §2/§3) and compares:
+history to the SDK's real handler (every event played,
+docs/durable-extension-protocol.md#the-orchestration-payload,
+docs/durable-extension-protocol.md#history-events) and compares:
 
 - each scheduled action of today's code with the recorded schedule event of the same sequence id
   (TaskScheduled name, SubOrchestrationInstanceCreated name and instance id, TimerCreated fire time);
-  the SDK itself never checks this (§3.5), the .NET shim does, so a mismatch here is exactly what would
+  the SDK itself never checks this (docs/durable-extension-protocol.md#replay), the .NET shim does, so a
+  mismatch here is exactly what would
   break a running instance after a deploy;
 - the output with the recorded ExecutionCompleted result.
 """

@@ -7,13 +7,16 @@ real policy check (``shared.apply_plan.plan_action``) so a forbidden apply fails
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import activities.case_steps as steps
+from activities.decisions import verdict as verdict_of
 from orchestrations import names
 from orchestrations.approval import approval_tier_orchestrator
+from shared import decision_seal
 from shared.apply_plan import plan_action
 from shared.approvals import DECISION_EVENT
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
@@ -101,15 +104,24 @@ class Effects:
         }
 
 
+#: The signing key the orchestrator tests sign decisions with (``verify_decision`` is given the same).
+TEST_SIGNING_KEY = "orchestrator-tests-signing-key-0123456789abcdef"
+_nonces = itertools.count(1)
+
+
 def decision(
     approver: str,
     roles: list[str],
     gate: dict[str, Any],
     verdict: str = "approve",
     evidence_hash: str | None = None,
+    *,
+    signed: bool = True,
+    nonce: str | None = None,
 ) -> dict[str, Any]:
-    """An ApprovalDecision payload for the tier described by ``gate``."""
-    return {
+    """An ApprovalDecision payload for the tier described by ``gate``, sealed as the decision endpoint
+    would (``signed=False``: the forged kind, raised around the app)."""
+    payload: dict[str, Any] = {
         "decision": verdict,
         "reason": f"{verdict} by {approver}",
         "approver": approver,
@@ -117,6 +129,33 @@ def decision(
         "at": "2026-01-05T09:30:00+00:00",
         "evidence_hash": evidence_hash or gate["evidence_hash"],
     }
+    if not signed:
+        return payload
+    payload.update(
+        case_instance_id=gate["case_instance_id"],
+        approval_instance_id=names.approval_instance_id(gate["case_instance_id"], gate["tier"]),
+        tier=gate["tier"],
+        nonce=nonce or f"n{next(_nonces)}",
+    )
+    payload["seal"] = decision_seal.seal(TEST_SIGNING_KEY.encode(), payload)
+    return payload
+
+
+def verify_activity(payload: dict[str, Any]) -> dict[str, Any]:
+    """The real ``verify_decision`` check with the tests' key."""
+    return verdict_of(payload, {decision_seal.SETTING: TEST_SIGNING_KEY})
+
+
+def tier_activities() -> dict[str, Callable[[Any], Any]]:
+    """Activities an approval tier Sim needs."""
+    return {names.VERIFY_DECISION: verify_activity}
+
+
+def settle(sim: Sim) -> Sim:
+    """Deliver queued events and run pending activities (verifications) without firing timers."""
+    while not sim.done and (sim.inbox or sim.pending):
+        sim.step()
+    return sim
 
 
 Script = Callable[[int, dict[str, Any]], list[list[dict[str, Any]]]]
@@ -136,12 +175,18 @@ class Approvals:
 
     def __call__(self, instance_id: str, gate: dict[str, Any]) -> Any:
         start = self.parent.now if self.parent is not None and self.parent.now else None
-        sim = Sim(approval_tier_orchestrator, instance_id, gate, **({"start": start} if start else {}))
+        sim = Sim(
+            approval_tier_orchestrator,
+            instance_id,
+            gate,
+            activities=tier_activities(),
+            **({"start": start} if start else {}),
+        )
         sim.begin()
         for batch in self.script(gate["tier"], gate):
             for d in batch:
                 sim.raise_event(DECISION_EVENT, d)
-            sim.step()
+            settle(sim)
         sim.run()
         self.tiers.append(sim)
         if self.parent is not None and sim.now and self.parent.now and self.parent.now < sim.now:

@@ -1,10 +1,15 @@
 """A tiny host for orchestrator tests: drives a generator orchestrator through the SDK's real replay.
 
-Each episode builds the orchestration trigger payload by hand (durable-protocol.md §2, §3.4: PascalCase
+Each episode builds the orchestration trigger payload by hand
+(docs/durable-extension-protocol.md#the-orchestration-payload,
+docs/durable-extension-protocol.md#history-events: PascalCase
 events, integer EventType, IsPlayed true for earlier episodes), calls the SDK's ``Orchestrator.create(fn)``
-handler with it, and reads the OrchestratorState (§4). New actions become history the way the extension
+handler with it, and reads the OrchestratorState
+(docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions). New actions become history the
+way the extension
 writes it: TaskScheduled / SubOrchestrationInstanceCreated / TimerCreated with sequence ids in scheduling
-order, waits taking none (§4.4); activity retries follow the DTFx pattern (§5: failure → retry timer →
+order, waits taking none (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions);
+activity retries follow the DTFx pattern (docs/durable-extension-protocol.md#retries: failure → retry timer →
 rescheduled task, ids taken by the SDK in that order). Activities are plain callables run in-process;
 sub-orchestrations are callables returning their JSON result; timers fire when nothing else is pending
 (like the virtual clock) or when the test calls :meth:`Sim.fire_due`.
@@ -183,7 +188,8 @@ class Sim:
             else:
                 raise AssertionError(f"action type {kind} not supported by the sim")
         self.leaves_seen = len(leaves)
-        # a cancelled timer's action flips isCanceled in later episodes (§8.3): drop it, as the host does
+        # a cancelled timer's action flips isCanceled in later episodes
+        # (docs/durable-extension-protocol.md#timers): drop it, as the host does
         timer_leaves = [leaf for leaf in leaves if leaf.get("actionType") == 5]
         self.timers = [
             w for w in self.timers if w.leaf_index is None or not timer_leaves[w.leaf_index].get("isCanceled")

@@ -9,7 +9,7 @@ import azure.durable_functions as df
 
 from orchestrations.approval import approval_tier_orchestrator
 from shared.approvals import DECISION_EVENT
-from tests.orchestrator.orch_fixtures import decision
+from tests.orchestrator.orch_fixtures import decision, settle, tier_activities
 from tests.orchestrator.orch_sim import Sim
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ def gate(required: int = 1, roles=("approver",), requester: str = "alice", prior
 
 
 def tier(g: dict) -> Sim:
-    sim = Sim(approval_tier_orchestrator, "case-1-approval-0", g, start=START)
+    sim = Sim(approval_tier_orchestrator, "case-1-approval-0", g, activities=tier_activities(), start=START)
     sim.begin()
     return sim
 
@@ -53,7 +53,7 @@ def test_two_decisions_raised_together_are_each_counted_once():
     sim = tier(g)
     sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
     sim.raise_event(DECISION_EVENT, decision("carol", ["admin"], g))
-    sim.step()
+    settle(sim)
     assert sim.done
     assert sim.output["outcome"] == "approved"
     assert [d["approver"] for d in sim.output["accepted"]] == ["bob", "carol"]
@@ -66,7 +66,7 @@ def test_three_decisions_together_with_a_duplicate_are_delivered_in_order():
     sim = tier(g)
     for who in ("bob", "bob", "carol"):
         sim.raise_event(DECISION_EVENT, decision(who, ["approver"], g))
-    sim.step()
+    settle(sim)
     assert sim.output["outcome"] == "approved"
     assert [r["reason"] for r in sim.output["refused"]] == ["bob has already decided this case"]
 
@@ -76,9 +76,9 @@ def test_self_approval_and_missing_role_are_refused_and_the_wait_goes_on():
     g = gate()
     sim = tier(g)
     sim.raise_event(DECISION_EVENT, decision("alice", ["approver"], g))
-    sim.step()
+    settle(sim)
     sim.raise_event(DECISION_EVENT, decision("eve", ["viewer"], g))
-    sim.step()
+    settle(sim)
     assert not sim.done
     assert sim.custom_status["refused"] == 2
     sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
@@ -94,7 +94,7 @@ def test_decision_on_other_evidence_is_refused():
     g = gate()
     sim = tier(g)
     sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g, evidence_hash="sha256:other"))
-    sim.step()
+    settle(sim)
     assert not sim.done
     assert sim.custom_status["refused"] == 1
     sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
@@ -104,7 +104,8 @@ def test_decision_on_other_evidence_is_refused():
 
 
 def test_python_client_double_encoded_payload_is_accepted():
-    """The Python client's raise_event delivers the decision as a JSON string (§7); it still counts."""
+    """The Python client's raise_event delivers the decision as a JSON string
+    (docs/durable-extension-protocol.md#external-events); it still counts."""
     g = gate()
     sim = tier(g)
     sim.inbox.append(
@@ -155,10 +156,11 @@ def _naive(context: df.DurableOrchestrationContext):
 
 
 def test_sdk_quirk_that_the_design_avoids():
-    """SDK 1.7.0: a decision raised while an activity runs is handed to every later wait (§7).
+    """SDK 1.7.0: a decision raised while an activity runs is handed to every later wait
+    (docs/durable-extension-protocol.md#external-events).
 
     This pins the quirk the approval design is shaped around: if it ever stops reproducing, the note in
-    durable-protocol.md §7 can be revisited.
+    docs/durable-extension-protocol.md#external-events can be revisited.
     """
     g = gate()
     sim = Sim(_naive, "naive", None, activities={"record": lambda d: None}, start=START)
@@ -173,7 +175,82 @@ def test_sdk_quirk_that_the_design_avoids():
     sim2 = tier(gate(required=2))
     g2 = gate(required=2)
     sim2.raise_event(DECISION_EVENT, decision("bob", ["approver"], g2))
-    sim2.step()
+    settle(sim2)
     sim2.raise_event(DECISION_EVENT, decision("carol", ["approver"], g2))
     sim2.run()
     assert [d["approver"] for d in sim2.output["accepted"]] == ["bob", "carol"]
+
+
+def test_forged_unsigned_decision_is_refused():
+    """A decision raised around the app (no seal) never counts, whatever approver and roles it names."""
+    g = gate()
+    sim = tier(g)
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g, signed=False))
+    settle(sim)
+    assert not sim.done and sim.custom_status["refused"] == 1
+    forged = decision("bob", ["approver"], g)
+    forged["approver"] = "mallory"  # altered after sealing
+    sim.raise_event(DECISION_EVENT, forged)
+    settle(sim)
+    assert not sim.done and sim.custom_status["refused"] == 2
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
+    sim.run()
+    reasons = [r["reason"] for r in sim.output["refused"]]
+    assert "no seal" in reasons[0] and "does not match" in reasons[1]
+    assert sim.output["outcome"] == "approved"
+
+
+def test_replayed_decision_is_refused():
+    """The same sealed decision handed in twice counts once; one sealed for another tier never counts."""
+    g = gate(required=2)
+    sim = tier(g)
+    bob = decision("bob", ["approver"], g, nonce="same")
+    sim.raise_event(DECISION_EVENT, bob)
+    sim.raise_event(DECISION_EVENT, bob)
+    other_tier = decision("carol", ["approver"], {**g, "tier": 1})
+    sim.raise_event(DECISION_EVENT, other_tier)
+    settle(sim)
+    assert not sim.done
+    sim.raise_event(DECISION_EVENT, decision("carol", ["approver"], g))
+    sim.run()
+    reasons = [r["reason"] for r in sim.output["refused"]]
+    assert any("replayed" in r and "nonce" in r for r in reasons)
+    assert any("another case, approval instance or tier" in r for r in reasons)
+    assert [d["approver"] for d in sim.output["accepted"]] == ["bob", "carol"]
+
+
+def test_one_timer_per_tier_whatever_the_refusals():
+    """50 refused decisions: the tier still has exactly one CreateTimer."""
+    g = gate()
+    sim = tier(g)
+    for i in range(50):
+        sim.raise_event(DECISION_EVENT, decision(f"eve{i}", ["viewer"], g))
+        settle(sim)
+    timers = [e for e in sim.history if e["EventType"] == 10]
+    assert len(timers) == 1
+    assert sim.custom_status["refused"] == 50
+
+
+def test_decision_in_flight_when_the_timer_fires_is_refused_not_lost():
+    """A decision still being verified when the deadline fires is recorded as refused (late)."""
+    g = gate()
+    sim = tier(g)
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
+    sim.step()  # the decision arrives; its verification is scheduled but not yet run
+    sim.pending.clear()  # the verification is still running when the timer fires
+    sim.run()
+    assert sim.output["outcome"] == "expired"
+    assert sim.output["refused"] and "expired" in sim.output["refused"][0]["reason"]
+
+
+def test_decisions_arriving_while_one_is_verified_are_each_counted_once():
+    """bob raised, carol raised while bob's verification runs: both counted, neither twice."""
+    g = gate(required=2)
+    sim = tier(g)
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
+    sim.step()
+    sim.raise_event(DECISION_EVENT, decision("carol", ["approver"], g))
+    sim.run()
+    assert sim.output["outcome"] == "approved"
+    assert [d["approver"] for d in sim.output["accepted"]] == ["bob", "carol"]
+    assert sim.output["refused"] == []

@@ -53,7 +53,8 @@ def expected_id(headers: dict, body: bytes) -> str:
 
 
 def test_new_event_starts_a_case_and_answers_with_status_links(http: httpx.Client) -> None:
-    """202 with the durable status links, the case id derived from the event, the event as input."""
+    """202 with the case's /api/cases link (no Durable management URLs), the case id derived from the
+    event, the event as input."""
     document = plain_event()
     body = json.dumps(document).encode()
 
@@ -65,7 +66,10 @@ def test_new_event_starts_a_case_and_answers_with_status_links(http: httpx.Clien
     assert payload["id"] == payload["instanceId"] == instance_id
     assert payload["redelivered"] is False
     assert r.headers["X-Case-Redelivered"] == "false"
-    assert r.headers["Location"] == payload["statusQueryGetUri"]
+    assert r.headers["Location"] == payload["statusUrl"] and payload["statusUrl"].endswith(
+        f"/api/cases/{instance_id}"
+    )
+    assert "runtime/webhooks" not in r.text and not any("Uri" in key for key in payload)
     status = wait_status(http, instance_id, {"Running"})
     assert status["customStatus"] == {"type": "payment.release", "channel": "http"}
     started_input = status["input"] if isinstance(status["input"], dict) else json.loads(status["input"])
@@ -85,7 +89,7 @@ def test_redelivery_returns_the_existing_case_running_or_completed(http: httpx.C
     assert again.status_code == 202
     assert again.json()["id"] == first["id"] and again.json()["redelivered"] is True
     assert again.headers["X-Case-Redelivered"] == "true"
-    assert again.json()["statusQueryGetUri"] == first["statusQueryGetUri"]
+    assert again.json()["statusUrl"] == first["statusUrl"]
 
     assert http.post(f"{API}/instances/{first['id']}/raiseEvent/finish", json=True).status_code == 202
     done = wait_status(http, first["id"], {"Completed"})

@@ -70,13 +70,18 @@ def test_supported_events_map_type_requester_and_attributes(name, action, expect
 
 
 def test_redelivery_has_the_same_instance_id():
-    """The same X-GitHub-Delivery maps onto the same case id; another delivery onto another one."""
+    """The same payload maps onto the same case id whatever X-GitHub-Delivery says (a replayed signed body
+    with a fresh delivery id is a redelivery, issue 9 item 7); another object onto another case."""
     payload = example("member", "added")
     first = normalize_http(*delivery("member", payload, delivery_id="g-1"), SETTINGS)
     again = normalize_http(*delivery("member", payload, delivery_id="g-1"), SETTINGS)
-    other = normalize_http(*delivery("member", payload, delivery_id="g-2"), SETTINGS)
+    replayed = normalize_http(*delivery("member", payload, delivery_id="g-2"), SETTINGS)
+    other_member = json.loads(json.dumps(payload))
+    other_member["member"]["id"] = 987654321
+    other_member["member"]["login"] = "someone-else"
+    other = normalize_http(*delivery("member", other_member, delivery_id="g-3"), SETTINGS)
 
-    assert case_instance_id(first) == case_instance_id(again)
+    assert case_instance_id(first) == case_instance_id(again) == case_instance_id(replayed)
     assert case_instance_id(first) != case_instance_id(other)
 
 

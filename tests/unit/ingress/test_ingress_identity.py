@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from shared.identity import MalformedPrincipal, Principal, encode_principal, principal_from_headers
+from shared.identity import (
+    AuthenticationNotConfigured,
+    MalformedPrincipal,
+    Principal,
+    encode_principal,
+    principal_from_headers,
+)
 
 
 def principal_header(document: dict) -> str:
@@ -15,7 +21,8 @@ def principal_header(document: dict) -> str:
 
 
 def test_roles_are_the_claims_of_role_typ():
-    """Roles come from claims whose typ equals the principal's role_typ; the name from the name header."""
+    """Roles come from claims whose typ equals the principal's role_typ (never groups); the name from the
+    name_typ claim, which the name header must equal."""
     headers = {
         "X-MS-CLIENT-PRINCIPAL": principal_header(
             {
@@ -23,9 +30,11 @@ def test_roles_are_the_claims_of_role_typ():
                 "name_typ": "name",
                 "role_typ": "role",
                 "claims": [
+                    {"typ": "name", "val": "alice@contoso.com"},
                     {"typ": "role", "val": "approver"},
                     {"typ": "role", "val": "admin"},
                     {"typ": "groups", "val": "g1"},
+                    {"typ": "roles", "val": "auditor"},
                 ],
             }
         ),
@@ -37,18 +46,22 @@ def test_roles_are_the_claims_of_role_typ():
     )
 
 
-def test_roles_claim_type_is_accepted_too():
-    """Claims of typ 'roles' count as roles whatever role_typ says."""
-    headers = {
-        "x-ms-client-principal": principal_header(
-            {"role_typ": "r", "claims": [{"typ": "roles", "val": "admin"}]}
-        ),
-        "x-ms-client-principal-name": "bob",
-    }
+@pytest.mark.parametrize(
+    "role_typ", ["n", "groups", "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups"]
+)
+def test_role_typ_naming_the_name_or_groups_claim_is_refused(role_typ):
+    """A client-chosen role_typ that would turn the name or the groups into roles is refused."""
+    document = {"name_typ": "n", "role_typ": role_typ, "claims": [{"typ": "n", "val": "admin"}]}
+    with pytest.raises(MalformedPrincipal):
+        principal_from_headers({"X-MS-CLIENT-PRINCIPAL": principal_header(document)})
 
-    principal = principal_from_headers(headers)
 
-    assert principal is not None and principal.roles == frozenset({"admin"})
+def test_name_header_that_disagrees_with_the_claims_is_refused():
+    """X-MS-CLIENT-PRINCIPAL-NAME must equal the name_typ claim."""
+    headers = encode_principal("mallory", ["approver"])
+    headers["X-MS-CLIENT-PRINCIPAL-NAME"] = "alice"
+    with pytest.raises(MalformedPrincipal):
+        principal_from_headers(headers)
 
 
 def test_name_falls_back_to_the_name_claim():
@@ -69,9 +82,19 @@ def test_no_headers_means_no_identity():
     assert principal_from_headers({"Content-Type": "application/json"}) is None
 
 
-def test_name_only_gives_a_principal_without_roles():
-    """X-MS-CLIENT-PRINCIPAL-NAME alone identifies the caller with no roles."""
-    assert principal_from_headers({"X-MS-CLIENT-PRINCIPAL-NAME": "dave"}) == Principal("dave", frozenset())
+def test_name_only_is_no_identity():
+    """X-MS-CLIENT-PRINCIPAL-NAME alone identifies nobody (anyone can send a header)."""
+    assert principal_from_headers({"X-MS-CLIENT-PRINCIPAL-NAME": "dave"}) is None
+
+
+def test_azure_without_app_service_authentication_trusts_no_header():
+    """WEBSITE_INSTANCE_ID set and WEBSITE_AUTH_ENABLED not True: the headers prove nothing."""
+    headers = encode_principal("erin", ["approver"])
+    for auth in ({}, {"WEBSITE_AUTH_ENABLED": "False"}):
+        with pytest.raises(AuthenticationNotConfigured, match="App Service Authentication"):
+            principal_from_headers(headers, {"WEBSITE_INSTANCE_ID": "abc", **auth})
+    trusted = principal_from_headers(headers, {"WEBSITE_INSTANCE_ID": "abc", "WEBSITE_AUTH_ENABLED": "True"})
+    assert trusted is not None and trusted.name == "erin"
 
 
 @pytest.mark.parametrize(

@@ -64,9 +64,8 @@ def test_precheck_answers():
     assert precheck_decision(who("eve", "viewer"), r, "alice", [], None, NOW).status == 403
     assert precheck_decision(who("bob", "approver"), r, "alice", ["bob"], None, NOW).status == 409
     assert precheck_decision(who("bob", "approver"), r, "alice", [], "sha256:old", NOW).status == 409
-    assert (
-        precheck_decision(who("bob", "approver"), r, "alice", [], None, NOW + timedelta(days=2)).status == 409
-    )
+    # expiry is the tier's call (the orchestration's clock), never the endpoint's
+    assert precheck_decision(who("bob", "approver"), r, "alice", [], None, NOW + timedelta(days=2)) is None
 
 
 def test_pending_request_only_while_awaiting_approval():
@@ -78,5 +77,19 @@ def test_pending_request_only_while_awaiting_approval():
     }
     assert pending_request(status).approval_instance_id == "c-approval-0"
     assert pending_request({**status, "stage": "completed"}) is None
-    assert case_view("c", "Running", status)["stage"] == "awaiting_approval"
+    assert case_view("c", "Running", status, progress={"tier": 0})["stage"] == "awaiting_approval"
     assert case_view("c", "Pending", None)["stage"] == "received"
+
+
+def test_stage_flips_to_awaiting_approval_only_when_the_tier_accepts_decisions():
+    """Before the tier instance exists the case shows the stage before; a terminated case says so."""
+    status = {
+        "stage": "awaiting_approval",
+        "approvalInstanceId": "c-approval-0",
+        "pendingApproval": request().model_dump(mode="json"),
+        "timeline": [{"stage": "received"}, {"stage": "classified"}, {"stage": "awaiting_approval"}],
+    }
+    early = case_view("c", "Running", status, progress=None)
+    assert early["stage"] == "classified" and early["pendingApproval"] is None
+    assert case_view("c", "Running", status, progress={})["stage"] == "awaiting_approval"
+    assert case_view("c", "Terminated", status, progress={})["stage"] == "terminated"

@@ -95,7 +95,8 @@ def test_retry_exhaustion_inside_task_any_with_timer() -> None:
 
 
 def test_sequential_waits_and_buffered_events() -> None:
-    """Events raised before the waits are delivered (buffered by the SDK, §7)."""
+    """Events raised before the waits are delivered (buffered by the SDK,
+    docs/durable-extension-protocol.md#external-events)."""
 
     def orch(context):
         a = yield context.wait_for_external_event("A")

@@ -74,7 +74,8 @@ def test_cumulative_actions_only_new_leaves_are_scheduled() -> None:
 
 
 def test_fan_out_ids_follow_depth_first_leaves_skipping_waits() -> None:
-    """WhenAll children get consecutive ids; a WaitForExternalEvent takes none (§4.4)."""
+    """WhenAll children get consecutive ids; a WaitForExternalEvent takes none
+    (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions)."""
     rs = RuntimeState(instance("Pending"), [])
     when_all = {"actionType": 12, "compoundActions": [activity("a"), activity("b")]}
     wait = {"actionType": 6, "externalEventName": "E", "reason": "ExternalEvent"}
@@ -87,7 +88,8 @@ def test_fan_out_ids_follow_depth_first_leaves_skipping_waits() -> None:
 
 
 def test_cancelled_timer_is_dropped() -> None:
-    """A timer whose action turned isCanceled is cancelled by sequence number (§8.3)."""
+    """A timer whose action turned isCanceled is cancelled by sequence number
+    (docs/durable-extension-protocol.md#timers)."""
     timer = {"actionType": 5, "fireAt": "2024-01-04T00:00:00.000000Z", "isCanceled": False}
     rs = RuntimeState(instance(), first_episode(h.timer_created(T0, 0, T0 + timedelta(days=3))))
     raised = h.event_raised(T1, "Approval", '"yes"')
@@ -97,7 +99,8 @@ def test_cancelled_timer_is_dropped() -> None:
 
 
 def test_retry_failure_creates_timer_then_reschedules_then_exhausts() -> None:
-    """§5: failure → TimerCreated(now + interval); timer fired → TaskScheduled(next id); after the last
+    """docs/durable-extension-protocol.md#retries: failure → TimerCreated(now + interval); timer fired →
+    TaskScheduled(next id); after the last
     attempt's timer nothing more is scheduled."""
     retry = {"actionType": 1, "functionName": "flaky", "input": "null",
              "retryOptions": {"firstRetryIntervalInMilliseconds": 5000, "maxNumberOfAttempts": 2}}
@@ -215,7 +218,8 @@ def test_continue_as_new_starts_a_new_execution() -> None:
 
 
 def test_custom_status_is_kept_only_when_sent() -> None:
-    """customStatus present → written; absent → unchanged (§4.1)."""
+    """customStatus present → written; absent → unchanged
+    (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions)."""
     rs = RuntimeState(instance(), first_episode())
     _, _, out = run(rs, msgs(h.event_raised(T1, "E", None)), state(customStatus={"stage": 2}))
     assert out.custom_status_set and out.custom_status == '{"stage": 2}'
@@ -240,7 +244,9 @@ def test_stale_messages_for_a_finished_instance_are_dropped() -> None:
 
 
 def test_payload_input_forms() -> None:
-    """The payload input is what get_input() can read for every stored form (§2, §11.3)."""
+    """The payload input is what get_input() can read for every stored form
+    (docs/durable-extension-protocol.md#the-orchestration-payload,
+    docs/durable-extension-protocol.md#the-durable-client)."""
     assert payload_input(None) is None
     assert payload_input(json.dumps(json.dumps({"a": 1}))) == '{"a": 1}'  # Python client
     assert payload_input('{"a": 1}') == {"a": 1}  # curl object

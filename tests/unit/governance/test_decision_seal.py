@@ -1,0 +1,235 @@
+"""Decision seals, the verify activity, devhost's per-data-dir key, and the endpoint's 409/503 mapping."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+
+import azure.functions as func
+import pytest
+
+from activities.decisions import verdict
+from devhost.local_secrets import ensure_local_secrets
+from shared import decision_seal
+from shared.identity import encode_principal
+
+KEY = "unit-test-signing-key-0123456789abcdefghij"
+
+
+def _decision(**over):
+    d = {
+        "decision": "approve",
+        "reason": "ok",
+        "approver": "bob",
+        "roles": ["approver"],
+        "at": "2026-01-05T09:30:00+00:00",
+        "evidence_hash": "sha256:x",
+        "case_instance_id": "case-1",
+        "approval_instance_id": "case-1-approval-0",
+        "tier": 0,
+        "nonce": "n1",
+    }
+    d.update(over)
+    d["seal"] = decision_seal.seal(KEY.encode(), d)
+    return d
+
+
+def _verdict(d, **binding):
+    payload = {
+        "decision": d,
+        "case_instance_id": "case-1",
+        "approval_instance_id": "case-1-approval-0",
+        "tier": 0,
+        **binding,
+    }
+    return verdict(payload, {decision_seal.SETTING: KEY})
+
+
+def test_a_sealed_decision_verifies_and_a_json_string_too():
+    assert _verdict(_decision()) == {"ok": True, "reason": None}
+    assert _verdict(json.dumps(_decision()))["ok"] is True
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("approver", "mallory"),
+        ("roles", ["admin"]),
+        ("decision", "reject"),
+        ("evidence_hash", "sha256:y"),
+        ("at", "2030-01-01T00:00:00+00:00"),
+        ("nonce", "n2"),
+        ("tier", 1),
+    ],
+)
+def test_any_altered_field_breaks_the_seal(field, value):
+    d = _decision()
+    d[field] = value
+    assert "does not match" in _verdict(d)["reason"]
+
+
+def test_unsealed_and_misbound_decisions_are_refused():
+    unsealed = _decision()
+    del unsealed["seal"]
+    assert "no seal" in _verdict(unsealed)["reason"]
+    assert "another case" in _verdict(_decision(), case_instance_id="case-2")["reason"]
+    assert "another case" in _verdict(_decision(), tier=1)["reason"]
+
+
+def test_missing_key_refuses_every_decision():
+    result = verdict(
+        {
+            "decision": _decision(),
+            "case_instance_id": "case-1",
+            "approval_instance_id": "case-1-approval-0",
+            "tier": 0,
+        },
+        {},
+    )
+    assert result["ok"] is False and decision_seal.SETTING in result["reason"]
+    with pytest.raises(decision_seal.SigningKeyMissing, match="Key Vault"):
+        decision_seal.signing_key({"WEBSITE_INSTANCE_ID": "x"})
+    with pytest.raises(decision_seal.SigningKeyMissing, match="shorter"):
+        decision_seal.signing_key({decision_seal.SETTING: "short"})
+
+
+def test_devhost_generates_one_key_per_data_dir(tmp_path):
+    env: dict[str, str] = {}
+    assert ensure_local_secrets(tmp_path, env) == [decision_seal.SETTING]
+    first = env[decision_seal.SETTING]
+    again: dict[str, str] = {}
+    ensure_local_secrets(tmp_path, again)
+    assert again[decision_seal.SETTING] == first and len(first) >= decision_seal.MIN_KEY_CHARS
+    other: dict[str, str] = {}
+    ensure_local_secrets(tmp_path / "other", other)
+    assert other[decision_seal.SETTING] != first
+    given = {decision_seal.SETTING: "mine" * 10}
+    assert ensure_local_secrets(tmp_path, given) == [] and given[decision_seal.SETTING] == "mine" * 10
+    azure = {"WEBSITE_INSTANCE_ID": "x"}
+    assert ensure_local_secrets(tmp_path, azure) == [] and decision_seal.SETTING not in azure
+
+
+class _Client:
+    """A durable client whose calls fail the way the task hub can."""
+
+    def __init__(self, fail_status: Exception | None = None, fail_raise: Exception | None = None):
+        self.fail_status = fail_status
+        self.fail_raise = fail_raise
+
+    async def get_status(self, instance_id):
+        if self.fail_status:
+            raise self.fail_status
+        if instance_id.endswith("-approval-0"):
+            return SimpleNamespace(
+                runtime_status="Running", custom_status={"approvedBy": []}, name="approval_tier"
+            )
+        pending = {
+            "case_instance_id": instance_id,
+            "approval_instance_id": f"{instance_id}-approval-0",
+            "tier": 0,
+            "tier_count": 1,
+            "roles": ["approver"],
+            "rule": "single",
+            "required": 1,
+            "requested_at": "2026-01-05T09:00:00+00:00",
+            "expires_at": "2026-01-06T09:00:00+00:00",
+            "remind_at": "2026-01-05T13:00:00+00:00",
+            "evidence_hash": "sha256:x",
+            "pack": _pack(instance_id),
+        }
+        custom = {
+            "stage": "awaiting_approval",
+            "approvalInstanceId": f"{instance_id}-approval-0",
+            "pendingApproval": pending,
+            "requester": "alice",
+            "eventId": "e1",
+        }
+        return SimpleNamespace(runtime_status="Running", custom_status=custom, name="case_workflow")
+
+    async def raise_event(self, *args):
+        if self.fail_raise:
+            raise self.fail_raise
+
+
+def _pack(case_id):
+    return {
+        "case_instance_id": case_id,
+        "event_id": "e1",
+        "event_type": "account.change",
+        "requester": "alice",
+        "action_summary": "x",
+        "target": "t",
+        "estimated_impact": "i",
+        "rollback_hint": "r",
+        "risk_class": "privileged",
+        "policy_version": "v",
+        "evidence": {},
+    }
+
+
+def _decide(client, monkeypatch):
+    from triggers import cases
+
+    monkeypatch.setenv(decision_seal.SETTING, KEY)
+    monkeypatch.setattr(cases.decision_records, "record", lambda *a, **k: None)
+    case_id = "case-" + "a" * 32
+    req = func.HttpRequest(
+        "POST",
+        f"http://h/api/cases/{case_id}/decision",
+        headers=encode_principal("bob", ["approver"]),
+        route_params={"id": case_id},
+        body=json.dumps({"decision": "approve"}).encode(),
+    )
+    fn = cases.decide_case._function.get_user_function().__wrapped__
+    return asyncio.run(fn(req, client))
+
+
+def test_decision_endpoint_maps_state_conflicts_to_409_and_infrastructure_to_503(monkeypatch):
+    assert _decide(_Client(), monkeypatch).status_code == 202
+    gone = _Client(fail_raise=Exception("Instance with ID x is gone: either completed or failed"))
+    assert _decide(gone, monkeypatch).status_code == 409
+    down = _Client(fail_raise=Exception("Webhook returned unrecognized status code 500"))
+    answer = _decide(down, monkeypatch)
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
+    unreadable = _Client(fail_status=ConnectionError("storage down"))
+    assert _decide(unreadable, monkeypatch).status_code == 503
+
+
+def test_decision_outcomes_account_for_every_decision():
+    """Submitted decisions get the tier's verdict, or pending / not_counted; verdicts without a submission
+    record (storage was down) are listed too; endpoint refusals are listed as refused."""
+    from shared.decision_records import decision_outcomes
+
+    records = [
+        {"kind": "decision_submitted", "data": {"nonce": "a", "approver": "bob", "tier": 0}},
+        {"kind": "decision_submitted", "data": {"nonce": "b", "approver": "carol", "tier": 0}},
+        {"kind": "decision_submitted", "data": {"nonce": "c", "approver": "dave", "tier": 1}},
+        {"kind": "decision_submitted", "data": {"nonce": "d", "approver": "erin", "tier": 0}},
+        {"kind": "decision", "data": {"nonce": "a", "approver": "bob"}},
+        {"kind": "decision_refused", "data": {"raw": {"nonce": "a"}, "reason": "replayed"}},
+        {
+            "kind": "decision_refused",
+            "data": {"raw": {"nonce": "b", "approver": "carol"}, "reason": "expired"},
+        },
+        {"kind": "decision", "data": {"nonce": "e", "approver": "frank", "tier": 0}},
+        {"kind": "decision_refused", "data": {"by": "endpoint", "approver": "alice", "reason": "self"}},
+    ]
+    out = {o["approver"]: (o["status"], o["reason"]) for o in decision_outcomes(records, open_tiers=[1])}
+    assert out["bob"] == ("counted", None)
+    assert out["carol"] == ("refused", "expired")
+    assert out["dave"] == ("pending", None)
+    assert out["erin"][0] == "not_counted" and out["erin"][1]
+    assert out["frank"] == ("counted", None)
+    assert out["alice"] == ("refused", "self")
+
+
+def test_missing_key_in_azure_is_logged_at_start_up(monkeypatch, caplog):
+    from triggers.cases import check_decision_key_at_startup
+
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "x")
+    monkeypatch.delenv(decision_seal.SETTING, raising=False)
+    assert decision_seal.SETTING in (check_decision_key_at_startup() or "")
+    assert "decision routes disabled at start-up" in caplog.text
+    monkeypatch.setenv(decision_seal.SETTING, KEY)
+    assert check_decision_key_at_startup() is None
