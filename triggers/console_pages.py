@@ -199,13 +199,21 @@ def retrying(history: list[dict[str, Any]] | None) -> dict[str, str] | None:
 
 
 def decision_rows(audit_records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Decisions from the audit records (``triggers.audit_view.full_records``): each submitted, accepted and
-    refused one, with ``when`` and a ``result`` text (accepted | submitted | refused: why)."""
+    """Decisions from the audit records (``triggers.audit_view.full_records``): each accepted and refused
+    one, and each submitted one the tier has not ruled on yet, with ``when`` and a ``result`` text."""
+    def nonce(record: dict[str, Any]) -> Any:
+        data = record.get("data") if isinstance(record.get("data"), dict) else {}
+        raw = data.get("raw") if isinstance(data.get("raw"), dict) else data
+        return raw.get("nonce")
+
+    settled = {nonce(r) for r in audit_records if r.get("kind") in ("decision", "decision_refused")}
     rows = []
     for record in audit_records:
         kind = record.get("kind")
         if kind not in ("decision", "decision_refused", "decision_submitted"):
             continue
+        if kind == "decision_submitted" and nonce(record) in settled - {None}:
+            continue  # the tier's verdict on it is listed instead
         data = record.get("data") if isinstance(record.get("data"), dict) else {}
         raw = data.get("raw") if isinstance(data.get("raw"), dict) else data
         result = {"decision": "accepted", "decision_submitted": "submitted to the tier"}.get(
