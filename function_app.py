@@ -64,7 +64,7 @@ def report_tool_configuration() -> list[str]:
     from shared.settings import AppSettings
 
     try:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         in_use = {tool.adapter for tool in load_policy(settings.policy_path).tools.values()}
     except Exception:
         return []

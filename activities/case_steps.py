@@ -1,7 +1,7 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
 Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
-read app settings here, at the edge (``AppSettings.from_env``), and call plain code in ``shared/``; every
+read app settings here, at the edge (``AppSettings.current()``), and call plain code in ``shared/``; every
 step runs in a span ``case.<step>`` with the run-schema attributes and writes one run-schema log line
 (``shared.telemetry``).
 """
@@ -56,7 +56,7 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     Raises ``PolicyError`` when the file is missing or invalid."""
     started = time.perf_counter()
     with span("load_policy", _fields(payload)) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         policy, digest = policy_store.current(settings)
         fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
         set_run_fields(current, fields)
@@ -66,7 +66,7 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _judge(payload: dict[str, Any]):
     event = BusinessEvent.model_validate(payload["event"])
-    policy = policy_store.policy_for(payload, AppSettings.from_env())
+    policy = policy_store.policy_for(payload, AppSettings.current())
     return event, policy, default_judgment(policy)
 
 

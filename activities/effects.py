@@ -51,7 +51,7 @@ def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
     with span("record_audit", fields) as current, storage_faults("record_audit"):
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         case_id, event_id = payload["case_instance_id"], payload["event_id"]
         batch = [
             audit.NewRecord(r["record_id"], r["kind"], r["data"], datetime.fromisoformat(r["at"]))
@@ -85,7 +85,7 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     case_id = str(payload.get("case_instance_id") or (payload.get("request") or {}).get("case_instance_id"))
     fields = RunFields(run_id=case_id, event_id=payload.get("event_id"))
     with span("notify", fields) as current, storage_faults("notify"):
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         message = {"notification_id": notification_id(payload), **payload}
         if payload.get("kind") in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
             message["decision_url"] = decision_page_url(case_id)
@@ -158,7 +158,7 @@ def _apply_action(payload: dict[str, Any], started: float) -> dict[str, Any]:
         span("apply_action", RunFields(run_id=str(payload.get("case_instance_id") or "?"))) as current,
         storage_faults("apply_action"),
     ):
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         case_id = payload["case_instance_id"]
         event = BusinessEvent.model_validate(payload["event"])
         decision = PolicyDecision.model_validate(payload["decision"])

@@ -56,7 +56,7 @@ async def find_maintenance_work(
     time). Returns ``{"reminders": [{case_instance_id, request}], "purge": [instance ids]}``."""
     started = time.perf_counter()
     with span("find_maintenance_work", _FIELDS) as current:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
         statuses = await client.get_status_by(runtime_status=_LISTED)
         views = [_view(s) for s in statuses]

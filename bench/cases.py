@@ -31,8 +31,9 @@ Figures printed:
   the machine): CPU ms of this process (``time.process_time``: app, devhost and the bench's own sender
   threads) plus Azurite's (``/proc``) per auto case in the burst, over CPU ms per chain5 orchestration;
 - history per case by kind: events and bytes (``json.dumps`` of the task hub's DTFx-shaped history of the
-  case instance plus its approval instances), activity executions (``TaskScheduled``) and
-  sub-orchestrations, and the history event types of one case;
+  case instance plus its approval instances; also "KiB stored": string properties such as inputs and
+  results counted once, as a task hub keeps them, see :func:`stored_size`), activity executions
+  (``TaskScheduled``) and sub-orchestrations, and the history event types of one case;
 - storage requests per case by kind: every request the app's Azure SDK clients send, counted at the
   transport (``azure.core`` ``RequestsTransport.send``, the sync transport the app's clients use; devhost's
   own queue/timer listeners use the async transport and are not counted), also by service and method.
@@ -286,19 +287,30 @@ class CaseBench:
             ids.append(f"{case_id}-approval-{tier}")
             tier += 1
         events: list[dict[str, Any]] = []
-        size = 0
+        size = stored = 0
         for iid in ids:
             hist = self.h.call(self.hub.get_history(iid))
             events += hist
             size += len(json.dumps(hist))
+            stored += sum(stored_size(e) for e in hist)
         types = collections.Counter(EVENT_TYPES[e["EventType"]] for e in events)
         return {
             "events": len(events),
             "bytes": size,
+            "stored": stored,
             "activities": sum(1 for e in events if e["EventType"] == 4),  # TaskScheduled
             "suborchestrations": sum(1 for e in events if e["EventType"] == 7),
             "types": types,
         }
+
+
+def stored_size(event: dict[str, Any]) -> int:
+    """Bytes of one history event as a task hub keeps it: string properties (the inputs and results are
+    JSON text) counted once as UTF-8, the other properties as compact JSON; ``json.dumps`` of the history
+    (the KiB column) escapes the JSON text inside it again."""
+    strings = {k: v for k, v in event.items() if isinstance(v, str)}
+    rest = {k: v for k, v in event.items() if k not in strings}
+    return len(json.dumps(rest, separators=(",", ":"))) + sum(len(v.encode()) for v in strings.values())
 
 
 def sequential(bench: CaseBench, kind: str, n: int) -> tuple[list[dict[str, Any]], collections.Counter]:
@@ -401,7 +413,8 @@ def run(args: argparse.Namespace) -> int:
           f"{chain_cpu:.2f} ms; case cost by CPU: {(case_cpu_ms + case_azurite_ms) / chain_cpu:.1f} chain5 "
           "orchestrations")
     print("== per case, by kind (one at a time; approval instances included)")
-    print(f"{'kind':16} {'events':>6} {'KiB':>7} {'activities':>10} {'sub-orch':>8} {'storage req':>11}")
+    print(f"{'kind':16} {'events':>6} {'KiB':>7} {'activities':>10} {'sub-orch':>8} {'storage req':>11} "
+          f"{'KiB stored':>10}")
     for kind, (rows, requests) in seq.items():
         hs = histories[kind]
         n = len(rows)
@@ -409,7 +422,8 @@ def run(args: argparse.Namespace) -> int:
               f"{statistics.mean(h['bytes'] for h in hs) / 1024:>7.1f} "
               f"{statistics.mean(h['activities'] for h in hs):>10.1f} "
               f"{statistics.mean(h['suborchestrations'] for h in hs):>8.1f} "
-              f"{sum(requests.values()) / n:>11.1f}")
+              f"{sum(requests.values()) / n:>11.1f} "
+              f"{statistics.mean(h['stored'] for h in hs) / 1024:>10.1f}")
     for kind, (rows, requests) in seq.items():
         per = ", ".join(f"{svc} {method} {count / len(rows):.1f}"
                         for (svc, method), count in sorted(requests.items()))

@@ -91,7 +91,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     """``start``: serve until SIGINT/SIGTERM, then drain and exit 0."""
     try:
         config = HostConfig.load(args.app_dir, data_dir=args.data_dir, clock=args.clock)
-        port = args.port if args.port is not None else int(config.cors.get("LocalHttpPort") or DEFAULT_PORT)
+        local_port = config.local_http_port
+        port = args.port if args.port is not None else (DEFAULT_PORT if local_port is None else local_port)
         config = dataclasses.replace(config, port=port)
     except (DevhostError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -99,7 +100,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     verbose = bool(getattr(args, "verbose", False))
     handlers, log_file = configure_logging(config.host_json, verbose=verbose,
                                            log_dir=config.data_dir / "logs")
-    if (config.setting("PYTHON_ENABLE_DEBUG_LOGGING") or "").lower() in ("1", "true"):
+    if config.python_debug_logging:
         logging.getLogger().setLevel(logging.DEBUG)
     try:
         return asyncio.run(_serve(config, args, log_file=None if verbose else log_file))
@@ -175,7 +176,7 @@ def start_demo(host: Host) -> threading.Thread | None:
     """Run the callable named by app setting ``DEVHOST_DEMO`` (``module:function``) in a daemon thread
     with the base URL. The module is imported with the app directory on ``sys.path``. Failures are
     logged, never fatal."""
-    spec = host.config.setting("DEVHOST_DEMO")
+    spec = host.config.demo
     if not spec:
         log.info("--demo: app setting DEVHOST_DEMO is not set; nothing to run")
         return None

@@ -6,7 +6,11 @@ already set; ``IsEncrypted: true`` is refused; host.json must say ``"version": "
 See https://learn.microsoft.com/azure/azure-functions/functions-host-json and
 https://learn.microsoft.com/azure/azure-functions/functions-develop-local#local-settings-file .
 
-Nothing deeper in devhost reads ``os.environ``: components read :attr:`HostConfig.settings`.
+Configuration is read once, at the edge: :meth:`HostConfig.load` takes a snapshot (environment + Values)
+and never writes; every setting devhost itself reads has a typed property here (one boolean rule,
+:func:`flag`); :meth:`HostConfig.export_settings` is the one place that writes the app's environment
+(the Values, then the variables the host sets, such as ``WEBSITE_HOSTNAME``). Nothing deeper in devhost
+reads ``os.environ``.
 """
 
 from __future__ import annotations
@@ -94,19 +98,24 @@ def load_host_json(app_dir: Path) -> dict[str, Any]:
     return data
 
 
-def apply_settings(values: Mapping[str, Any], environ: MutableMapping[str, str]) -> None:
-    """Copy local.settings Values into ``environ`` without overriding keys already present."""
-    for key, value in values.items():
-        if key not in environ:
-            environ[key] = "" if value is None else str(value)
+def flag(value: str | None) -> bool:
+    """An app setting as a boolean, the host's way: ``1`` or ``true`` (any case, spaces ignored)."""
+    return (value or "").strip().lower() in ("1", "true")
+
+
+def _values(local: Mapping[str, Any]) -> dict[str, str]:
+    return {k: "" if v is None else str(v) for k, v in (local.get("Values") or {}).items()}
 
 
 @dataclass(frozen=True)
 class HostConfig:
     """Everything the host needs, built once by :meth:`load` (or directly in tests).
 
-    ``settings`` is the app-settings view (environment after local.settings merge); ``host_json`` the
-    parsed host.json. Durations are timedelta; ``port`` is the TCP port on 127.0.0.1.
+    ``settings`` is the app settings as read at load (the environment, plus local.settings Values for keys
+    it lacks), frozen; ``host_json`` the parsed host.json; ``local_host`` the local.settings ``Host``
+    section (read through :attr:`cors_origins`, :attr:`cors_credentials`, :attr:`local_http_port`).
+    ``environ`` is where :meth:`export_settings` writes (``os.environ`` for a real host). Durations are
+    timedelta; ``port`` is the TCP port on 127.0.0.1.
     """
 
     app_dir: Path
@@ -115,7 +124,9 @@ class HostConfig:
     settings: Mapping[str, str] = field(default_factory=dict)
     port: int = 7071
     clock: str = "system"
-    cors: Mapping[str, Any] = field(default_factory=dict)
+    local_host: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, str] = field(default_factory=dict)  # local.settings Values
+    environ: MutableMapping[str, str] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def load(
@@ -127,8 +138,9 @@ class HostConfig:
         clock: str = "system",
         environ: MutableMapping[str, str] | None = None,
     ) -> HostConfig:
-        """Read local.settings.json and host.json from ``app_dir``; merge Values into ``environ``
-        (default ``os.environ``, which user code reads as app settings).
+        """Read local.settings.json and host.json from ``app_dir`` and snapshot ``environ`` (default
+        ``os.environ``) with the Values filling keys it lacks. Writes nothing: :meth:`export_settings`
+        does, into ``environ``.
 
         Raises ConfigError for a missing app dir, bad settings or bad host.json.
         """
@@ -137,18 +149,94 @@ class HostConfig:
             raise ConfigError(f"app directory {app} does not exist")
         env = os.environ if environ is None else environ
         local = load_local_settings(app)
-        apply_settings(local.get("Values") or {}, env)
+        values = _values(local)
         host_json = load_host_json(app)
         data = Path(data_dir).resolve() if data_dir else app / ".devhost"
         return cls(
             app_dir=app,
             data_dir=data,
             host_json=MappingProxyType(host_json),
-            settings=env,  # live view: user code may read settings set later by tests
+            settings=MappingProxyType({**values, **env}),
             port=port,
             clock=clock,
-            cors=MappingProxyType(dict(local.get("Host") or {})),
+            local_host=MappingProxyType(dict(local.get("Host") or {})),
+            values=MappingProxyType(values),
+            environ=env,
         )
+
+    def export_settings(self, host_values: Mapping[str, str] | None = None) -> None:
+        """THE place devhost writes the app's environment (user code reads app settings there): the
+        local.settings Values for keys not already set (as ``func start``), then ``host_values`` (the
+        variables the host itself sets, e.g. ``WEBSITE_HOSTNAME``; they override). No-op without an
+        ``environ`` (a config built directly in tests)."""
+        if self.environ is None:
+            return
+        for key, value in self.values.items():
+            self.environ.setdefault(key, value)
+        self.environ.update(host_values or {})
+
+    # -- local.settings.json Host section -------------------------------------------------------------
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        """``Host.CORS``: comma-separated allowed origins (``*`` = any); empty = no CORS headers."""
+        return tuple(o.strip() for o in str(self.local_host.get("CORS") or "").split(",") if o.strip())
+
+    @property
+    def cors_credentials(self) -> bool:
+        """``Host.CORSCredentials`` is true."""
+        return flag(str(self.local_host.get("CORSCredentials", "")))
+
+    @property
+    def local_http_port(self) -> int | None:
+        """``Host.LocalHttpPort`` (None when absent). Raises ConfigError when it is not a port number."""
+        raw = self.local_host.get("LocalHttpPort")
+        if raw in (None, ""):
+            return None
+        try:
+            port = int(str(raw))
+        except ValueError as exc:
+            raise ConfigError(
+                f"local.settings.json Host.LocalHttpPort must be a port number, not {raw!r}") from exc
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"local.settings.json Host.LocalHttpPort must be 0-65535, not {port}")
+        return port
+
+    # -- app settings devhost reads --------------------------------------------------------------------
+    @property
+    def script_file(self) -> str:
+        """``PYTHON_SCRIPT_FILE_NAME`` (default ``function_app.py``): the app's entry script."""
+        return self.setting("PYTHON_SCRIPT_FILE_NAME") or "function_app.py"
+
+    @property
+    def worker_runtime(self) -> str | None:
+        """``FUNCTIONS_WORKER_RUNTIME`` as set (None when absent; devhost runs ``python`` only)."""
+        return self.setting("FUNCTIONS_WORKER_RUNTIME")
+
+    @property
+    def homepage_enabled(self) -> bool:
+        """False when ``AzureWebJobsDisableHomepage`` is true (the root URL then answers 404)."""
+        return not flag(self.setting("AzureWebJobsDisableHomepage"))
+
+    @property
+    def python_debug_logging(self) -> bool:
+        """``PYTHON_ENABLE_DEBUG_LOGGING`` is true: the console shows DEBUG records."""
+        return flag(self.setting("PYTHON_ENABLE_DEBUG_LOGGING"))
+
+    @property
+    def thread_pool_threads(self) -> int | None:
+        """``PYTHON_THREADPOOL_THREAD_COUNT`` when it is a whole number ≥ 1, else None (the default)."""
+        raw = (self.setting("PYTHON_THREADPOOL_THREAD_COUNT") or "").strip()
+        return int(raw) if raw.isdigit() and int(raw) >= 1 else None
+
+    @property
+    def demo(self) -> str | None:
+        """``DEVHOST_DEMO``: ``module:function`` run by ``start --demo`` (None when unset or empty)."""
+        return self.setting("DEVHOST_DEMO") or None
+
+    @property
+    def site_name(self) -> str | None:
+        """``WEBSITE_SITE_NAME`` (the default task hub name on Azure), None when unset or empty."""
+        return self.setting("WEBSITE_SITE_NAME") or None
 
     # -- host.json accessors --------------------------------------------------------------------------
     def extension_options(self, name: str) -> Mapping[str, Any]:
@@ -180,11 +268,8 @@ class HostConfig:
         """``AzureWebJobs.<Name>.Disabled`` or ``AzureWebJobs_<Name>_Disabled`` is ``1`` or ``true``
         (case-insensitive): the trigger listener must not start (webjobs-sdk ``HostListenerFactory``).
         HTTP functions still run under func start (every local request is admin)."""
-        for key in (f"AzureWebJobs.{function_name}.Disabled", f"AzureWebJobs_{function_name}_Disabled"):
-            value = self.setting(key)
-            if value is not None and value.lower() in ("1", "true"):
-                return True
-        return False
+        return any(flag(self.setting(key)) for key in (
+            f"AzureWebJobs.{function_name}.Disabled", f"AzureWebJobs_{function_name}_Disabled"))
 
     def resolve(self, text: str) -> str:
         """Replace ``%Setting%`` expressions (binding expressions in queue names, schedules ...).

@@ -26,7 +26,8 @@ import importlib.util
 import socket
 import time
 import uuid
-from collections.abc import Coroutine, Iterator, MutableMapping, Sequence
+from collections import ChainMap
+from collections.abc import Coroutine, Iterator, Sequence
 from typing import Any
 
 import uvicorn
@@ -139,9 +140,10 @@ class Host:
         except OSError as exc:
             raise ConfigError(f"cannot create the data directory {self.config.data_dir}: {exc}") from exc
         self._check_settings()
-        ensure_local_secrets(self.config.data_dir, self.config.settings)  # type: ignore[arg-type]
-        self.app = load_app(self.config.app_dir, self.config.setting("PYTHON_SCRIPT_FILE_NAME") or
-                            "function_app.py")
+        generated: dict[str, str] = {}  # local secrets devhost makes up for this data dir (never in Azure)
+        ensure_local_secrets(self.config.data_dir, ChainMap(generated, dict(self.config.settings)))
+        self.config.export_settings(generated)  # the Values and those secrets, before user code is imported
+        self.app = load_app(self.config.app_dir, self.config.script_file)
         try:
             self.functions = list(self.app.functions)
             self.extensions = list(self._given_extensions) if self._given_extensions is not None else \
@@ -280,24 +282,24 @@ class Host:
                 )
 
     def _check_settings(self) -> None:
-        runtime = self.config.setting("FUNCTIONS_WORKER_RUNTIME")
+        runtime = self.config.worker_runtime
         if runtime is None:
             self.log.warning("FUNCTIONS_WORKER_RUNTIME is not set; assuming 'python'")
         elif runtime.lower() != "python":
             self.log.warning("FUNCTIONS_WORKER_RUNTIME is %r; devhost runs Python apps only", runtime)
 
     def _export_settings(self) -> None:
-        env = self.config.settings
-        if not isinstance(env, MutableMapping):
-            return
-        env["AZURE_FUNCTIONS_ENVIRONMENT"] = "Development"
-        env["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
-        env["AzureWebJobsScriptRoot"] = str(self.config.app_dir)
-        env.setdefault("FUNCTIONS_CORETOOLS_ENVIRONMENT", "true")
-        if easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING)):
-            env[easyauth.LOGIN_PATH_SETTING] = easyauth.LOGIN_PATH  # the app's pages sign in there
-        else:
-            env.pop(easyauth.LOGIN_PATH_SETTING, None)
+        """The variables ``func start`` sets for the app, once the port is known, plus where the app's pages
+        send people to sign in while devhost emulates sign-in (empty when it does not)."""
+        core_tools = self.config.setting("FUNCTIONS_CORETOOLS_ENVIRONMENT") or "true"
+        sign_in = easyauth.LOGIN_PATH if easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING)) else ""
+        self.config.export_settings({
+            "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
+            "WEBSITE_HOSTNAME": f"localhost:{self.port}",
+            "AzureWebJobsScriptRoot": str(self.config.app_dir),
+            "FUNCTIONS_CORETOOLS_ENVIRONMENT": core_tools,
+            easyauth.LOGIN_PATH_SETTING: sign_in,
+        })
 
     # -- views used by the admin API and the CLI --------------------------------------------------------
     def function(self, name: str) -> FunctionInfo | None:

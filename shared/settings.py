@@ -1,8 +1,12 @@
 """App settings of the case workflow app, read once at the edge into a frozen object.
 
-Triggers call :meth:`AppSettings.from_env` (the Functions host exposes app settings as environment
+Triggers and activities call :func:`settings` (spelled ``AppSettings.current()`` where a local variable
+is called ``settings``; the Functions host exposes app settings as environment
 variables; locally they come from ``local.settings.json``) and pass the object down; nothing deeper reads
-``os.environ``. Tests build one with ``AppSettings.from_env({...})`` or ``AppSettings(...)`` directly.
+``os.environ``. :func:`settings` reads once and caches; its one error path is :class:`SettingsError`
+(logged once, then raised to the caller: an HTTP trigger answers 500 "the app is misconfigured", a queue
+message or activity fails and is retried like any failure). Tests build one with
+``AppSettings.from_env({...})`` or ``AppSettings(...)`` directly.
 
 Secrets (``GITHUB_WEBHOOK_SECRET``, ``GITHUB_TOKEN``, the storage connection string with its account key)
 are excluded from ``repr`` so the object can be logged safely.
@@ -10,7 +14,9 @@ are excluded from ``repr`` so the object can be logged safely.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -85,6 +91,11 @@ class AppSettings:
     tool_sink: frozenset[str] = frozenset()
 
     @classmethod
+    def current(cls) -> AppSettings:
+        """The cached settings of this process: :func:`settings` (raises SettingsError)."""
+        return settings()
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
         """Build the settings from an environment mapping (default ``os.environ``).
 
@@ -143,3 +154,33 @@ class AppSettings:
                 name.strip() for name in (text("CASE_TOOL_SINK", None) or "").split(",") if name.strip()
             ),
         )
+
+
+_CACHE_LOCK = threading.Lock()
+_cache: tuple[tuple[tuple[str, str], ...], AppSettings] | None = None
+_READ = ("CASE_", "GITHUB_", "AzureWebJobsStorage")  # prefixes of every setting from_env reads
+
+
+def _fingerprint(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in env.items() if k.startswith(_READ)))
+
+
+def settings() -> AppSettings:
+    """The app's settings from ``os.environ``: read once, then served from a cache for as long as none of
+    the settings it reads changes (several apps run in one test process, each with its own settings).
+
+    The one error path of app configuration: raises :class:`SettingsError` naming the setting (logged
+    here once per distinct configuration, never with a secret's value)."""
+    global _cache
+    key = _fingerprint(os.environ)
+    cached = _cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    with _CACHE_LOCK:
+        try:
+            value = AppSettings.from_env(os.environ)
+        except SettingsError as exc:
+            logging.getLogger(__name__).error("invalid app setting %s: %s", exc.name, exc)
+            raise
+        _cache = (key, value)
+        return value

@@ -121,7 +121,7 @@ def _policy() -> PolicyDocument | None:
     """The policy the activities use (``CASE_POLICY_PATH``), cached per file and modification time; None
     when it cannot be read (then only the requester and nobody else is authorized by role)."""
     try:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
         path = settings.policy_path
         file = path or str(DEFAULT_POLICY_PATH)
         key = (file, os.stat(file).st_mtime)
@@ -205,7 +205,7 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     refused = _readable(principal, facts, policy)
     if refused is not None:  # a purged case's trail stays readable by the reader roles only
         return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
-    settings = AppSettings.from_env()
+    settings = AppSettings.current()
     try:
         with storage.request_path("case audit"):  # fail fast: no retries, short timeouts
             result = audit.verify_case(settings, instance_id)

@@ -108,7 +108,7 @@ def _record_refusal(principal: Principal, case_id: str, custom: dict, tier: int,
             "reason": refused.body.get("error"), "suppressed": suppressed}
     try:
         with storage.request_path("decision refusal record"):
-            decision_records.record(AppSettings.from_env(), case_id, str(custom.get("eventId") or ""),
+            decision_records.record(AppSettings.current(), case_id, str(custom.get("eventId") or ""),
                                     "decision_refused", data)
     except Exception as exc:  # the answer stays the refusal; the record is best effort
         logger.info("recording the refused decision on %s failed: %s", case_id, exc)
@@ -166,7 +166,7 @@ async def submit_decision(
                  "approval_instance_id": request.approval_instance_id}
     try:
         with storage.request_path("decision record"):  # fail fast: no retries, short timeouts
-            decision_records.record(AppSettings.from_env(), instance_id, str(custom.get("eventId") or ""),
+            decision_records.record(AppSettings.current(), instance_id, str(custom.get("eventId") or ""),
                                     "decision_submitted", submitted)
     except Exception as exc:  # storage down: the tier's verdict is still audited (durably) once it is back
         logger.warning("recording decision %s on %s failed (%s); handing it on", nonce, instance_id, exc)

@@ -50,7 +50,7 @@ async def ingest_event_http(
 ) -> func.HttpResponse:
     """Normalize the request into a BusinessEvent, start or find its case, answer with its status links."""
     try:
-        settings = AppSettings.from_env()
+        settings = AppSettings.current()
     except SettingsError:
         logger.exception("invalid app settings")
         return _json(500, {"error": "the app is misconfigured", "fields": []})

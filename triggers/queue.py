@@ -50,7 +50,7 @@ def send_to_poison(settings: AppSettings, body: bytes) -> str:
 @bp.durable_client_input(client_name="client")
 async def ingest_event_queue(msg: func.QueueMessage, client: df.DurableOrchestrationClient) -> None:
     """Normalize the message and start or find its case; unparseable messages go to the poison queue."""
-    settings = AppSettings.from_env()
+    settings = AppSettings.current()
     body = msg.get_body()
     try:
         event = normalize_queue_message(body, settings)

@@ -13,6 +13,14 @@ transaction, each between Executing/Executed log lines; activities run through t
 released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
 (at-least-once, as in Azure).
 
+Host-side failures never hang an instance (issue 10 item 7). An activity whose result cannot be built
+(input not decodable, result not encodable) completes as TaskFailed with the error. When recording a batch
+of results fails, each is recorded alone; one that still fails is recorded as TaskFailed naming the error;
+if even that fails (the store is down) the results are kept and recorded on a later round, and the work
+items are abandoned (unlocked, so they run again) at stop. An episode that fails inside the host (replay
+set-up, history handling, its commit) is retried after 0.2 s and 0.4 s, then its instance is failed
+(runtime status Failed, ``output``/``failureDetails`` naming the error), all within about a second.
+
 Completions are coalesced: while an instance still has activities running in this dispatcher, its committed
 activity results wait for more of its results while they keep coming (gaps of at most ``coalesce_gap_s``),
 at most ``coalesce_s`` from the first (real time), so a fan-out of N activities is replayed a few times
@@ -26,26 +34,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-import traceback
-import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter
-
-from devhost.durable import history as h
-from devhost.durable.models import ActivityWorkItem
-from devhost.durable.outcome import HTTP_ACTIVITY, payload_input
-from devhost.durable.replay import ReplayResult, build_payload, execute, played_text
+from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
+from devhost.durable.models import ActivityWorkItem, EpisodeInput
 from devhost.durable.runtime_state import RuntimeState
-from devhost.functions.interfaces import FunctionInfo, FunctionInvocationError
-from devhost.logs import function_logger
+from devhost.durable.store import ActivityResult, EpisodeCommit
+from devhost.functions.interfaces import FunctionInfo
 
 if TYPE_CHECKING:
     from devhost.clock import Clock
@@ -55,25 +55,10 @@ if TYPE_CHECKING:
 
 
 
-def index_functions(
-    functions: Sequence[FunctionInfo], trigger: str, alias_key: str
-) -> dict[str, FunctionInfo]:
-    """Functions with trigger type ``trigger`` by name, plus their ``orchestration=``/``activity=`` alias
-    (the extension registers the alias, the SDK calls by function name:
-    docs/durable-extension-protocol.md#registration)."""
-    found: dict[str, FunctionInfo] = {}
-    for fn in functions:
-        if fn.trigger_type != trigger:
-            continue
-        found[fn.name] = fn
-        alias = fn.trigger.get(alias_key)
-        if alias:
-            found.setdefault(str(alias), fn)
-    return found
-
-
 COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
 COALESCE_GAP_S = 0.01  # ... and longest wait for the next one
+HOST_ATTEMPTS = 3  # episode attempts failing inside the host before the instance is failed
+RECORD_RETRY_S = 0.5  # real-time wait before recording results again after the store failed
 
 
 class Dispatcher:
@@ -110,8 +95,9 @@ class Dispatcher:
         self._running_by: Counter[str] = Counter()  # instance → its activities running here
         self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
         self._coalesce_timer: asyncio.TimerHandle | None = None
-        self._results: list[tuple[ActivityWorkItem, dict[str, Any]]] = []
-        self._errors: dict[str, tuple[int, float]] = {}  # instance → (failures, monotonic retry time)
+        self._results: list[ActivityResult] = []
+        self._record_after = 0.0  # monotonic time before which recording is not retried (store failed)
+        self._errors: dict[str, tuple[int, float]] = {}  # instance → (host failures, monotonic retry time)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,7 +126,9 @@ class Dispatcher:
             task.cancel()
         if self._results:
             results, self._results = self._results, []
-            await self.store.complete_activities(results, self.clock.now())
+            if not await self._record(results, self.clock.now()):
+                with contextlib.suppress(Exception):  # unlocked: they run again on the next start anyway
+                    await self.store.abandon_activities([r.item for r in self._results])
 
     @property
     def idle(self) -> bool:
@@ -172,13 +160,14 @@ class Dispatcher:
         True when it did something (the loop then goes round again before sleeping)."""
         now = self.clock.now()
         worked = False
-        if self._results:
+        if self._results and time.monotonic() >= self._record_after:
             results, self._results = self._results, []
-            await self.store.complete_activities(results, now)
-            mono = time.monotonic()
-            for item, _event in results:
-                self._pending[item.instance_id] = (self._pending.get(item.instance_id, (mono,))[0], mono)
-            worked = True
+            if await self._record(results, now):
+                mono = time.monotonic()
+                for r in results:
+                    iid = r.item.instance_id
+                    self._pending[iid] = (self._pending.get(iid, (mono,))[0], mono)
+                worked = True
         if self._pending:
             await self._claim()  # first, so an instance's queued activities count as in flight
         ids = await self.store.ready_instances(
@@ -228,10 +217,13 @@ class Dispatcher:
         return {iid for iid, (_n, until) in self._errors.items() if until > mono}
 
     def _retry_deadline(self, next_due: datetime | None) -> datetime | None:
-        """``next_due``, or earlier when a held-back instance becomes eligible again."""
-        if not self._errors:
+        """``next_due``, or earlier when a held-back instance or unrecorded results become due again."""
+        dues = [until for _n, until in self._errors.values()]
+        if self._results:
+            dues.append(self._record_after)
+        if not dues:
             return next_due
-        wait = max(0.0, min(until for _n, until in self._errors.values()) - time.monotonic())
+        wait = max(0.0, min(dues) - time.monotonic())
         retry = self.clock.now() + timedelta(seconds=wait)
         return retry if next_due is None else min(next_due, retry)
 
@@ -240,57 +232,88 @@ class Dispatcher:
         """Load, replay and commit a batch of episodes (one transaction for the whole batch); True when
         something was committed. Replay runs inline on the loop: it is CPU-bound and a thread hop costs
         more than it saves under the GIL."""
-        commits = []
+        commits: list[EpisodeCommit] = []
+        inputs: dict[str, EpisodeInput] = {}
+        failing: set[str] = set()  # instances whose commit records their host failure
         for loaded in await self.store.load_episodes(instance_ids, now):
             iid = loaded.instance.instance_id
+            inputs[iid] = loaded
             try:
                 planned = self._plan_episode(loaded, now)
-            except Exception:
-                n = self._errors.get(iid, (0, 0.0))[0] + 1
-                self._errors[iid] = (n, time.monotonic() + min(0.1 * 2**n, 30))
-                self.log.exception("Episode of instance %s failed in the host (attempt %d)", iid, n)
-                continue
-            self._errors.pop(iid, None)
-            self._pending.pop(iid, None)
+            except Exception as exc:
+                planned = self._host_failed(loaded, now, "could not run the episode", exc)
+                failing.add(iid)
+            else:
+                self._pending.pop(iid, None)
             if planned is not None:
                 commits.append(planned)
         if not commits:
             return False
-        for iid in await self.store.commit_episodes(commits, now):
+        try:
+            done = await self.store.commit_episodes(commits, now)
+        except Exception:
+            if len(commits) > 1:
+                self.log.exception("Task hub: committing %d episodes failed; committing each alone",
+                                   len(commits))
+            done = []
+            for commit in commits:
+                iid = commit.instance_id
+                done += await self._commit_alone(commit, inputs[iid], now, iid in failing)
+        for iid in done:
+            self._errors.pop(iid, None)
             self.on_commit(iid)
         return True
 
-    def _plan_episode(self, loaded: Any, now: Any) -> tuple[str, str, int, Any, list[int]] | None:
+    async def _commit_alone(self, commit: EpisodeCommit, loaded: EpisodeInput, now: datetime,
+                            is_failure: bool) -> list[str]:
+        """Commit one episode; when that fails, count a host failure (and commit the instance's failure
+        once the attempts are used up). ``is_failure``: the commit already records a host failure (if it
+        fails the store is down: retried later). Returns the ids committed."""
+        try:
+            return await self.store.commit_episodes([commit], now)
+        except Exception as exc:
+            if is_failure:
+                self.log.exception("Task hub: recording the failure of instance %s failed",
+                                   commit.instance_id)
+                return []
+            failed = self._host_failed(loaded, now, "could not record the episode", exc)
+        if failed is None:
+            return []
+        try:
+            return await self.store.commit_episodes([failed], now)
+        except Exception:
+            self.log.exception("Task hub: recording the failure of instance %s failed", commit.instance_id)
+            return []
+
+    def _host_failed(self, loaded: EpisodeInput, now: datetime, what: str,
+                     exc: BaseException) -> EpisodeCommit | None:
+        """Count a host failure of the instance's episode: None (retry after 0.2 s, 0.4 s, …) until
+        :data:`HOST_ATTEMPTS` is reached, then the commit that fails the instance with the error."""
+        iid = loaded.instance.instance_id
+        n = self._errors.get(iid, (0, 0.0))[0] + 1
+        self._errors[iid] = (n, time.monotonic() + min(0.1 * 2**n, 30))
+        if n < HOST_ATTEMPTS:
+            self.log.warning("Episode of instance %s failed in the host (attempt %d of %d): %s: %s",
+                             iid, n, HOST_ATTEMPTS, type(exc).__name__, exc, exc_info=exc)
+            return None
+        error = f"devhost {what} ({n} attempts): {type(exc).__name__}: {exc}"
+        self.log.error("Episode of instance %s failed in the host %d times; failing the instance: %s",
+                       iid, n, error, exc_info=exc)
+        state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
+        outcome = state.host_failure(loaded.messages, now, error)
+        return EpisodeCommit(iid, loaded.instance.execution_id, len(loaded.history), outcome,
+                             [m.id for m in loaded.messages])
+
+    def _plan_episode(self, loaded: EpisodeInput, now: datetime) -> EpisodeCommit | None:
         state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
         batch = state.select_batch(loaded.messages)
         if not batch:
             return None
-        episode = state.begin(batch, now)
-        result = ReplayResult(None)
-        if episode.needs_user_code:
-            result = self._replay(state, episode, loaded.history_texts, loaded.instance.instance_id)
-        outcome = state.finish(episode, result.state, result.error)
-        return (loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history), outcome,
-                [m.id for m in batch])
-
-    def _replay(self, state: RuntimeState, episode: Any, texts: list[str], instance_id: str) -> ReplayResult:
         fn = self.orchestrators.get(state.name)
-        if fn is None:
-            return ReplayResult(
-                None,
-                f"The function '{state.name}' doesn't exist, is disabled, or is not an orchestrator "
-                "function.",
-            )
-        played = texts if episode.base_history is None else [played_text(e) for e in episode.base_history]
-        parent = state.parent
-        payload = build_payload(
-            instance_id,
-            parent["OrchestrationInstance"]["InstanceId"] if parent else None,
-            played,
-            episode.new_events,
-            payload_input((state.started or {}).get("Input")),
-        )
-        return _logged_episode(fn.name, instance_id, lambda: execute(fn.handler, payload))
+        outcome, _ = run_episode(state, batch, now, fn.handler if fn else None,
+                                 history_texts=loaded.history_texts, log_as=fn.name if fn else None)
+        return EpisodeCommit(loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history),
+                             outcome, [m.id for m in batch])
 
     # -- activities ----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityWorkItem) -> None:
@@ -298,12 +321,14 @@ class Dispatcher:
         try:
             with self.clock.busy():
                 try:
-                    event = await self._run_activity(item)
-                    self._results.append((item, event))  # after the await: pump swaps the list
-                except Exception:
-                    self.log.exception(
-                        "Activity %s of instance %s could not be run", item.name, item.instance_id
-                    )
+                    try:
+                        event = await self._run_activity(item)
+                    except Exception as exc:  # the host failed around the invocation: TaskFailed
+                        self.log.exception(
+                            "Activity %s of instance %s could not be run", item.name, item.instance_id
+                        )
+                        event = host_task_failed(self.clock.now(), item, "could not run the activity", exc)
+                    self._results.append(ActivityResult(item, event))  # after the await: pump swaps it
                 finally:
                     self._running_act -= 1
                     self._running_by[item.instance_id] -= 1
@@ -313,52 +338,36 @@ class Dispatcher:
         except asyncio.CancelledError:
             pass
 
-    async def _run_activity(self, item: ActivityWorkItem) -> dict[str, Any]:
-        """Invoke the activity and build TaskCompleted / TaskFailed
-        (docs/durable-extension-protocol.md#activities)."""
-        fn = self.activities.get(item.name)
-        if fn is None and item.name == HTTP_ACTIVITY:
-            reason = "Durable HTTP (context.call_http) is not supported by devhost; call an activity instead."
-            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
-        if fn is None:
-            reason = (
-                f"The function '{item.name}' doesn't exist, is disabled, or is not an activity function. "
-                f"Additional info: known activities are {sorted(self.activities) or 'none'}."
-            )
-            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
-        value = ActivityTriggerConverter.decode(
-            meta.Datum(type="string", value=item.input if item.input is not None else "null"),
-            trigger_metadata=None,
-        )
+    async def _record(self, results: list[ActivityResult], now: datetime) -> bool:
+        """Persist activity results (one transaction); when that fails, each alone, and a result that
+        cannot be recorded as it is becomes TaskFailed naming the error. Results that cannot be recorded
+        at all (the store failed) go back to ``_results`` for a later round. True when all were recorded."""
         try:
-            result = await self.invoker.invoke(
-                fn, {str(fn.trigger["name"]): value}, {"instanceId": item.instance_id}
-            )
-            text = ActivityTriggerConverter.encode(result.return_value, expected_type=None).value
-            return h.task_completed(self.clock.now(), item.task_id, text)
-        except FunctionInvocationError as exc:
-            cause = exc.cause
-            message = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc)
-            stack = "".join(traceback.format_exception(cause)) if cause is not None else ""
-        except Exception as exc:  # result not JSON-serialisable
-            message, stack = f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc))
-        reason = f"Activity function '{item.name}' failed:  {message}"
-        details = json.dumps({"Message": f" {message}", "StackTrace": stack})
-        return h.task_failed(self.clock.now(), item.task_id, reason, details)
+            await self.store.complete_activities(results, now)
+            return True
+        except Exception:
+            self.log.exception("Task hub: recording %d activity result(s) failed; recording each alone",
+                               len(results))
+        kept: list[ActivityResult] = []
+        for result in results:
+            try:
+                await self.store.complete_activities([result], now)
+                continue
+            except Exception as exc:
+                failed = ActivityResult(result.item, host_task_failed(
+                    now, result.item, "could not record the activity's result", exc))
+            try:
+                await self.store.complete_activities([failed], now)
+            except Exception:
+                self.log.exception("Task hub: the result of activity %s (instance %s) could not be recorded",
+                                   result.item.name, result.item.instance_id)
+                kept.append(result)
+        if kept:
+            self._results = kept + self._results
+            self._record_after = time.monotonic() + RECORD_RETRY_S
+        return not kept
 
-
-def _logged_episode(name: str, instance_id: str, run: Callable[[], ReplayResult]) -> ReplayResult:
-    """Run one orchestrator episode between the Functions host's Executing/Executed lines (category
-    ``Function.<Name>``, as for any invocation; the durable extension adds the instance id)."""
-    log = function_logger(name)
-    if not log.isEnabledFor(logging.INFO):
-        return run()
-    inv_id = str(uuid.uuid4())
-    log.info("Executing 'Functions.%s' (Reason='(null)', Id=%s) for instance %s", name, inv_id, instance_id)
-    started = time.monotonic()
-    result = run()
-    failed = result.error is not None or result.user_error or bool((result.state or {}).get("error"))
-    status = "Failed" if failed else "Succeeded"
-    log.info("Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)", name, status, inv_id,
-             (time.monotonic() - started) * 1000)
-    return result
+    async def _run_activity(self, item: ActivityWorkItem) -> dict[str, Any]:
+        """Invoke the activity and build its TaskCompleted / TaskFailed (see :func:`run_activity`)."""
+        return await run_activity(self.activities.get(item.name), item, self.invoker, self.clock.now,
+                                  sorted(self.activities))

@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from devhost.durable import client_binding, http_api, sdk_speedups
-from devhost.durable.dispatcher import Dispatcher, index_functions
+from devhost.durable.dispatcher import Dispatcher
 from devhost.durable.hub import TaskHub
+from devhost.durable.invocations import index_functions
 from devhost.durable.options import DurableOptions
 from devhost.durable.sqlite_store import SqliteStore
 from devhost.durable.store import AsyncStore

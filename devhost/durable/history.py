@@ -227,3 +227,9 @@ def event_time(event: Event) -> datetime:
 def add_ms(ts: datetime, ms: float) -> datetime:
     """``ts`` plus ``ms`` milliseconds."""
     return ts + timedelta(milliseconds=ms)
+
+
+def describe_event(event: Event) -> str:
+    """A short human name of a history event (e.g. ``TaskScheduled 'Hello'``) for non-determinism errors."""
+    name = EVENT_TYPE_NAMES.get(int(event.get("EventType", -1)), "?")
+    return f"{name} '{event['Name']}'" if event.get("Name") else name

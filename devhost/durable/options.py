@@ -64,7 +64,7 @@ class DurableOptions:
         ext = dict(config.extension_options("durableTask"))
         if isinstance(ext.get("hubName"), str):
             ext["hubName"] = config.resolve(ext["hubName"])
-        site = config.setting("WEBSITE_SITE_NAME")
+        site = config.site_name
         settings = {"WEBSITE_SITE_NAME": site} if site and _HUB_NAME.match(site) else {}
         return cls.from_mapping(ext, settings)
 

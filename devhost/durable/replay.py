@@ -53,7 +53,7 @@ def build_payload(
 
     ``played`` are earlier episodes' events as JSON text (IsPlayed true); ``new_events`` this episode's
     (OrchestratorStarted first), written with IsPlayed false; ``input_value`` is the payload ``input``
-    (:func:`devhost.durable.outcome.payload_input`). Long-timer durations are omitted: SQLite needs no
+    (:func:`payload_input`). Long-timer durations are omitted: SQLite needs no
     timer splitting (docs/durable-extension-protocol.md#timers).
     """
     fresh = [json.dumps(h.with_played(e, False), separators=(",", ":")) for e in new_events]
@@ -94,3 +94,27 @@ def execute(handler: Callable[[str], Any], payload: str) -> ReplayResult:
     if not isinstance(state, dict):
         return ReplayResult(None, "the orchestrator handler returned JSON that is not an object")
     return ReplayResult(state)
+
+
+def payload_input(es_input: str | None) -> Any:
+    """The payload's ``input`` for ``ExecutionStarted.Input`` text
+    (docs/durable-extension-protocol.md#the-orchestration-payload,
+    docs/durable-extension-protocol.md#the-durable-client): what the extension's
+    ``GetInputAsJson`` yields (the parsed token) when the SDK's ``get_input`` can read it – a string holding
+    JSON (the Python client's double encoding) or an object – else the JSON text itself, so numbers,
+    arrays and plain strings posted by curl also arrive intact."""
+    if es_input is None:
+        return None
+    try:
+        parsed = json.loads(es_input)
+    except json.JSONDecodeError:
+        return es_input
+    if isinstance(parsed, dict):
+        return parsed
+    if isinstance(parsed, str):
+        try:
+            json.loads(parsed)
+            return parsed
+        except json.JSONDecodeError:
+            return es_input
+    return es_input

@@ -24,13 +24,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from devhost.durable import history as h
-from devhost.durable.models import STATUS_VALUES, TERMINAL_STATUSES, InboxMessage, InstanceState
-from devhost.durable.outcome import (
+from devhost.durable.actions import (
     CALL_ACTIVITY_RETRY,
     CALL_ENTITY,
     CALL_HTTP,
@@ -42,49 +40,17 @@ from devhost.durable.outcome import (
     SCHEDULED_SIGNAL,
     SIGNAL_ENTITY,
     WAIT_EVENT,
-    ActivityTask,
-    ChildStart,
-    Episode,
-    EpisodeOutcome,
-    Outbound,
-    TimerMessage,
     describe_action,
-    describe_event,
     flatten_actions,
     matches,
 )
+from devhost.durable.models import STATUS_VALUES, TERMINAL_STATUSES, InboxMessage, InstanceState
+from devhost.durable.outcome import ActivityTask, ChildStart, Episode, EpisodeOutcome, Outbound, TimerMessage
+from devhost.durable.retries import RetryChain
 from devhost.durable.rewind import rewind_history
 
 Event = dict[str, Any]
 MAX_BATCH = 1000
-
-
-@dataclass
-class _Chain:
-    """A retried activity or sub-orchestration (DTFx RetryInterceptor state, derived from history)."""
-
-    first_id: int
-    kind: int
-    name: str
-    input: str | None
-    options: dict[str, Any]
-    version: str | None = None
-    instance_id: str | None = None
-    attempts: int = 1
-    current: int = -1
-    timer: int | None = None
-
-    def delay_ms(self) -> float:
-        """``first × backoff^(attempt-1)`` ms, capped by ``maxRetryIntervalInMilliseconds`` (DTFx)."""
-        first = float(self.options.get("firstRetryIntervalInMilliseconds") or 0)
-        backoff = float(self.options.get("backoffCoefficient") or 1)
-        delay = first * backoff ** (self.attempts - 1)
-        cap = self.options.get("maxRetryIntervalInMilliseconds")
-        return min(delay, float(cap)) if cap else delay
-
-    @property
-    def max_attempts(self) -> int:
-        return int(self.options.get("maxNumberOfAttempts") or 1)
 
 
 class RuntimeState:
@@ -109,9 +75,9 @@ class RuntimeState:
         self.started: Event | None = None
         self.leaves: list[Event] = []
         self.next_id = 0
-        self.chains: dict[int, _Chain] = {}
-        self.attempt_ids: dict[int, _Chain] = {}
-        self.timer_ids: dict[int, _Chain] = {}
+        self.chains: dict[int, RetryChain] = {}
+        self.attempt_ids: dict[int, RetryChain] = {}
+        self.timer_ids: dict[int, RetryChain] = {}
         for e in history:
             self._index(e)
 
@@ -136,7 +102,7 @@ class RuntimeState:
             return
         self.leaves.append(e)
         if e.get("_RetryOptions") is not None:
-            chain = _Chain(
+            chain = RetryChain(
                 first_id=eid,
                 kind=int(t),
                 name=str(e.get("Name")),
@@ -294,7 +260,7 @@ class RuntimeState:
             if not matches(action, event):
                 failure = (
                     "Non-Deterministic workflow detected: the orchestrator now schedules "
-                    f"{describe_action(action)} where the history has {describe_event(event)} "
+                    f"{describe_action(action)} where the history has {h.describe_event(event)} "
                     f"(sequence number {event.get('EventId')}). Was the orchestrator code changed while "
                     "this instance was running?"
                 )
@@ -328,6 +294,25 @@ class RuntimeState:
                 out.messages = episode.rewind_work.messages + out.messages
         else:
             out.append = appended
+        return out
+
+    def host_failure(self, messages: list[InboxMessage], now: datetime, error: str) -> EpisodeOutcome:
+        """The outcome that fails this execution because the HOST could not run or record its episode
+        (``error`` says why): runtime status Failed with the error, the parent told as for any failure.
+        A stale message to a finished instance changes nothing. ``messages`` are the inbox messages the
+        episode would have consumed (an ExecutionStarted among them starts the history first)."""
+        if self.instance.runtime_status in TERMINAL_STATUSES:
+            return EpisodeOutcome(self.instance.runtime_status, state_changed=False)
+        out = EpisodeOutcome("Failed")
+        appended = [h.orchestrator_started(now)]
+        if self.started is None:
+            start = next((m.event for m in messages if m.event.get("EventType") == h.EXECUTION_STARTED), None)
+            if start is not None:
+                self._index(start)
+                appended.append(start)
+        self._fail(out, appended, now, error)
+        appended.append(h.orchestrator_completed(now))
+        out.append = appended
         return out
 
     def _fail(self, out: EpisodeOutcome, appended: list[Event], now: datetime, error: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,14 +27,21 @@ from devhost.durable.models import (
     InboxMessage,
     InstanceState,
 )
-from devhost.durable.outcome import EpisodeOutcome
+from devhost.durable.outcome import ChildStart, EpisodeOutcome
 from devhost.durable.replay import played_text
+from devhost.durable.store import ActivityResult, EpisodeCommit, TaskHubStore
 
 Event = dict[str, Any]
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
-_COLUMNS = (
-    "instance_id, execution_id, name, version, runtime_status, input, output, custom_status, "
-    "failure_details, parent_instance_id, created_time, last_updated_time, completed_time"
+_FIELDS = (
+    "instance_id", "execution_id", "name", "version", "runtime_status", "input", "output", "custom_status",
+    "failure_details", "parent_instance_id", "created_time", "last_updated_time", "completed_time",
+)
+_COLUMNS = ", ".join(_FIELDS)
+_COL_INSTANCE_ID, _COL_CREATED = _FIELDS.index("instance_id"), _FIELDS.index("created_time")
+# Inbox ``kind`` values named (the column holds the event's EventType).
+_TERMINATE, _RESUME, _TIMER, _EVENT, _START = (
+    h.EXECUTION_TERMINATED, h.EXECUTION_RESUMED, h.TIMER_FIRED, h.EVENT_RAISED, h.EXECUTION_STARTED,
 )
 
 
@@ -56,10 +63,11 @@ def _row_state(row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
     )
 
 
-class SqliteStore:
+class SqliteStore(TaskHubStore):
     """A task hub named ``hub`` inside the SQLite file ``path`` (created with its schema if missing).
 
-    Raises StoreError when the file cannot be opened or is not a task hub database.
+    Raises StoreError when the file cannot be opened or is not a task hub database; every method raises
+    StoreError for a database failure (reads included), as :class:`TaskHubStore` promises.
     """
 
     def __init__(self, path: Path | str, hub: str) -> None:
@@ -79,7 +87,17 @@ class SqliteStore:
             raise StoreError(f"cannot open the task hub database {self.path}: {exc}") from exc
 
     @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """The connection for reads outside a transaction; sqlite3.Error → StoreError."""
+        try:
+            yield self._db
+        except sqlite3.Error as exc:
+            raise StoreError(f"task hub database {self.path}: {exc}") from exc
+
+    @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT); any error rolls it back, sqlite3.Error →
+        StoreError."""
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -87,8 +105,13 @@ class SqliteStore:
             raise StoreError(f"task hub database {self.path}: {exc}") from exc
         try:
             yield db
+        except sqlite3.Error as exc:
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise StoreError(f"task hub database {self.path}: {exc}") from exc
         except BaseException:
-            db.execute("ROLLBACK")
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
             raise
         try:
             db.execute("COMMIT")
@@ -138,32 +161,37 @@ class SqliteStore:
             self._create(db, state, start_event)
 
     def get_instance(self, instance_id: str) -> InstanceState | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
-        ).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+            ).fetchone()
         return _row_state(row) if row else None
 
     def get_history(self, instance_id: str) -> list[Event]:
-        rows = self._db.execute(
-            "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq", (self.hub, instance_id)
-        ).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        return [json.loads(t) for t in self._history_texts(instance_id)]
+
+    def _history_texts(self, instance_id: str) -> list[str]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq",
+                (self.hub, instance_id),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def query(
         self,
         *,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
-        statuses: list[str] | None = None,
+        statuses: Sequence[str] | None = None,
         instance_id_prefix: str | None = None,
         top: int | None = None,
         continuation: str | None = None,
     ) -> tuple[list[InstanceState], str | None]:
         where, args = self._filter(created_from, created_to, statuses)
-        if instance_id_prefix:
-            esc = instance_id_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("instance_id LIKE ? ESCAPE '\\'")
-            args.append(esc + "%")
+        if instance_id_prefix:  # case-sensitive, as the Azure Storage backend's key range
+            where.append("substr(instance_id, 1, ?) = ?")
+            args += [len(instance_id_prefix), instance_id_prefix]
         if continuation:
             try:
                 created, iid = json.loads(base64.urlsafe_b64decode(continuation.encode()).decode())
@@ -177,16 +205,18 @@ class SqliteStore:
         )
         if top:
             sql += f" LIMIT {int(top) + 1}"
-        rows = self._db.execute(sql, args).fetchall()
+        with self._read() as db:
+            rows = db.execute(sql, args).fetchall()
         token = None
         if top and len(rows) > top:
             rows = rows[:top]
             last = rows[-1]
-            token = base64.urlsafe_b64encode(json.dumps([last[10], last[0]]).encode()).decode()
+            key = [last[_COL_CREATED], last[_COL_INSTANCE_ID]]
+            token = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
         return [_row_state(r) for r in rows], token
 
     def _filter(
-        self, created_from: datetime | None, created_to: datetime | None, statuses: list[str] | None
+        self, created_from: datetime | None, created_to: datetime | None, statuses: Sequence[str] | None
     ) -> tuple[list[str], list[Any]]:
         where: list[str] = ["hub=?"]
         args: list[Any] = [self.hub]
@@ -217,27 +247,27 @@ class SqliteStore:
             return db.execute("UPDATE activities SET locked=0 WHERE hub=? AND locked=1", (self.hub,)).rowcount
 
     def ready_instances(self, now: datetime, limit: int, exclude: set[str]) -> list[str]:
-        rows = self._db.execute(
-            "SELECT m.instance_id FROM inbox m "
-            "JOIN instances i ON i.hub=m.hub AND i.instance_id=m.instance_id "
-            "WHERE m.hub=? AND m.visible_at<=? AND (i.runtime_status<>'Suspended' OR m.kind IN (3,20)) "
-            "GROUP BY m.instance_id ORDER BY MIN(m.id) LIMIT ?",
-            (self.hub, now.timestamp(), limit + len(exclude)),
-        ).fetchall()
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT m.instance_id FROM inbox m "
+                "JOIN instances i ON i.hub=m.hub AND i.instance_id=m.instance_id "
+                "WHERE m.hub=? AND m.visible_at<=? AND (i.runtime_status<>'Suspended' OR m.kind IN (?,?)) "
+                "GROUP BY m.instance_id ORDER BY MIN(m.id) LIMIT ?",
+                (self.hub, now.timestamp(), _TERMINATE, _RESUME, limit + len(exclude)),
+            ).fetchall()
         return [r[0] for r in rows if r[0] not in exclude][:limit]
 
-    def load_episode(self, instance_id: str, now: datetime) -> EpisodeInput | None:
+    def _load_episode(self, instance_id: str, now: datetime) -> EpisodeInput | None:
         state = self.get_instance(instance_id)
         if state is None:
             return None
-        texts = [r[0] for r in self._db.execute(
-            "SELECT event FROM history WHERE hub=? AND instance_id=? ORDER BY seq", (self.hub, instance_id)
-        )]
-        msgs = self._db.execute(
-            "SELECT id, event FROM inbox WHERE hub=? AND instance_id=? AND visible_at<=? "
-            "ORDER BY (kind<>0), id",
-            (self.hub, instance_id, now.timestamp()),
-        ).fetchall()
+        texts = self._history_texts(instance_id)
+        with self._read() as db:
+            msgs = db.execute(
+                "SELECT id, event FROM inbox WHERE hub=? AND instance_id=? AND visible_at<=? "
+                "ORDER BY (kind<>?), id",
+                (self.hub, instance_id, now.timestamp(), _START),
+            ).fetchall()
         return EpisodeInput(
             instance=state,
             history=[json.loads(t) for t in texts],
@@ -245,55 +275,36 @@ class SqliteStore:
             messages=[InboxMessage(r[0], json.loads(r[1])) for r in msgs],
         )
 
-    def commit_episode(
-        self,
-        instance_id: str,
-        execution_id: str,
-        history_len: int,
-        outcome: EpisodeOutcome,
-        consumed: list[int],
-        now: datetime,
-    ) -> bool:
-        with self._tx() as db:
-            return self._commit_one(db, instance_id, execution_id, history_len, outcome, consumed, now)
+    def load_episodes(self, instance_ids: Sequence[str], now: datetime) -> list[EpisodeInput]:
+        found = (self._load_episode(iid, now) for iid in instance_ids)
+        return [e for e in found if e is not None]
 
-    def commit_episodes(self, episodes: list[tuple[str, str, int, EpisodeOutcome, list[int]]],
-                        now: datetime) -> list[str]:
-        """Several episodes (``(instance_id, execution_id, history_len, outcome, consumed)``) in one
-        transaction, each as :meth:`commit_episode`; returns the ids actually committed."""
+    def commit_episodes(self, episodes: Sequence[EpisodeCommit], now: datetime) -> list[str]:
         done: list[str] = []
         with self._tx() as db:
-            for iid, exe, n, outcome, consumed in episodes:
-                if self._commit_one(db, iid, exe, n, outcome, consumed, now):
-                    done.append(iid)
+            for episode in episodes:
+                if self._commit_one(db, episode, now):
+                    done.append(episode.instance_id)
         return done
 
-    def _commit_one(
-        self,
-        db: sqlite3.Connection,
-        instance_id: str,
-        execution_id: str,
-        history_len: int,
-        outcome: EpisodeOutcome,
-        consumed: list[int],
-        now: datetime,
-    ) -> bool:
+    def _commit_one(self, db: sqlite3.Connection, episode: EpisodeCommit, now: datetime) -> bool:
         hub, at = self.hub, now.timestamp()
+        instance_id, outcome = episode.instance_id, episode.outcome
         current = self._status(db, instance_id)
-        if current is None or current[1] != execution_id:
+        if current is None or current[1] != episode.execution_id:
             return False
-        if consumed:
-            db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in consumed])
+        if episode.consumed:
+            db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in episode.consumed])
         if not outcome.state_changed:
             return True
-        self._write_history(db, instance_id, history_len, outcome)
+        self._write_history(db, instance_id, episode.history_len, outcome)
         self._update_instance(db, instance_id, outcome, now)
         if outcome.activities:
             db.executemany(
                 "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input) "
                 "VALUES (?,?,?,?,?,?)",
                 [
-                    (hub, instance_id, execution_id, a.task_id, a.name, a.input)
+                    (hub, instance_id, episode.execution_id, a.task_id, a.name, a.input)
                     for a in outcome.activities
                 ],
             )
@@ -308,8 +319,8 @@ class SqliteStore:
                 self._insert_inbox(db, [(msg.instance_id, msg.event, at)])
         if outcome.cancel_timers:
             db.executemany(
-                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind=11 AND timer_id=?",
-                [(hub, instance_id, t) for t in outcome.cancel_timers],
+                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind=? AND timer_id=?",
+                [(hub, instance_id, _TIMER, t) for t in outcome.cancel_timers],
             )
         if outcome.is_terminal:
             db.execute("DELETE FROM inbox WHERE hub=? AND instance_id=?", (hub, instance_id))
@@ -318,16 +329,11 @@ class SqliteStore:
             )
         if outcome.continue_as_new is not None:
             db.execute(
-                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind<>15", (hub, instance_id)
+                "DELETE FROM inbox WHERE hub=? AND instance_id=? AND kind<>?", (hub, instance_id, _EVENT)
             )
             db.execute("DELETE FROM activities WHERE hub=? AND instance_id=?", (hub, instance_id))
             self._insert_inbox(db, [(instance_id, outcome.continue_as_new, at)])
         return True
-
-    def load_episodes(self, instance_ids: list[str], now: datetime) -> list[EpisodeInput]:
-        """:meth:`load_episode` for several instances (vanished ones are left out)."""
-        found = (self.load_episode(iid, now) for iid in instance_ids)
-        return [e for e in found if e is not None]
 
     def _write_history(
         self, db: sqlite3.Connection, instance_id: str, history_len: int, outcome: EpisodeOutcome
@@ -366,7 +372,7 @@ class SqliteStore:
             [*args, self.hub, instance_id],
         )
 
-    def _start_child(self, db: sqlite3.Connection, parent_id: str, child: Any, now: datetime) -> None:
+    def _start_child(self, db: sqlite3.Connection, parent_id: str, child: ChildStart, now: datetime) -> None:
         start = child.start_event
         state = InstanceState(
             instance_id=child.instance_id, name=child.name, runtime_status="Pending", input=child.input,
@@ -385,8 +391,9 @@ class SqliteStore:
         if limit <= 0:
             return []
         probe = "SELECT 1 FROM activities WHERE hub=? AND locked=0 LIMIT 1"
-        if self._db.execute(probe, (self.hub,)).fetchone() is None:
-            return []  # nothing to claim: skip the write transaction
+        with self._read() as db:
+            if db.execute(probe, (self.hub,)).fetchone() is None:
+                return []  # nothing to claim: skip the write transaction
         with self._tx() as db:
             rows = db.execute(
                 "SELECT id, instance_id, execution_id, task_id, name, input FROM activities "
@@ -400,24 +407,27 @@ class SqliteStore:
                 )
         return [ActivityWorkItem(*r) for r in rows]
 
-    def complete_activity(self, item: ActivityWorkItem, event: Event, now: datetime) -> bool:
-        return bool(self.complete_activities([(item, event)], now))
-
-    def complete_activities(self, results: list[tuple[ActivityWorkItem, Event]], now: datetime) -> int:
-        """:meth:`complete_activity` for several results in one transaction; returns how many queued."""
+    def complete_activities(self, results: Sequence[ActivityResult], now: datetime) -> int:
         rows = []
         with self._tx() as db:
-            for item, event in results:
-                if db.execute("DELETE FROM activities WHERE id=?", (item.id,)).rowcount:
-                    rows.append((item.instance_id, event, now.timestamp()))
+            for result in results:
+                if db.execute("DELETE FROM activities WHERE id=?", (result.item.id,)).rowcount:
+                    rows.append((result.item.instance_id, result.event, now.timestamp()))
             if rows:
                 self._insert_inbox(db, rows)
         return len(rows)
 
+    def abandon_activities(self, items: Sequence[ActivityWorkItem]) -> int:
+        with self._tx() as db:
+            return sum(
+                db.execute("UPDATE activities SET locked=0 WHERE id=?", (item.id,)).rowcount for item in items
+            )
+
     def next_visible_at(self, now: datetime) -> datetime | None:
-        row = self._db.execute(
-            "SELECT MIN(visible_at) FROM inbox WHERE hub=? AND visible_at>?", (self.hub, now.timestamp())
-        ).fetchone()
+        with self._read() as db:
+            row = db.execute(
+                "SELECT MIN(visible_at) FROM inbox WHERE hub=? AND visible_at>?", (self.hub, now.timestamp())
+            ).fetchone()
         return None if row is None or row[0] is None else datetime.fromtimestamp(row[0], UTC)
 
     # -- purge ------------------------------------------------------------------------------------------
@@ -429,7 +439,7 @@ class SqliteStore:
             self._delete_instance_rows(db, instance_id)
         return n
 
-    def purge_by(self, *, created_from: datetime, created_to: datetime, statuses: list[str]) -> int:
+    def purge_by(self, *, created_from: datetime, created_to: datetime, statuses: Sequence[str]) -> int:
         where, args = self._filter(created_from, created_to, statuses)
         with self._tx() as db:
             sql = f"SELECT instance_id FROM instances WHERE {' AND '.join(where)}"

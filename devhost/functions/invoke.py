@@ -54,10 +54,7 @@ DEFAULT_TIMEOUT = timedelta(minutes=30)
 
 def thread_pool_size(config: HostConfig) -> int:
     """``PYTHON_THREADPOOL_THREAD_COUNT`` when set and ≥ 1, else ``min(32, cpu + 4)``."""
-    raw = config.setting("PYTHON_THREADPOOL_THREAD_COUNT")
-    if raw and raw.strip().isdigit() and int(raw) >= 1:
-        return int(raw)
-    return min(32, (os.cpu_count() or 1) + 4)
+    return config.thread_pool_threads or min(32, (os.cpu_count() or 1) + 4)
 
 
 def format_timespan(value: timedelta) -> str:

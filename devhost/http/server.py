@@ -14,8 +14,8 @@ routes starting with ``admin`` or ``runtime``. Requests no route claims fall thr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -49,9 +49,10 @@ def build_asgi_app(host: ServedHost) -> Starlette:
         host.config.route_prefix,
         host.invoker,
         custom_headers=dict(http.get("customHeaders") or {}),
-        homepage=(host.config.setting("AzureWebJobsDisableHomepage") or "").lower() != "true",
+        homepage=host.config.homepage_enabled,
     )
-    middleware = [Middleware(RequestLimits), *cors_middleware(host.config.cors)]
+    middleware = [Middleware(RequestLimits),
+                  *cors_middleware(host.config.cors_origins, host.config.cors_credentials)]
     if easyauth.enabled(host.config.setting(easyauth.ENABLE_SETTING)):  # development-only sign-in
         middleware.append(Middleware(easyauth.EasyAuthEmulation))
     app = Starlette(routes=routes, middleware=middleware)
@@ -59,13 +60,11 @@ def build_asgi_app(host: ServedHost) -> Starlette:
     return app
 
 
-def cors_middleware(host_section: Mapping[str, Any]) -> list[Middleware]:
-    """CORS only when local.settings.json ``Host.CORS`` is set (comma-separated origins, ``*`` = any),
-    with any method and header, credentials when ``Host.CORSCredentials`` is true (Core Tools
-    ``Startup.Configure``, docs/host-behaviour.md#http-triggers)."""
-    origins = [o.strip() for o in str(host_section.get("CORS") or "").split(",") if o.strip()]
+def cors_middleware(origins: Sequence[str], credentials: bool) -> list[Middleware]:
+    """CORS only when local.settings.json ``Host.CORS`` names ``origins`` (``*`` = any), with any method
+    and header, credentials when ``Host.CORSCredentials`` is true (Core Tools ``Startup.Configure``,
+    docs/host-behaviour.md#http-triggers)."""
     if not origins:
         return []
-    credentials = str(host_section.get("CORSCredentials", "")).lower() == "true"
-    return [Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"],
+    return [Middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["*"], allow_headers=["*"],
                        allow_credentials=credentials)]

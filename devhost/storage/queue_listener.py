@@ -52,17 +52,21 @@ class Backoff:
 
     def __init__(self, maximum_s: float, minimum_s: float = 0.1) -> None:
         self.minimum_s, self.maximum_s, self.k = minimum_s, maximum_s, 0
+        self._capped = False
 
     def reset(self) -> None:
         """Back to the minimum delay (a message was found)."""
-        self.k = 0
+        self.k, self._capped = 0, False
 
     def next(self) -> float:
-        """The next delay in seconds: exponential from the minimum with ±20% jitter, capped at the maximum."""
+        """The next delay in seconds: exponential from the minimum with ±20% jitter, capped at the maximum
+        and staying there until :meth:`reset` (a jittered draw below the cap never follows the cap)."""
+        if self._capped:
+            return self.maximum_s
         self.k += 1
         delay = self.minimum_s + random.uniform(0.8, 1.2) * (2 ** (self.k - 1)) * self.minimum_s
         if delay >= self.maximum_s:
-            self.k -= 1  # keep k bounded once at the ceiling
+            self._capped = True
             return self.maximum_s
         return delay
 

@@ -14,6 +14,7 @@ key the downstream honours or the adapter's reconcile read.
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -38,8 +39,9 @@ def client_for(
 ) -> Iterator[httpx.Client]:
     """The httpx client of one adapter call. Without ``transport`` it is built once per process per
     (timeout, headers) and kept open, so calls reuse its connections and its SSL context (building a client
-    loads the CA bundle: it was the single largest cost of a GitHub apply, issue 15); httpx clients are
-    safe to share between threads. With a ``transport`` (tests) a fresh client is closed after the call."""
+    loads the CA bundle: it was the single largest cost of a GitHub apply, issue 15); an httpx client "can
+    be shared between threads" (its docstring, httpx 0.28). It keeps no cookies, so no call sees another's.
+    With a ``transport`` (tests) a fresh client is closed after the call."""
     if transport is not None:
         with httpx.Client(timeout=timeout_s, transport=transport, headers=headers) as fresh:
             yield fresh
@@ -48,7 +50,9 @@ def client_for(
     with _CLIENTS_LOCK:
         client = _CLIENTS.get(key)
         if client is None:
-            client = _CLIENTS[key] = httpx.Client(timeout=timeout_s, headers=headers)
+            # no cookie jar to share: each call stays as stateless as with a client of its own
+            no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            client = _CLIENTS[key] = httpx.Client(timeout=timeout_s, headers=headers, cookies=no_cookies)
     yield client
 
 

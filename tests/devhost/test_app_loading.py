@@ -138,8 +138,10 @@ def test_local_settings_never_override_the_environment(tmp_path: Path) -> None:
     (tmp_path / "local.settings.json").write_text('{"IsEncrypted": false, "Values": {"A": "file", "B": 2}}')
     env = {"A": "env"}
     config = HostConfig.load(tmp_path, environ=env)
-    assert env == {"A": "env", "B": "2"}
-    assert config.setting("B") == "2"
+    assert env == {"A": "env"}, "loading reads, it never writes the environment"
+    assert config.setting("A") == "env" and config.setting("B") == "2"
+    config.export_settings({"WEBSITE_HOSTNAME": "localhost:1"})
+    assert env == {"A": "env", "B": "2", "WEBSITE_HOSTNAME": "localhost:1"}
 
 
 def test_host_thread_reports_load_errors_and_restores_the_environment(tmp_path: Path) -> None:

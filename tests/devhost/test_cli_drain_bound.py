@@ -2,7 +2,6 @@
 busy: the request fails (500), the process exits 0 without waiting for the thread to finish."""
 
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,8 @@ pytestmark = pytest.mark.subprocess
 
 
 def test_sigterm_exit_is_bounded_by_the_drain_timeout(tmp_path: Path) -> None:
-    """A 10-second sync function, --drain-timeout 1: exit 0 in well under 10 s."""
+    """A 120-second sync function, --drain-timeout 1: exit 0 long before the function could finish (the
+    terminate wait of 30 s is a liveness bound, not a measurement)."""
     proc = start_subprocess(APPS / "http_basic", data_dir=tmp_path, extra_args=["--drain-timeout", "1"])
     outcome: dict[str, object] = {}
     try:
@@ -23,7 +23,7 @@ def test_sigterm_exit_is_bounded_by_the_drain_timeout(tmp_path: Path) -> None:
 
         def slow() -> None:
             try:
-                r = httpx.get(f"{base}/api/slow-sync", params={"s": "10"}, timeout=30)
+                r = httpx.get(f"{base}/api/slow-sync", params={"s": "120"}, timeout=60)
                 outcome["status"] = r.status_code
             except httpx.HTTPError as exc:
                 outcome["error"] = exc
@@ -31,13 +31,10 @@ def test_sigterm_exit_is_bounded_by_the_drain_timeout(tmp_path: Path) -> None:
         thread = threading.Thread(target=slow)
         thread.start()
         wait_for(lambda: "Executing 'Functions.slow_sync'" in proc.stdout_text(), 10, message="slow started")
-        started = time.monotonic()
         code = proc.terminate(30)
-        elapsed = time.monotonic() - started
-        thread.join(15)
+        thread.join(30)
     finally:
         proc.kill()
     assert code == 0
-    assert elapsed < 6, f"exit took {elapsed:.1f}s"
     assert outcome.get("status") == 500 or "error" in outcome
     assert "Host stopped" in proc.stdout_text()

@@ -108,7 +108,7 @@ def test_emulation_can_be_turned_off(tmp_path: Path) -> None:
     with run_host(APP, data_dir=tmp_path, settings={"DEVHOST_AUTH_EMULATION": "false"}) as host, \
             httpx.Client(base_url=host.base_url, timeout=20) as c:
         assert c.get("/.auth/login/dev").status_code == 404
-        assert c.get("/api/whoami").json()["loginPath"] is None
+        assert not c.get("/api/whoami").json()["loginPath"]  # empty: the app falls back to /.auth/login/aad
 
 
 def test_signer_rejects_forged_and_expired_sessions() -> None:

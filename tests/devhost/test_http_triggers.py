@@ -135,36 +135,34 @@ def test_slow_sync_function_does_not_block_async_ones(client: httpx.Client, basi
 
     def slow() -> None:
         with httpx.Client(base_url=basic_host.base_url, timeout=20) as c:
-            assert c.get("/api/slow-sync", params={"s": "1.5"}).text == "slept 1.5"
+            assert c.get("/api/slow-sync", params={"s": "3"}).text == "slept 3.0"
         results["slow_done"] = time.monotonic()
 
-    started = time.monotonic()
     thread = threading.Thread(target=slow)
     thread.start()
     wait_for(lambda: basic_host.host.invoker.in_flight >= 1, 5, message="slow-sync running")
     assert client.get("/api/fast-async").text == "fast"
     fast_done = time.monotonic()
-    thread.join(10)
-    assert fast_done - started < 1.0
-    assert results["slow_done"] > fast_done
+    thread.join(20)
+    assert results["slow_done"] > fast_done  # the async answer came while the sync one still slept
 
 
 def test_async_functions_run_concurrently(basic_host: HostThread) -> None:
-    """Two 1-second async functions finish together in about 1 second."""
+    """Three async functions sleeping at once are all in flight together (an event loop, no queue)."""
     times: list[float] = []
 
     def call() -> None:
         with httpx.Client(base_url=basic_host.base_url, timeout=20) as c:
-            assert c.get("/api/slow-async", params={"s": "1"}).status_code == 200
+            assert c.get("/api/slow-async", params={"s": "3"}).status_code == 200
         times.append(time.monotonic())
 
-    started = time.monotonic()
     threads = [threading.Thread(target=call) for _ in range(3)]
     for t in threads:
         t.start()
+    wait_for(lambda: basic_host.host.invoker.in_flight >= 3, 10, message="three async invocations at once")
     for t in threads:
-        t.join(10)
-    assert len(times) == 3 and max(times) - started < 1.9
+        t.join(20)
+    assert len(times) == 3
 
 
 @pytest.mark.parametrize("path", ["/api/sleepy-sync", "/api/sleepy-async"])
@@ -172,11 +170,8 @@ def test_function_timeout(tmp_path: Path, caplog: pytest.LogCaptureFixture, path
     """host.json functionTimeout 00:00:01 fails the invocation with the host's message (500)."""
     with (run_host(APPS / "http_timeout", data_dir=tmp_path, drain_timeout_s=1) as host,
           caplog.at_level(logging.INFO)):
-        started = time.monotonic()
-        r = httpx.get(f"{host.base_url}{path}", params={"s": "3"}, timeout=10)
-        elapsed = time.monotonic() - started
-    assert (r.status_code, r.content) == (500, b"")
-    assert elapsed < 2.5
+        r = httpx.get(f"{host.base_url}{path}", params={"s": "3"}, timeout=20)
+    assert (r.status_code, r.content) == (500, b"")  # the function itself would have answered 200
     name = path.rsplit("/", 1)[1].replace("-", "_")
     assert any(f"Timeout value of 00:00:01 was exceeded by function: Functions.{name}" in rec.getMessage()
                for rec in caplog.records)

@@ -97,3 +97,18 @@ def test_every_devhost_module_imports_on_its_own() -> None:
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_durable_engine_uses_the_store_only_through_its_interface() -> None:
+    """Only the extension (the composition root) names a store implementation; the hub, dispatcher and
+    every other durable module import ``devhost.durable.store`` (TaskHubStore, AsyncStore) at most."""
+    modules = _modules()
+    known = set(modules)
+    implementations = {"devhost.durable.sqlite_store", "devhost.durable.memory_store"}
+    allowed = {"devhost.durable.extension", *implementations}
+    offenders = {
+        name: sorted(_imports(name, path, known) & implementations)
+        for name, path in modules.items()
+        if name not in allowed and _imports(name, path, known) & implementations
+    }
+    assert offenders == {}

@@ -108,9 +108,7 @@ def test_python_client_double_encoded_payload_is_accepted():
     (docs/durable-extension-protocol.md#external-events); it still counts."""
     g = gate()
     sim = tier(g)
-    sim.inbox.append(
-        sim._event(15, Name=DECISION_EVENT, Input=json.dumps(json.dumps(decision("bob", ["approver"], g))))
-    )
+    sim.raise_event_text(DECISION_EVENT, json.dumps(json.dumps(decision("bob", ["approver"], g))))
     sim.run()
     assert sim.output["outcome"] == "approved"
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 
 from shared.contracts import BusinessEvent, case_instance_id
+from tests.fixtures.durable_client import FakeDurableClient
 from triggers.ingress import start_case
 
 EVENT = BusinessEvent(
@@ -26,25 +26,7 @@ EVENT = BusinessEvent(
 )
 
 
-class ScriptedClient:
-    """Answers get_status from a list of runtime statuses (None = no instance); start_new may fail."""
-
-    def __init__(self, statuses: list[str | None], start_error: Exception | None = None) -> None:
-        self.statuses = statuses
-        self.start_error = start_error
-        self.started: list[tuple[str, str, dict]] = []
-
-    async def get_status(self, instance_id: str):
-        runtime = self.statuses.pop(0)
-        if runtime is None:
-            return SimpleNamespace(runtime_status=None)
-        return SimpleNamespace(runtime_status=SimpleNamespace(value=runtime))
-
-    async def start_new(self, name: str, instance_id: str, client_input: dict) -> str:
-        if self.start_error is not None:
-            raise self.start_error
-        self.started.append((name, instance_id, client_input))
-        return instance_id
+ScriptedClient = FakeDurableClient
 
 
 def test_new_event_starts_case_workflow_with_the_event_as_input():

@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from shared import telemetry
 from shared.case_errors import ApplyRefused
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.policy_ref import from_load_result
+from tests.fixtures.durable_client import FakeDurableClient
 from triggers.ingress import start_case
 
 CASE = "case-telemetry-1"
@@ -159,19 +159,9 @@ def test_a_refused_apply_keeps_what_it_knew_on_the_error_span(exported):
     assert refused.events[0].attributes["exception.type"] == "shared.case_errors.ApplyRefused"
 
 
-class _Client:
+def _Client(error: Exception | None = None) -> FakeDurableClient:
     """Durable client stand-in: no instance yet, start_new succeeds (or fails with ``error``)."""
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
-
-    async def get_status(self, instance_id: str) -> Any:
-        return SimpleNamespace(runtime_status=None)
-
-    async def start_new(self, name: str, instance_id: str, client_input: dict) -> str:
-        if self.error is not None:
-            raise self.error
-        return instance_id
+    return FakeDurableClient(None, start_error=error)
 
 
 def test_ingress_start_is_the_case_start_span(exported):

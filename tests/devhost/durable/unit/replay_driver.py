@@ -17,8 +17,7 @@ import azure.durable_functions as df
 
 from devhost.durable import history as h
 from devhost.durable.models import InboxMessage, InstanceState
-from devhost.durable.outcome import payload_input
-from devhost.durable.replay import build_payload, execute, played_text
+from devhost.durable.replay import build_payload, execute, payload_input, played_text
 from devhost.durable.runtime_state import RuntimeState
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

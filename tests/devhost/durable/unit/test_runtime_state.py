@@ -9,7 +9,7 @@ from typing import Any
 
 from devhost.durable import history as h
 from devhost.durable.models import InboxMessage, InstanceState
-from devhost.durable.outcome import payload_input
+from devhost.durable.replay import payload_input
 from devhost.durable.runtime_state import RuntimeState
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

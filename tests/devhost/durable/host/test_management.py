@@ -15,7 +15,7 @@ from devhost.durable.errors import (
     InvalidOperation,
     UnknownOrchestrator,
 )
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 
 def test_suspend_resume_terminate_while_waiting(engine: Engine) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from devhost.clock import VirtualClock
 from devhost.testing import run_host, wait_for
-from tests.devhost.storage.conftest import APPS, needs_durable
+from tests.devhost.storage.azurite.conftest import APPS, needs_durable
 from tests.fixtures.azurite import AzuriteInstance
 
 pytestmark = pytest.mark.azurite

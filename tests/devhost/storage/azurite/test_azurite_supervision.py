@@ -20,7 +20,7 @@ from devhost.testing import run_host, wait_for
 
 pytestmark = pytest.mark.azurite
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[3] / "apps"
 
 
 def free_ports(n: int) -> list[int]:

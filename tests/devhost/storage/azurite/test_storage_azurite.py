@@ -14,7 +14,7 @@ from devhost.storage import azurite as azurite_module
 from devhost.storage.azurite import AzuriteEndpoints, AzuriteProcess, is_answering
 from devhost.storage.errors import AzuriteError
 from devhost.testing import run_host, wait_for
-from tests.devhost.storage.conftest import APPS
+from tests.devhost.storage.azurite.conftest import APPS
 
 pytestmark = pytest.mark.azurite
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.azurite import AzuriteInstance
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[3] / "apps"
 
 
 @pytest.fixture

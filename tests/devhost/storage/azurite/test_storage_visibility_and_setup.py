@@ -16,7 +16,7 @@ from azure.storage.queue import TextBase64EncodePolicy
 
 from devhost.storage.queue_listener import Backoff
 from devhost.testing import run_host, wait_for
-from tests.devhost.storage.conftest import APPS
+from tests.devhost.storage.azurite.conftest import APPS
 from tests.fixtures.azurite import AzuriteInstance
 
 APP = APPS / "storage_visibility"

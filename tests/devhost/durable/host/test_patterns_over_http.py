@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from devhost.testing import wait_for
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 FINISHED = {"Completed", "Failed", "Terminated"}
 HELLOS = ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]

@@ -16,7 +16,7 @@ from devhost.clock import SystemClock
 from devhost.durable import history as h
 from devhost.durable.dispatcher import Dispatcher
 from devhost.durable.options import DurableOptions
-from tests.devhost.durable.engine.conftest import Engine
+from tests.devhost.durable.host.conftest import Engine
 
 
 @pytest.fixture
@@ -46,14 +46,13 @@ def test_fan_out_results_wait_for_the_running_activities(engine: Engine, long_wi
 
 
 def test_instance_with_nothing_else_in_flight_is_not_held(engine: Engine, long_window: None) -> None:
-    """Chained activities: each result is the instance's only work, so it replays at once (not after 60 s)."""
-    started = time.monotonic()
+    """Chained activities: each result is the instance's only work, so it replays at once (the wait's 20 s
+    liveness bound is shorter than the 60 s window)."""
     iid = engine.start("chain")
     state = engine.wait(iid, 20)
     assert state.runtime_status == "Completed"
     assert json.loads(state.output or "") == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
     assert _episodes(engine, iid) == 4
-    assert time.monotonic() - started < 10
 
 
 def _held(running: dict[str, int], pending: dict[str, tuple[float, float]]) -> tuple[set[str], set[str]]:

@@ -13,7 +13,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from devhost.testing import run_host, wait_for
-from tests.devhost.storage.conftest import APPS, needs_durable
+from tests.devhost.storage.azurite.conftest import APPS, needs_durable
 from tests.fixtures.azurite import AzuriteInstance
 
 pytestmark = pytest.mark.azurite

@@ -19,7 +19,7 @@ from devhost.storage.queue_listener import QueueListener
 from devhost.storage.queue_options import QueueOptions
 from devhost.storage.queue_output import QueueSender
 from devhost.storage.timer_listener import TimerListener
-from tests.devhost.storage.fakes import GatedInvoker, eventually
+from tests.devhost.storage.azurite.fakes import GatedInvoker, eventually
 from tests.fixtures.azurite import AzuriteInstance
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)
