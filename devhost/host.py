@@ -292,7 +292,8 @@ class Host:
         """The variables ``func start`` sets for the app, once the port is known, plus where the app's pages
         send people to sign in while devhost emulates sign-in (empty when it does not)."""
         core_tools = self.config.setting("FUNCTIONS_CORETOOLS_ENVIRONMENT") or "true"
-        sign_in = easyauth.LOGIN_PATH if easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING)) else ""
+        emulated = easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING))
+        sign_in = easyauth.LOGIN_PATH if emulated else ""
         self.config.export_settings({
             "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
             "WEBSITE_HOSTNAME": f"localhost:{self.port}",
