@@ -106,15 +106,17 @@ def configure_console(host_json: Mapping[str, Any], stream: TextIO | None = None
 LOG_FILE_BYTES = 10 * 1024 * 1024
 LOG_FILE_BACKUPS = 3
 LOG_FILE_NAME = "devhost.log"
-#: Logger name prefixes whose info records a calm console always shows (the host speaking).
-HOST_PREFIXES = ("Host.", "devhost")
-#: Logger name prefixes whose info records a calm console never shows (chatty, or in the log file anyway).
-QUIET_PREFIXES = ("Function.", "azure", "uvicorn", "httpx", "httpcore", "urllib3", "opentelemetry")
+#: Logger name prefixes whose info records a calm console always shows (the host's own categories).
+HOST_PREFIXES = ("Host.",)
+#: Logger name prefixes whose info records a calm console never shows (chatty, or in the log file anyway):
+#: Executing/Executed lines, devhost's internals (task hub path, Azurite command line), libraries.
+QUIET_PREFIXES = ("Function.", "devhost", "azure", "uvicorn", "httpx", "httpcore", "urllib3", "opentelemetry")
 
 
 class CalmFilter(logging.Filter):
-    """Console filter of the calm mode: warnings and errors, the host's messages and the app's plain-text
-    info lines pass; Executing/Executed lines, JSON log lines and libraries' info records do not."""
+    """Console filter of the calm mode: warnings and errors, the host's ``Host.*`` messages and the app's
+    plain-text info lines pass; Executing/Executed lines, devhost's internal info (``devhost.*``), JSON log
+    lines and libraries' info records do not."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """True when the record belongs on a calm console (see the class docstring)."""
@@ -130,7 +132,8 @@ class CalmFilter(logging.Filter):
 
 class CalmFormatter(FuncFormatter):
     """The func format, one line per record: a multi-line message or one with a traceback keeps its first
-    line and points at the log file for the rest."""
+    line plus the exception's one-line summary (the host's ``Exception: ...`` line, else the exception) and
+    points at the log file for the rest."""
 
     def __init__(self, log_file: Path | None) -> None:
         super().__init__()
@@ -141,8 +144,12 @@ class CalmFormatter(FuncFormatter):
         text = record.getMessage()
         lines = text.splitlines() or [""]
         first = lines[0]
-        if record.exc_info and record.exc_info[1] is not None and not first.strip():
-            first = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}".splitlines()[0]
+        marker = "Exception: "
+        cause = next((line[len(marker):] for line in lines[1:] if line.startswith(marker)), None)
+        if cause is None and record.exc_info and record.exc_info[1] is not None:
+            cause = f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}".splitlines()[0]
+        if cause and cause.strip() and cause not in first:
+            first = f"{first}: {cause.strip()[:200]}" if first.strip() else cause.strip()[:200]
         if (len(lines) > 1 or record.exc_info) and self.log_file is not None:
             first += f" (details in {self.log_file})"
         stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -54,10 +54,28 @@ def test_calm_console_keeps_the_story_and_the_file_keeps_everything(tmp_path: Pa
     assert console[0].endswith("Host started: 3 function(s)")
     assert console[1].endswith("case-1 order.cancel: completed")
     assert "(Failed" in console[2] and f"details in {log_file}" in console[2]
+    assert "ConnectionError: cannot reach the GitHub API" in console[2]  # why, in the same line
     text = log_file.read_text()
     for needle in ("Executing 'Functions.apply_action'", '"step": "applied"', "Traceback", "ConnectionError",
                    "Request URL"):
         assert needle in text, needle
+
+
+def test_a_failed_invocation_is_one_line_that_says_why(tmp_path: Path, restore_root) -> None:
+    """The invoker's failure record (message, then ``Result: Failure`` / ``Exception: ...`` / ``Stack: ...``)
+    is one console line carrying the exception line; the stack stays in the file."""
+    out = io.StringIO()
+    handlers, log_file = configure_logging({}, verbose=False, log_dir=tmp_path / "logs", stream=out)
+    logging.getLogger("Function.flaky").error(
+        "Executed 'Functions.flaky' (Failed, Id=1, Duration=2ms)\nResult: Failure\n"
+        "Exception: TransientAdapterError: webhook: 503 from the receiver\nStack: Traceback ...\n  line 3")
+    for handler in handlers:
+        handler.flush()
+    console = out.getvalue().splitlines()
+    assert len(console) == 1, console
+    assert console[0].endswith(f"(Failed, Id=1, Duration=2ms): TransientAdapterError: webhook: 503 from the "
+                               f"receiver (details in {log_file})"), console
+    assert "Stack: Traceback" in log_file.read_text()
 
 
 def test_verbose_restores_everything(tmp_path: Path, restore_root) -> None:

@@ -14,7 +14,8 @@ test runs beside other devhosts and Azurites. devhost starts its own Azurite the
 ``UseDevelopmentStorage=true``.
 
 Asserted: the listening line; fewer than 80 stdout lines up to the end of the demo summary; the summary
-names every demo case; approving the demo GitHub case completes it (offline: the local sink); Ctrl+C (SIGINT
+names every demo case; approving the demo GitHub case completes it (offline: the local sink); every README
+shell block and the queue sender snippet run as pasted against it; Ctrl+C (SIGINT
 to make's process group, as a terminal sends it) stops devhost with exit code 0 (make reports a failed or
 signalled recipe with a ``make: ***`` line before it dies of the SIGINT itself; a recipe that exits 0 gets
 none) and leaves no process behind, Azurite included; a second Ctrl+C during the drain also leaves none.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -139,6 +141,28 @@ def processes_in(directory: Path) -> list[str]:
     return found
 
 
+def run_readme_blocks(work: Path, base: str) -> None:
+    """Every README shell block and its queue sender snippet, as pasted (``bash -e -o pipefail``), against
+    the running app: only the port (and, for the snippet, the storage connection) differ from the defaults."""
+    readme = (work / "README.md").read_text(encoding="utf-8")
+    port = base.rsplit(":", 1)[1]
+    for block in re.findall(r"^```(?:bash|sh)\n(.*?)^```", readme, re.S | re.M):
+        if "make run" in block:  # the two top-level commands: make run is what is running
+            continue
+        script = block.replace("127.0.0.1:7071", f"127.0.0.1:{port}")
+        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=work, capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "DEVHOST_URL": base})
+        report = f"{block}\n--- stdout\n{done.stdout[-2000:]}\n--- stderr\n{done.stderr[-2000:]}"
+        assert done.returncode == 0, report
+        assert "error:" not in done.stderr, done.stderr
+    settings = json.loads((work / "local.settings.json").read_text())
+    snippet = re.findall(r"^```python\n(.*?)^```", readme, re.S | re.M)[0]
+    snippet = snippet.replace('"UseDevelopmentStorage=true"', repr(settings["Values"]["AzureWebJobsStorage"]))
+    done = subprocess.run([str(work / ".venv" / "bin" / "python"), "-c", snippet], cwd=work,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("case-"), done.stdout + done.stderr
+
+
 @pytest.fixture
 def checkout(tmp_path: Path) -> Iterator[Path]:
     if shutil.which("make") is None:
@@ -190,6 +214,7 @@ def test_make_run_from_a_clean_checkout(checkout: Path) -> None:
         assert view["stage"] == "completed", view.get("outcome")
         assert view["outcome"]["result"]["result"]["sink"]["sent"] is False
 
+        run_readme_blocks(checkout, base)
         run.ctrl_c()
         make_code = run.wait(90)
     finally:

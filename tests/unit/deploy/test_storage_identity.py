@@ -71,7 +71,8 @@ def test_service_principal_properties_select_client_secret_credential_and_stay_o
 
 
 def test_connection_string_wins_and_still_works_locally():
-    settings = _settings(AzureWebJobsStorage="UseDevelopmentStorage=true", AzureWebJobsStorage__accountName="x")
+    settings = _settings(AzureWebJobsStorage="UseDevelopmentStorage=true",
+                         AzureWebJobsStorage__accountName="x")
     connection = resolve(settings)
     assert not connection.uses_identity and connection.credential_kind == "connection_string"
     queue = storage.queue_client(settings, "case-events")
