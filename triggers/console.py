@@ -182,10 +182,12 @@ async def _decision_page(client: df.DurableOrchestrationClient, req: func.HttpRe
     )
 
 
-@bp.route(route="inbox/{id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@bp.route(route="inbox/{id}", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
 @bp.durable_client_input(client_name="client")
 async def decision_page(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """The decision page of one case (never decides anything)."""
+    """The decision page of one case: GET shows it (and never decides anything), POST is its form."""
+    if req.method.upper() == "POST":
+        return await _decide_from_page(req, client)
     principal = _who(req)
     if isinstance(principal, func.HttpResponse):
         return principal
@@ -195,9 +197,8 @@ async def decision_page(req: func.HttpRequest, client: df.DurableOrchestrationCl
     return await _decision_page(client, req, principal, req.route_params.get("id", ""), flash=flash)
 
 
-@bp.route(route="inbox/{id}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@bp.durable_client_input(client_name="client")
-async def decide_from_page(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def _decide_from_page(req: func.HttpRequest, client: df.DurableOrchestrationClient
+                            ) -> func.HttpResponse:
     """The decision form's POST (see the module docstring)."""
     try:
         principal = viewer(req)
