@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint venv node chromium clean check-python check-npm
+.PHONY: run test lint drill venv node chromium clean check-python check-npm
 
 check-python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: python3 not found: install Python 3.11 (e.g. apt-get install python3 python3-venv)"; exit 1; }
@@ -45,6 +45,10 @@ run: $(STAMP) $(NODE_STAMP) local.settings.json
 
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The recovery drill (bench/drill.py): 50 cases, 5 kill -9 of devhost, Azurite down 60 s; DRILL_ARGS to vary.
+drill: $(STAMP) $(NODE_STAMP)
+	$(VENV)/bin/python bench/drill.py $(DRILL_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -95,6 +95,7 @@ for blueprint in (
     decisions,
 ):
     app.register_functions(blueprint)
+app.register_functions(__import__("triggers.openapi", fromlist=["bp"]).bp)  # GET /api/openapi.json
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

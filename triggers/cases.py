@@ -27,6 +27,7 @@ keys are not enforced.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -88,6 +89,14 @@ def _respond(answer: Answer) -> func.HttpResponse:
         mimetype="application/json",
         headers=answer.headers or None,
     )
+
+
+def _read_trail(settings: AppSettings, instance_id: str) -> tuple[Any, list[tuple[str, bytes]]]:
+    """The audit trail's verification and raw records, on the request path's storage call site (no
+    retries, short timeouts; raises ``storage.StorageUnavailable``)."""
+    with storage.request_path("case audit"):
+        result = audit.verify_case(settings, instance_id)
+        return result, (audit.read_raw(settings, instance_id) if result.count else [])
 
 
 def storage_unavailable() -> func.HttpResponse:
@@ -206,10 +215,8 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     if refused is not None:  # a purged case's trail stays readable by the reader roles only
         return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
     settings = AppSettings.current()
-    try:
-        with storage.request_path("case audit"):  # fail fast: no retries, short timeouts
-            result = audit.verify_case(settings, instance_id)
-            raw = audit.read_raw(settings, instance_id) if result.count else []
+    try:  # sync storage calls off the event loop, so a slow storage never stalls other requests
+        result, raw = await asyncio.to_thread(_read_trail, settings, instance_id)
     except storage.StorageUnavailable as exc:
         logger.warning("audit of %s: %s", instance_id, exc)
         return storage_unavailable()
