@@ -23,7 +23,9 @@ from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
 from shared.judgment_settings import startup_report
+from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
+from triggers.console import bp as console
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
@@ -84,6 +86,8 @@ for blueprint in (
     events,
     queue_ingress,
     cases,
+    case_list,
+    console,
     timer,
     case_workflow,
     approval,
@@ -94,6 +98,7 @@ for blueprint in (
     decisions,
 ):
     app.register_functions(blueprint)
+app.register_functions(__import__("triggers.openapi", fromlist=["bp"]).bp)  # GET /api/openapi.json
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
