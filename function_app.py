@@ -21,7 +21,9 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
+from triggers.console import bp as console
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
@@ -81,6 +83,8 @@ for blueprint in (
     events,
     queue_ingress,
     cases,
+    case_list,
+    console,
     timer,
     case_workflow,
     approval,

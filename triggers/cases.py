@@ -6,7 +6,9 @@
   with its context (the sealed evidence pack), the roles allowed to decide and the URL to decide.
 - ``GET /api/cases/{id}/audit`` → the case's hash-chained audit trail and its verification
   (``{"ok", "count", "firstBadSeq", "reason", "records", "decisions"}``): a tampered record is reported,
-  not hidden; ``decisions`` says what became of every decision (``shared.decision_records``).
+  not hidden; ``decisions`` says what became of every decision (``shared.decision_records``). Each record
+  is returned in full, in time order, with ``actor``, ``decision``, ``reason``, ``evidenceHash`` and its
+  ``chain`` verdict (``triggers/audit_view.py``).
 - ``POST /api/cases/{id}/decision`` with ``{"decision": "approve"|"reject", "reason": "...",
   "evidence_hash": optional}`` → 202 ``{decisionId, ...}`` when the decision, sealed with
   ``CASE_DECISION_SIGNING_KEY`` (``shared.decision_seal``), is handed to the waiting tier (event
@@ -47,6 +49,7 @@ from shared.identity import (
 )
 from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
 from shared.settings import AppSettings
+from triggers.audit_view import full_records
 from triggers.case_views import (
     Answer,
     approval_item,
@@ -219,15 +222,8 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
         return storage_unavailable()
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
-    records = []
-    parsed: list[dict[str, Any]] = []
-    for _, body in raw:
-        try:
-            record = json.loads(body)
-            records.append({k: record.get(k) for k in ("seq", "record_id", "kind", "at", "hash")})
-            parsed.append(record if isinstance(record, dict) else {})
-        except ValueError:
-            records.append({"unreadable": True})
+    records = full_records(raw, result)  # each record in full, with its chain verdict
+    parsed: list[dict[str, Any]] = [r for r in records if not r.get("unreadable")]
     custom = status.custom_status if is_case(status) and isinstance(status.custom_status, dict) else {}
     pending = pending_request(custom) if runtime_of(status) == "Running" else None
     open_tiers = [pending.tier] if pending is not None else []
