@@ -5,7 +5,8 @@ It also configures the OpenTelemetry exporter, once at import: when the app sett
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
 sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
 And it reports, once, a tool the policy uses but the settings leave without credentials
-(:func:`report_tool_configuration`).
+(:func:`report_tool_configuration`), and the judgment selection (``CASE_JUDGMENT``,
+``shared/judgment_settings.py``).
 """
 
 import logging
@@ -21,6 +22,7 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from shared.judgment_settings import startup_report
 from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
 from triggers.console import bp as console
@@ -76,6 +78,7 @@ def report_tool_configuration() -> list[str]:
 
 configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
 report_tool_configuration()
+startup_report(logger)  # CASE_JUDGMENT and its endpoint, once; a misconfigured agent is an ERROR line
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
