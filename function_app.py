@@ -5,7 +5,8 @@ It also configures the OpenTelemetry exporter, once at import: when the app sett
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set, ``azure.monitor.opentelemetry.configure_azure_monitor``
 sends the ``case.*`` spans (``shared/telemetry.py``) to Application Insights; unset, spans stay no-ops.
 And it reports, once, a tool the policy uses but the settings leave without credentials
-(:func:`report_tool_configuration`).
+(:func:`report_tool_configuration`), and the judgment selection (``CASE_JUDGMENT``,
+``shared/judgment_settings.py``).
 """
 
 import logging
@@ -21,7 +22,10 @@ from activities.maintenance_steps import bp as maintenance_steps
 from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
+from shared.judgment_settings import startup_report
+from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
+from triggers.console import bp as console
 from triggers.events import bp as events
 from triggers.queue import bp as queue_ingress
 from triggers.timer import bp as timer
@@ -74,6 +78,7 @@ def report_tool_configuration() -> list[str]:
 
 configure_tracing(os.environ.get(APPINSIGHTS_SETTING))
 report_tool_configuration()
+startup_report(logger)  # CASE_JUDGMENT and its endpoint, once; a misconfigured agent is an ERROR line
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -81,6 +86,8 @@ for blueprint in (
     events,
     queue_ingress,
     cases,
+    case_list,
+    console,
     timer,
     case_workflow,
     approval,
@@ -91,6 +98,7 @@ for blueprint in (
     decisions,
 ):
     app.register_functions(blueprint)
+app.register_functions(__import__("triggers.openapi", fromlist=["bp"]).bp)  # GET /api/openapi.json
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

@@ -1,9 +1,15 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
 Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
-read app settings here, at the edge (``AppSettings.current()``), and call plain code in ``shared/``; every
-step runs in a span ``case.<step>`` with the run-schema attributes and writes one run-schema log line
-(``shared.telemetry``).
+read app settings here, at the edge (``AppSettings.current()``, ``JudgmentSettings.from_env``), and call
+plain code in ``shared/``; every step runs in a span ``case.<step>`` with the run-schema attributes and
+writes one run-schema log line (``shared.telemetry``).
+
+The judgment steps (classify, assess_*) use the judgment ``CASE_JUDGMENT`` selects (``shared/judging.py``).
+Their input may carry ``judgment_usage`` (what the case spent on model calls so far) and ``judgment_slot``
+(place among parallel steps), their output is ``{"value": <Classification | Assessment JSON>, "judgment":
+<JudgmentRecord JSON>}`` (``shared/judgment_budget.py``); model calls happen only here, so a replay reads
+the recorded result and never calls the model again.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ import azure.durable_functions as df
 from shared import policy_store
 from shared.contracts.case import Assessment, Classification
 from shared.contracts.event import BusinessEvent
-from shared.judgment import default_judgment, validated_assessment, validated_classification
+from shared.judging import judge_assessment, judge_classification, select_judgment
+from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, judged_output, unpack_judged
+from shared.judgment_settings import JudgmentSettings
 from shared.merge import merge_assessments
 from shared.policy import evaluate
 from shared.policy_ref import load_result
@@ -64,23 +72,53 @@ def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
     return load_result(policy, digest)
 
 
-def _judge(payload: dict[str, Any]):
+def _parse(payload: dict[str, Any]) -> tuple[BusinessEvent, Any]:
     event = BusinessEvent.model_validate(payload["event"])
     policy = policy_store.policy_for(payload, AppSettings.current())
-    return event, policy, default_judgment(policy)
+    return event, policy
+
+
+def _judge(payload: dict[str, Any]):
+    """Event, policy and the selected judgment for a judgment step (usage and slot from the input)."""
+    event, policy = _parse(payload)
+    usage = JudgmentUsage.model_validate(payload.get("judgment_usage") or {})
+    slot = JudgmentSlot.model_validate(payload.get("judgment_slot") or {})
+    return event, policy, select_judgment(JudgmentSettings.from_env(), policy, usage, slot)
+
+
+def _judgment_fields(record: JudgmentRecord) -> dict[str, Any]:
+    """Run-schema fields of a judgment step (tokens and cost of the step, its source)."""
+    return {
+        "cost_estimate": record.usage.cost,
+        "tokens": record.usage.tokens,
+        "judgment_source": record.source,
+    }
+
+
+def _judgment_extra(record: JudgmentRecord) -> dict[str, Any]:
+    """Log-line extras of a judgment step (never a prompt, an answer or a secret)."""
+    return {
+        "judgment_reason": record.reason or None,
+        "model": record.model,
+        "model_calls": record.usage.calls,
+        "input_tokens": record.usage.input_tokens,
+        "output_tokens": record.usage.output_tokens,
+        "model_latency_ms": record.latency_ms,
+        "prompt_hash": record.prompt_hash,
+    }
 
 
 @bp.activity_trigger(input_name="payload")
 def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
-    """Classify the event with the configured judgment; input ``{event, policy_ref}`` (or a whole ``policy``
-    from an older orchestrator), output
-    :class:`Classification` JSON (validated like any input)."""
+    """Classify the event with the configured judgment; input ``{event, policy_ref (or a whole policy from
+    an older orchestrator), judgment_usage?, judgment_slot?}``, output ``{"value": Classification JSON,
+    "judgment": JudgmentRecord JSON}``."""
     started = time.perf_counter()
     with span("classify", _fields(payload)) as current:
         event, _, judgment = _judge(payload)
-        classification = validated_classification(judgment.classify(event))
+        classification, record = judge_classification(judgment, event)
         fields = _step_fields(
-            payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0
+            payload, event, started, risk_class=classification.risk_class, **_judgment_fields(record)
         )
         set_run_fields(current, fields)
         log_step(
@@ -90,18 +128,21 @@ def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
             judgment=judgment.name,
             category=classification.category,
             confidence=classification.confidence,
+            **_judgment_extra(record),
         )
-    return classification.model_dump(mode="json")
+    return judged_output(classification, record)
 
 
 def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     with span(f"assess_{specialist}", _fields(payload)) as current:
         event, policy, judgment = _judge(payload)
-        classification = Classification.model_validate(payload["classification"])
-        assessment = validated_assessment(judgment.assess(specialist, event, classification, policy))
+        classification = Classification.model_validate(
+            unpack_judged(payload["classification"], "classify")[0]
+        )
+        assessment, record = judge_assessment(judgment, specialist, event, classification, policy)
         fields = _step_fields(
-            payload, event, started, risk_class=classification.risk_class, cost_estimate=0.0
+            payload, event, started, risk_class=classification.risk_class, **_judgment_fields(record)
         )
         set_run_fields(current, fields)
         log_step(
@@ -110,8 +151,9 @@ def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
             fields,
             recommendation=assessment.recommendation,
             confidence=assessment.confidence,
+            **_judgment_extra(record),
         )
-    return assessment.model_dump(mode="json")
+    return judged_output(assessment, record)
 
 
 @bp.activity_trigger(input_name="payload")
@@ -143,9 +185,13 @@ def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
     """
     started = time.perf_counter()
     with span("decide_policy", _fields(payload)) as current:
-        event, policy, _ = _judge(payload)
-        classification = Classification.model_validate(payload["classification"])
-        assessments = [Assessment.model_validate(a) for a in payload["assessments"]]
+        event, policy = _parse(payload)
+        classification = Classification.model_validate(
+            unpack_judged(payload["classification"], "classify")[0]
+        )
+        assessments = [
+            Assessment.model_validate(unpack_judged(a, "assess")[0]) for a in payload["assessments"]
+        ]
         merged = merge_assessments(assessments, policy.defaults.low_confidence_threshold)
         decision = evaluate(policy, event, classification, merged)
         fields = _step_fields(

@@ -33,6 +33,7 @@ from shared.apply_plan import plan_action
 from shared.case_errors import ApplyRefused
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
+from shared.links import DECISION_KINDS, decision_page_url
 from shared.settings import AppSettings
 from shared.storage import ensure_queue, storage_faults
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
@@ -76,7 +77,8 @@ def notification_id(payload: dict[str, Any]) -> str:
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
     """Send one notification (``{"kind", "event_id", ...}``: approval_requested | approval_escalated |
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
-    message (with ``"once": true`` at most once per notification id, through the ledger). ``event_id``
+    message (with ``"once": true`` at most once per notification id, through the ledger); requests to
+    decide carry ``decision_url``, the case's decision page (``shared.links``). ``event_id``
     labels the log line and span (None when an older orchestrator left it out).
     Returns ``{"queue", "notification_id"}``."""
     started = time.perf_counter()
@@ -85,6 +87,8 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     with span("notify", fields) as current, storage_faults("notify"):
         settings = AppSettings.current()
         message = {"notification_id": notification_id(payload), **payload}
+        if payload.get("kind") in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
+            message["decision_url"] = decision_page_url(case_id)
 
         def send() -> dict[str, Any]:
             queue = ensure_queue(settings, settings.notifications_queue)

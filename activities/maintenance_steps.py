@@ -18,7 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrations import names
-from shared.maintenance import InstanceView, overdue_approvals, purge_candidates
+from shared.maintenance import InstanceView, orphaned_tiers, overdue_approvals, purge_candidates
 from shared.settings import AppSettings
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
@@ -60,6 +60,11 @@ async def find_maintenance_work(
         now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
         statuses = await client.get_status_by(runtime_status=_LISTED)
         views = [_view(s) for s in statuses]
+        for tier_id in orphaned_tiers(views):  # terminate cascades (issue 10 item 9); best effort
+            try:
+                await client.terminate(tier_id, "the case was terminated")
+            except Exception as exc:
+                logger.info("terminating orphaned approval tier %s failed: %s", tier_id, exc)
         reminders = overdue_approvals(views, now)
         purge = purge_candidates(views, now, settings.retention_days, keep=[names.MAINTENANCE_INSTANCE_ID])
         set_run_fields(current, _FIELDS.with_(latency_ms=elapsed_ms(started)))

@@ -13,7 +13,8 @@ Shaped like uvicorn's ``Server`` (startup → main loop → shutdown with a grac
 
 Like ``func start`` it sets ``AZURE_FUNCTIONS_ENVIRONMENT=Development``, ``WEBSITE_HOSTNAME``,
 ``AzureWebJobsScriptRoot`` and ``FUNCTIONS_CORETOOLS_ENVIRONMENT`` in the app settings
-(docs/host-behaviour.md#settings-and-start-up).
+(docs/host-behaviour.md#settings-and-start-up), plus ``DEVHOST_AUTH_LOGIN_PATH`` while the development
+sign-in (:mod:`devhost.http.easyauth`) is on.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from devhost.extension import Extension, HostServices
 from devhost.functions.interfaces import FunctionInfo
 from devhost.functions.invoke import FunctionInvoker
 from devhost.functions.loader import LoadedApp, load_app, methods_of, unload_app
+from devhost.http import easyauth
 from devhost.http.server import build_asgi_app
 from devhost.http.trigger import http_url_template
 from devhost.limits import MAX_INCOMPLETE_EVENT_BYTES
@@ -287,13 +289,17 @@ class Host:
             self.log.warning("FUNCTIONS_WORKER_RUNTIME is %r; devhost runs Python apps only", runtime)
 
     def _export_settings(self) -> None:
-        """The variables ``func start`` sets for the app, once the port is known."""
+        """The variables ``func start`` sets for the app, once the port is known, plus where the app's pages
+        send people to sign in while devhost emulates sign-in (empty when it does not)."""
         core_tools = self.config.setting("FUNCTIONS_CORETOOLS_ENVIRONMENT") or "true"
+        emulated = easyauth.enabled(self.config.setting(easyauth.ENABLE_SETTING))
+        sign_in = easyauth.LOGIN_PATH if emulated else ""
         self.config.export_settings({
             "AZURE_FUNCTIONS_ENVIRONMENT": "Development",
             "WEBSITE_HOSTNAME": f"localhost:{self.port}",
             "AzureWebJobsScriptRoot": str(self.config.app_dir),
             "FUNCTIONS_CORETOOLS_ENVIRONMENT": core_tools,
+            easyauth.LOGIN_PATH_SETTING: sign_in,
         })
 
     # -- views used by the admin API and the CLI --------------------------------------------------------

@@ -46,13 +46,33 @@ MAX_RAW_CHARS = 1000
 _SUMMARY_KEYS = ("decision", "approver", "roles", "at", "tier", "nonce", "approval_instance_id")
 
 
-def _progress(gate: ApprovalGate, accepted: list[ApprovalDecision], refused: int) -> dict[str, Any]:
+#: Verdicts shown in the custom status (``decisions``, newest last); the audit trail keeps all of them.
+MAX_VERDICTS_SHOWN = 20
+
+
+def _progress(
+    gate: ApprovalGate, accepted: list[ApprovalDecision], refused: int, verdicts: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "tier": gate.tier,
         "required": gate.required,
         "approvedBy": [d.approver for d in accepted if d.decision == "approve"],
         "refused": refused,
         "expiresAt": gate.expires_at.isoformat(),
+        "decisions": verdicts[-MAX_VERDICTS_SHOWN:],
+    }
+
+
+def _verdict(raw: Any, status: str, reason: str | None) -> dict[str, Any]:
+    """What the case view shows of one handled decision: its ``decisionId`` (the nonce), who, the verdict."""
+    summary = _summary(raw)
+    fields = summary if isinstance(summary, dict) else {}
+    return {
+        "decisionId": fields.get("nonce"),
+        "approver": str(fields.get("approver"))[:256] if fields.get("approver") is not None else None,
+        "decision": fields.get("decision") if fields.get("decision") in ("approve", "reject") else None,
+        "status": status,
+        "reason": reason,
     }
 
 
@@ -88,10 +108,12 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
     refused: list[RefusedDecision] = []
     counters = {"refused": 0}
     seen_nonces: set[str] = {d.nonce for d in gate.prior if d.nonce}
-    context.set_custom_status(_progress(gate, accepted, 0))
+    verdicts: list[dict[str, Any]] = []
+    context.set_custom_status(_progress(gate, accepted, 0, verdicts))
 
     def refuse(raw: Any, reason: str) -> None:
         counters["refused"] += 1
+        verdicts.append(_verdict(raw, "refused", reason))
         if len(refused) < MAX_REFUSED_KEPT:
             refused.append(RefusedDecision(raw=_summary(raw), reason=reason))
         if not context.is_replaying:
@@ -132,6 +154,7 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
             check = check_decision(raw, gate, accepted, context.current_utc_datetime)
             if check.accepted and check.decision is not None:
                 accepted.append(check.decision)
+                verdicts.append(_verdict(raw, "counted", None))
                 if not context.is_replaying:
                     logger.info(
                         "case %s tier %s: %s by %s accepted",
@@ -143,12 +166,13 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
                 outcome = tally(accepted, gate.required)
             else:
                 refuse(raw, check.reason or "refused")
-        context.set_custom_status(_progress(gate, accepted, counters["refused"]))
+        context.set_custom_status(_progress(gate, accepted, counters["refused"], verdicts))
     if outcome != "expired":
         deadline.cancel()
         for _, raw in verifying:
             refuse(raw, f"arrived after this approval tier was decided ({outcome})")
-    context.set_custom_status({**_progress(gate, accepted, counters["refused"]), "outcome": outcome})
+    final = _progress(gate, accepted, counters["refused"], verdicts)
+    context.set_custom_status({**final, "outcome": outcome})
     result = ApprovalOutcome(
         tier=gate.tier,
         outcome=outcome,  # type: ignore[arg-type]

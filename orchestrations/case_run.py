@@ -34,6 +34,7 @@ from orchestrations import names
 from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
 from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
 from shared.contracts.event import BusinessEvent
+from shared.judgment_budget import JudgmentRecord, JudgmentUsage, add_usage, summarize, unpack_judged
 from shared.stages import FINAL_STAGES, CaseStatusTracker
 from shared.telemetry import RunFields, log_step
 
@@ -63,6 +64,9 @@ class CaseRun:
         self._audit_seq = 0
         self._pending_audit: list[dict[str, Any]] = []
         self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
+        self.judgment_usage = JudgmentUsage()
+        self.judgment_records: list[JudgmentRecord] = []
+        self._judgment_attempts: dict[str, int] = {}
 
     # -- time and budgets ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -104,6 +108,39 @@ class CaseRun:
                 f"(case received {self.started.isoformat()})",
             )
         self.scheduled += 1
+
+    # -- judgment usage (shared/judgment_budget.py) ----------------------------------------------------
+    def judgment_input(self, step: str, index: int, of: int) -> dict[str, Any]:
+        """Activity input keys of slot ``index`` of ``of`` of judgment step ``step``: the case's model usage
+        so far and the slot. Called again for each attempt of the step (:meth:`step`): a failed attempt's
+        output, and with it what its model calls spent, is lost, so each retry first charges the most that
+        attempt could have called (two calls per slot; ``shared/judgment_budget.py``)."""
+        if index == 0:
+            self._judgment_attempts[step] = self._judgment_attempts.get(step, 0) + 1
+            if self._judgment_attempts[step] > 1:
+                self.judgment_usage = add_usage(self.judgment_usage, JudgmentUsage(calls=2 * of))
+        return {
+            "judgment_usage": self.judgment_usage.model_dump(mode="json"),
+            "judgment_slot": {"index": index, "of": of},
+        }
+
+    def judged(self, output: Any, step: str) -> Any:
+        """The judgment JSON of a judgment activity's ``output``; its record is kept and its usage added to
+        the case's (older histories' bare outputs count as rules judgments without usage)."""
+        value, record = unpack_judged(output, step)
+        self.judgment_records.append(record)
+        self.judgment_usage = add_usage(self.judgment_usage, record.usage)
+        return value
+
+    def judgment_audit(self) -> dict[str, Any]:
+        """The case's judgment for the audit record (summary + every step's record) and, as a side effect,
+        its summary on the custom status and the run fields (tokens, cost, source)."""
+        summary = summarize(self.judgment_records, self.judgment_usage)
+        self.tracker.describe_judgment({k: v for k, v in summary.items() if k != "steps"})
+        self.fields = self.fields.with_(
+            cost_estimate=summary["cost"], tokens=summary["tokens"], judgment_source=summary["source"]
+        )
+        return {**summary, "records": [r.model_dump(mode="json") for r in self.judgment_records]}
 
     # -- scheduling ---------------------------------------------------------------------------------
     def activity(self, name: str, payload: Any) -> Any:

@@ -101,27 +101,44 @@ def _process(run: CaseRun):
     policy = from_load_result(loaded)
     run.use_defaults(policy.budgets, policy.retry)
 
-    classified = yield from run.step(
+    judged = yield from run.step(
         names.CLASSIFY_CASE,
         lambda: run.activity(
-            names.CLASSIFY_CASE, {"case_instance_id": run.case_id, "event": event_json, **policy.input}
+            names.CLASSIFY_CASE,
+            {
+                "case_instance_id": run.case_id,
+                "event": event_json,
+                **policy.input,
+                **run.judgment_input(names.CLASSIFY_CASE, 0, 1),
+            },
         ),
     )
+    classified = run.judged(judged, "classify")
     classification = Classification.model_validate(classified)
 
-    specialist_input = {
-        "case_instance_id": run.case_id,
-        "event": event_json,
-        "classification": classified,
-        **policy.input,
-    }
+    specialists = list(names.SPECIALIST_ACTIVITIES.items())
     results = yield from run.step(
         "specialists",
         lambda: context.task_all(
-            [run.activity(activity, specialist_input) for activity in names.SPECIALIST_ACTIVITIES.values()]
+            [
+                run.activity(
+                    activity,
+                    {
+                        "case_instance_id": run.case_id,
+                        "event": event_json,
+                        "classification": classified,
+                        **policy.input,
+                        **run.judgment_input("specialists", index, len(specialists)),
+                    },
+                )
+                for index, (_, activity) in enumerate(specialists)
+            ]
         ),
     )
-    assessments = [Assessment.model_validate(r) for r in results]
+    assessments = [
+        Assessment.model_validate(run.judged(r, name))
+        for r, (name, _) in zip(results, specialists, strict=True)
+    ]
 
     decide_input = {
         "case_instance_id": run.case_id,
@@ -136,7 +153,13 @@ def _process(run: CaseRun):
     merged = MergeResult.model_validate(decided["merge"])
     decision = PolicyDecision.model_validate(decided["decision"])
     run.use_decision(decision)
-    run.enter("classified", classification=classified, merge=decided["merge"], decision=decided["decision"])
+    run.enter(
+        "classified",
+        classification=classified,
+        merge=decided["merge"],
+        decision=decided["decision"],
+        judgment=run.judgment_audit(),
+    )
 
     if decision.approval.rule == "none":
         run.enter("ready_to_apply", approval="not required")

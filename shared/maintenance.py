@@ -73,3 +73,16 @@ def purge_candidates(
         and v.last_updated is not None
         and _aware(v.last_updated) < cutoff
     )
+
+
+def orphaned_tiers(instances: Iterable[InstanceView]) -> list[str]:
+    """Approval tier instances still running under a terminated case (the runtime does not cascade terminate
+    to sub-orchestrations): the ids the maintenance run terminates. Pure."""
+    running = {v.instance_id for v in instances if v.runtime_status in ("Running", "Pending")}
+    out: list[str] = []
+    for view in instances:
+        custom = view.custom_status if isinstance(view.custom_status, dict) else {}
+        tier = custom.get("approvalInstanceId")
+        if view.runtime_status == "Terminated" and isinstance(tier, str) and tier in running:
+            out.append(tier)
+    return out

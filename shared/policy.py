@@ -3,7 +3,8 @@
 A policy maps an event type (plus attribute conditions, e.g. ``environment == production`` or
 ``amount > large_amount``) to an action and a tool; the tool's risk class (read, write, privileged,
 irreversible) picks the approval rule (none, single, quorum of N), the approver roles per escalation tier
-with their timeouts, the retry policy and the per-case budgets. The shipped file is
+with their timeouts, the retry policy and the per-case budgets; the ``judgment:`` section bounds a
+model-backed judgment (calls, tokens, timeout, cost per case). The shipped file is
 ``shared/policies/default.yaml``; the app setting ``CASE_POLICY_PATH`` replaces it. Only activities load
 the file (:func:`load_policy`); orchestrators get the parsed document as data. Nothing here does I/O
 except :func:`load_policy`, and nothing imports Azure.
@@ -117,6 +118,21 @@ class Defaults(_Strict):
     review: RiskSpec
 
 
+class JudgmentBudget(_Strict):
+    """The top-level ``judgment:`` section: limits of a model-backed judgment per case, enforced before each
+    model call (``shared/judgment_budget.py``). ``max_calls`` model calls (a retry is a call),
+    ``max_tokens`` input + output tokens, ``timeout_s`` seconds per call (at most one retry after a timeout,
+    a 429 or a 5xx), ``max_cost`` estimated cost in the currency-free unit of the prices,
+    ``price_per_1k_input`` / ``price_per_1k_output`` per 1,000 tokens. Unused by the rules judgment."""
+
+    max_calls: int = Field(ge=0, default=8)
+    max_tokens: int = Field(ge=0, default=24000)
+    timeout_s: float = Field(gt=0, le=600, default=20.0)
+    max_cost: float = Field(ge=0, default=1.0)
+    price_per_1k_input: float = Field(ge=0, default=0.0)
+    price_per_1k_output: float = Field(ge=0, default=0.0)
+
+
 class PolicyDocument(_Strict):
     """A whole policy file (``readers``: roles that may read every case, default ``[auditor]``; see
     ``shared.access``). Cross-checked on load: every rule's tool exists, every risk class is
@@ -131,6 +147,7 @@ class PolicyDocument(_Strict):
     tools: dict[str, ToolSpec]
     rules: list[Rule]
     fallback: Rule
+    judgment: JudgmentBudget = JudgmentBudget()
 
     @model_validator(mode="after")
     def _cross_check(self) -> PolicyDocument:

@@ -70,6 +70,9 @@ class CaseStatusTracker:
             update={"policy_version": policy_version, "risk_class": risk_class}
         )
 
+    def describe_judgment(self, judgment: dict) -> None:
+        """Record the case's judgment summary (source, model, tokens, calls, cost, reason)."""
+        self.status = self.status.model_copy(update={"judgment": judgment})
     def stall(self, at: datetime, info: dict) -> None:
         """Enter ``stalled`` at ``at`` with ``info`` (``step``, ``reason``, ``since``, ``retryAt``,
         ``resumeStage``); when already stalled, only ``info`` is updated."""

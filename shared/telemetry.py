@@ -36,7 +36,9 @@ _tracer_provider: trace.TracerProvider | None = None
 @dataclass(frozen=True)
 class RunFields:
     """The run schema. ``run_id`` is the durable instance id; ``latency_ms`` in milliseconds;
-    ``cost_estimate`` in the currency-free unit the judgment reports (0 for rules); unset fields are None."""
+    ``cost_estimate`` in the currency-free unit the judgment reports (0 for rules); ``tokens`` the model's
+    input + output tokens; ``judgment_source`` ``agent`` | ``rules`` | ``rules-fallback`` (judgment steps and
+    the case totals); unset fields are None."""
 
     run_id: str
     workflow: str = "case_workflow"
@@ -47,6 +49,8 @@ class RunFields:
     decision: str | None = None
     latency_ms: float | None = None
     cost_estimate: float | None = None
+    tokens: int | None = None
+    judgment_source: str | None = None
 
     def with_(self, **changes: Any) -> RunFields:
         """A copy with ``changes`` applied (fields as above)."""

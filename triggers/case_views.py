@@ -67,7 +67,8 @@ def case_view(
 ) -> dict:
     """``GET /api/cases/{id}`` body: ``stage`` (:func:`visible_stage`), ``timeline``, ``pendingApproval``,
     ``outcome`` (and the event identity, policy version, risk class, runtime status, the current tier's
-    ``approvalProgress``)."""
+    ``approvalProgress``, and ``judgment``: source, model, tokens, calls, cost and reason of the case's
+    judgment)."""
     status = custom_status if isinstance(custom_status, dict) else {}
     stage = visible_stage(runtime_status, custom_status, progress, escalating)
     accepting = stage == "awaiting_approval" and progress is not None
@@ -85,6 +86,7 @@ def case_view(
         "requester": status.get("requester"),
         "policyVersion": status.get("policyVersion"),
         "riskClass": status.get("riskClass"),
+        "judgment": status.get("judgment"),  # source, model, tokens, calls, cost, reason
         "stalled": status.get("stalled"),  # while stage is stalled: step, reason, since, retryAt
     }
 

@@ -6,7 +6,9 @@
   with its context (the sealed evidence pack), the roles allowed to decide and the URL to decide.
 - ``GET /api/cases/{id}/audit`` → the case's hash-chained audit trail and its verification
   (``{"ok", "count", "firstBadSeq", "reason", "records", "decisions"}``): a tampered record is reported,
-  not hidden; ``decisions`` says what became of every decision (``shared.decision_records``).
+  not hidden; ``decisions`` says what became of every decision (``shared.decision_records``). Each record
+  is returned in full, in time order, with ``actor``, ``decision``, ``reason``, ``evidenceHash`` and its
+  ``chain`` verdict (``triggers/audit_view.py``).
 - ``POST /api/cases/{id}/decision`` with ``{"decision": "approve"|"reject", "reason": "...",
   "evidence_hash": optional}`` → 202 ``{decisionId, ...}`` when the decision, sealed with
   ``CASE_DECISION_SIGNING_KEY`` (``shared.decision_seal``), is handed to the waiting tier (event
@@ -25,6 +27,7 @@ keys are not enforced.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -46,6 +49,7 @@ from shared.identity import (
 )
 from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
 from shared.settings import AppSettings
+from triggers.audit_view import full_records
 from triggers.case_views import (
     Answer,
     approval_item,
@@ -85,6 +89,14 @@ def _respond(answer: Answer) -> func.HttpResponse:
         mimetype="application/json",
         headers=answer.headers or None,
     )
+
+
+def _read_trail(settings: AppSettings, instance_id: str) -> tuple[Any, list[tuple[str, bytes]]]:
+    """The audit trail's verification and raw records, on the request path's storage call site (no
+    retries, short timeouts; raises ``storage.StorageUnavailable``)."""
+    with storage.request_path("case audit"):
+        result = audit.verify_case(settings, instance_id)
+        return result, (audit.read_raw(settings, instance_id) if result.count else [])
 
 
 def storage_unavailable() -> func.HttpResponse:
@@ -203,24 +215,15 @@ async def get_case_audit(req: func.HttpRequest, client: df.DurableOrchestrationC
     if refused is not None:  # a purged case's trail stays readable by the reader roles only
         return _respond(refused if is_case(status) else error(404, f"no audit trail for {instance_id}"))
     settings = AppSettings.current()
-    try:
-        with storage.request_path("case audit"):  # fail fast: no retries, short timeouts
-            result = audit.verify_case(settings, instance_id)
-            raw = audit.read_raw(settings, instance_id) if result.count else []
+    try:  # sync storage calls off the event loop, so a slow storage never stalls other requests
+        result, raw = await asyncio.to_thread(_read_trail, settings, instance_id)
     except storage.StorageUnavailable as exc:
         logger.warning("audit of %s: %s", instance_id, exc)
         return storage_unavailable()
     if result.count == 0:
         return _respond(error(404, f"no audit trail for {instance_id}"))
-    records = []
-    parsed: list[dict[str, Any]] = []
-    for _, body in raw:
-        try:
-            record = json.loads(body)
-            records.append({k: record.get(k) for k in ("seq", "record_id", "kind", "at", "hash")})
-            parsed.append(record if isinstance(record, dict) else {})
-        except ValueError:
-            records.append({"unreadable": True})
+    records = full_records(raw, result)  # each record in full, with its chain verdict
+    parsed: list[dict[str, Any]] = [r for r in records if not r.get("unreadable")]
     custom = status.custom_status if is_case(status) and isinstance(status.custom_status, dict) else {}
     pending = pending_request(custom) if runtime_of(status) == "Running" else None
     open_tiers = [pending.tier] if pending is not None else []

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections import Counter
@@ -41,6 +42,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from devhost.durable import history as h
+from devhost.durable import http_task, versioning
+from devhost.durable.actions import HTTP_ACTIVITY
 from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
 from devhost.durable.runtime_state import RuntimeState
@@ -77,6 +83,7 @@ class Dispatcher:
         on_commit: Callable[[str], None] = lambda _iid: None,
         coalesce_s: float = COALESCE_S,
         coalesce_gap_s: float = COALESCE_GAP_S,
+        http_token: Callable[[str], str | None] = lambda _resource: None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -95,6 +102,10 @@ class Dispatcher:
         self._running_by: Counter[str] = Counter()  # instance → its activities running here
         self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
         self._coalesce_timer: asyncio.TimerHandle | None = None
+        self._reject_timer: asyncio.TimerHandle | None = None
+        self._rejected: dict[str, tuple[int, float]] = {}  # instance → (abandons, monotonic retry time)
+        self.http_token = http_token  # managed identity resource → local bearer token (http_task)
+        self._http: httpx.AsyncClient | None = None
         self._results: list[ActivityResult] = []
         self._record_after = 0.0  # monotonic time before which recording is not retried (store failed)
         self._errors: dict[str, tuple[int, float]] = {}  # instance → (host failures, monotonic retry time)
@@ -115,8 +126,9 @@ class Dispatcher:
         """Stop taking work, let running episodes and activities finish for at most ``timeout_s``."""
         self._stopping = True
         self._wake.set()
-        if self._coalesce_timer is not None:
-            self._coalesce_timer.cancel()
+        for timer in (self._coalesce_timer, self._reject_timer):
+            if timer is not None:
+                timer.cancel()
         if self._loop_task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._loop_task, timeout_s)
@@ -129,6 +141,8 @@ class Dispatcher:
             if not await self._record(results, self.clock.now()):
                 with contextlib.suppress(Exception):  # unlocked: they run again on the next start anyway
                     await self.store.abandon_activities([r.item for r in self._results])
+        if self._http is not None:
+            await self._http.aclose()
 
     @property
     def idle(self) -> bool:
@@ -171,7 +185,8 @@ class Dispatcher:
         if self._pending:
             await self._claim()  # first, so an instance's queued activities count as in flight
         ids = await self.store.ready_instances(
-            now, self.options.max_concurrent_orchestrators, self._poisoned(now) | self._coalescing()
+            now, self.options.max_concurrent_orchestrators,
+            self._poisoned(now) | self._coalescing() | self._abandoned(),
         )
         if ids and await self._run_episodes(ids, now):
             worked = True
@@ -215,6 +230,20 @@ class Dispatcher:
         """Instances whose last episode crashed in the host, held back for a growing (real) delay."""
         mono = time.monotonic()
         return {iid for iid, (_n, until) in self._errors.items() if until > mono}
+
+    def _abandoned(self) -> set[str]:
+        """Instances whose work item was abandoned for a version mismatch (``versionFailureStrategy``
+        Reject), held back for a growing real-time delay (2, 4, 8 … 300 s, like an abandoned queue
+        message); a real-time wake-up is armed for the earliest, so a terminate sent meanwhile is handled
+        when it ends."""
+        mono = time.monotonic()
+        held = {iid: until for iid, (_n, until) in self._rejected.items() if until > mono}
+        if held:
+            if self._reject_timer is not None:
+                self._reject_timer.cancel()
+            self._reject_timer = asyncio.get_running_loop().call_later(
+                min(held.values()) - mono, self._wake.set)
+        return set(held)
 
     def _retry_deadline(self, next_due: datetime | None) -> datetime | None:
         """``next_due``, or earlier when a held-back instance or unrecorded results become due again."""
@@ -309,34 +338,86 @@ class Dispatcher:
         batch = state.select_batch(loaded.messages)
         if not batch:
             return None
-        fn = self.orchestrators.get(state.name)
-        outcome, _ = run_episode(state, batch, now, fn.handler if fn else None,
-                                 history_texts=loaded.history_texts, log_as=fn.name if fn else None)
+        iid = loaded.instance.instance_id
+        if versioning.runs_user_code(state, batch) and self._version_mismatch(state, batch, iid):
+            if self.options.version_failure_strategy != "Fail":
+                return None  # Reject: abandoned, the messages stay queued
+            outcome = state.finish(state.begin(list(batch), now), None, versioning.MISMATCH_MESSAGE,
+                                   versioning.failure_details())
+            # DTFx OrchestrationExecuting / OrchestrationExecuted / OrchestrationCompleted log events
+            self.log.info("%s: Executing '%s' orchestration logic", iid, state.name)
+            self.log.info("%s: Orchestration '%s' awaited and scheduled 1 durable operation(s).", iid,
+                          state.name)
+            self.log.info("%s: Orchestration completed with a 'Failed' status and 0 bytes of output. "
+                          "Details: %s", iid, versioning.MISMATCH_MESSAGE)
+        else:
+            fn = self.orchestrators.get(state.name)
+            outcome, _ = run_episode(state, batch, now, fn.handler if fn else None,
+                                     history_texts=loaded.history_texts, log_as=fn.name if fn else None)
+        self._rejected.pop(iid, None)
         return EpisodeCommit(loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history),
                              outcome, [m.id for m in batch])
+
+    def _version_mismatch(self, state: RuntimeState, batch: Any, instance_id: str) -> bool:
+        """Whether the instance's version fails host.json ``versionMatchStrategy`` against
+        ``defaultVersion`` (:mod:`devhost.durable.versioning`); a Reject verdict is logged and the
+        instance held back (:meth:`_abandoned`)."""
+        opts = self.options
+        version = versioning.instance_version(state, batch)
+        if not versioning.mismatch(opts.version_match_strategy, opts.default_version, version):
+            return False
+        if opts.version_failure_strategy == "Fail":
+            return True
+        n = self._rejected.get(instance_id, (0, 0.0))[0] + 1
+        delay = min(2.0**n, 300.0)
+        self._rejected[instance_id] = (n, time.monotonic() + delay)
+        self.log.warning(
+            "%s: %s: orchestration '%s' has version '%s', this host's defaultVersion is '%s' "
+            "(versionMatchStrategy %s). Work item abandoned (versionFailureStrategy Reject); the instance "
+            "stays %s and is tried again in %.0f s or on the next start.",
+            instance_id, versioning.MISMATCH_MESSAGE, state.name, version, opts.default_version or "",
+            opts.version_match_strategy, state.instance.runtime_status, delay,
+        )
+        return True
 
     # -- activities ----------------------------------------------------------------------------------------
     async def _activity(self, item: ActivityWorkItem) -> None:
         """Run one activity; its result is persisted by the next pump (with others, one transaction)."""
         try:
-            with self.clock.busy():
+            try:
                 try:
-                    try:
-                        event = await self._run_activity(item)
-                    except Exception as exc:  # the host failed around the invocation: TaskFailed
-                        self.log.exception(
-                            "Activity %s of instance %s could not be run", item.name, item.instance_id
-                        )
-                        event = host_task_failed(self.clock.now(), item, "could not run the activity", exc)
-                    self._results.append(ActivityResult(item, event))  # after the await: pump swaps it
-                finally:
-                    self._running_act -= 1
-                    self._running_by[item.instance_id] -= 1
-                    if self._running_by[item.instance_id] <= 0:
-                        del self._running_by[item.instance_id]
-                    self._wake.set()
+                    if item.name == HTTP_ACTIVITY and item.name not in self.activities:
+                        event = await self._run_http(item)  # holds clock.busy() only while requesting
+                    else:
+                        with self.clock.busy():
+                            event = await self._run_activity(item)
+                except Exception as exc:  # the host failed around the invocation: TaskFailed
+                    self.log.exception("Activity %s of instance %s could not be run", item.name,
+                                       item.instance_id)
+                    event = host_task_failed(self.clock.now(), item, "could not run the activity", exc)
+                self._results.append(ActivityResult(item, event))  # after the await: pump swaps it
+            finally:
+                self._running_act -= 1
+                self._running_by[item.instance_id] -= 1
+                if self._running_by[item.instance_id] <= 0:
+                    del self._running_by[item.instance_id]
+                self._wake.set()
         except asyncio.CancelledError:
             pass
+
+    async def _run_http(self, item: ActivityWorkItem) -> dict[str, Any]:
+        """``context.call_http`` made by the host (:mod:`devhost.durable.http_task`): TaskCompleted with
+        the DurableHttpResponse JSON, or TaskFailed naming the problem."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=http_task.TIMEOUT_S, follow_redirects=True)
+        try:
+            spec = http_task.HttpRequestSpec.from_input(item.input)
+            text = await http_task.call(spec, clock=self.clock, client=self._http, token_for=self.http_token,
+                                        default_sleep_ms=self.options.http_async_sleep_ms, log=self.log)
+        except http_task.DurableHttpError as exc:
+            reason = str(exc)
+            return h.task_failed(self.clock.now(), item.task_id, reason, json.dumps({"Message": reason}))
+        return h.task_completed(self.clock.now(), item.task_id, text)
 
     async def _record(self, results: list[ActivityResult], now: datetime) -> bool:
         """Persist activity results (one transaction); when that fails, each alone, and a result that

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from devhost.durable import client_binding, http_api, sdk_speedups
+from devhost.durable import client_binding, http_api, http_task, sdk_speedups
 from devhost.durable.dispatcher import Dispatcher
 from devhost.durable.hub import TaskHub
 from devhost.durable.invocations import index_functions
@@ -61,8 +61,10 @@ class DurableExtension:
         sdk_speedups.apply()
         path = services.config.data_dir / TASK_HUB_FILE
         store = AsyncStore(lambda: SqliteStore(path, options.hub_name))
+        config = services.config
         dispatcher = Dispatcher(store, services.clock, services.functions, services.invoker, options,
-                                services.logger)
+                                services.logger,
+                                http_token=lambda _resource: config.setting(http_task.TOKEN_SETTING) or None)
         orchestrators = set(index_functions(services.functions, "orchestrationTrigger", "orchestration"))
         hub = TaskHub(options.hub_name, store, services.clock, orchestrators,
                       default_version=options.default_version, wake=dispatcher.wake)

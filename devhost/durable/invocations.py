@@ -102,7 +102,8 @@ async def run_activity(fn: FunctionInfo | None, item: ActivityWorkItem, invoker:
     returned something JSON cannot encode) is TaskFailed; an error of the host itself (e.g. the input
     cannot be decoded) propagates."""
     if fn is None and item.name == HTTP_ACTIVITY:
-        reason = "Durable HTTP (context.call_http) is not supported by devhost; call an activity instead."
+        reason = ("Durable HTTP (context.call_http) is made by the task hub dispatcher "
+                  "(devhost/durable/http_task.py), not as an activity.")
         return h.task_failed(now(), item.task_id, reason, json.dumps({"Message": reason}))
     if fn is None:
         reason = (

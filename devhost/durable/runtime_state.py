@@ -236,10 +236,12 @@ class RuntimeState:
 
     # -- 3. finish ---------------------------------------------------------------------------------------
     def finish(
-        self, episode: Episode, state: dict[str, Any] | None, error: str | None = None
+        self, episode: Episode, state: dict[str, Any] | None, error: str | None = None,
+        failure_details: dict[str, Any] | None = None,
     ) -> EpisodeOutcome:
         """Turn the SDK's OrchestratorState (``state``; None with ``error`` when the handler broke the
-        protocol) into the episode's outcome
+        protocol or did not run; ``failure_details`` then replaces the usual FailureDetails, e.g. the
+        version mismatch of :mod:`devhost.durable.versioning`) into the episode's outcome
         (docs/durable-extension-protocol.md#the-answer-orchestratorstate-and-actions,
         docs/durable-extension-protocol.md#continue-as-new-custom-status-ids-versions,
         docs/durable-extension-protocol.md#an-episode-step-by-step)."""
@@ -273,7 +275,7 @@ class RuntimeState:
                     failure = "Durable entities are not supported by devhost."
                     break
         if failure is not None:
-            self._fail(out, appended, now, str(failure))
+            self._fail(out, appended, now, str(failure), failure_details)
         elif state.get("isDone") and can is not None:
             self._continue_as_new(out, appended, now, can.get("input"))
         elif state.get("isDone"):
@@ -315,9 +317,12 @@ class RuntimeState:
         out.append = appended
         return out
 
-    def _fail(self, out: EpisodeOutcome, appended: list[Event], now: datetime, error: str) -> None:
+    def _fail(self, out: EpisodeOutcome, appended: list[Event], now: datetime, error: str,
+              details: dict[str, Any] | None = None) -> None:
         message = f"Orchestrator function '{self.name}' failed: {error}"
         failure = {"ErrorType": "OrchestrationFailureException", "ErrorMessage": message}
+        if details is not None:
+            failure, message = dict(details), str(details.get("ErrorMessage"))
         appended.append(h.execution_completed(now, STATUS_VALUES["Failed"], message, failure))
         out.runtime_status, out.output, out.failure = "Failed", json.dumps(message), failure
         out.messages += self._notify_parent(

@@ -3,6 +3,9 @@
 With ``Host.CORS`` in local.settings.json, CORS headers are added as Core Tools does. Oversized URLs and
 header blocks are refused first (414 / 431, ``devhost.limits``).
 
+Unless the app setting ``DEVHOST_AUTH_EMULATION`` is false, :mod:`devhost.http.easyauth` (development
+only) serves ``/.auth/*`` sign-in and turns its session cookie into ``X-MS-CLIENT-PRINCIPAL*`` headers.
+
 Order matters as in the Functions host, whose built-in routes (``/admin/...``,
 ``/runtime/webhooks/...``) are matched before function routes; the loader already rejects function
 routes starting with ``admin`` or ``runtime``. Requests no route claims fall through to
@@ -20,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute
 
 from devhost.extension import Extension
+from devhost.http import easyauth
 from devhost.http.admin import AdminView, admin_routes
 from devhost.http.trigger import HttpTriggerEndpoint
 from devhost.limits import RequestLimits
@@ -49,6 +53,8 @@ def build_asgi_app(host: ServedHost) -> Starlette:
     )
     middleware = [Middleware(RequestLimits),
                   *cors_middleware(host.config.cors_origins, host.config.cors_credentials)]
+    if easyauth.enabled(host.config.setting(easyauth.ENABLE_SETTING)):  # development-only sign-in
+        middleware.append(Middleware(easyauth.EasyAuthEmulation))
     app = Starlette(routes=routes, middleware=middleware)
     app.router.default = triggers
     return app

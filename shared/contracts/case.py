@@ -272,7 +272,9 @@ class CaseStatus(BaseModel):
     """The case's custom status (what ``GET /api/cases/{id}`` shows): ``stage``, ``timeline``,
     ``pendingApproval`` (the current :class:`ApprovalRequest` as JSON, or None), ``outcome`` and
     ``approvalInstanceId`` (the tier sub-orchestration the decision endpoint raises events to), plus
-    the event's identity. Serialized with camelCase keys; must stay under the 16 KB custom-status limit."""
+    the event's identity and ``judgment`` (how the case was judged: source agent | rules | rules-fallback,
+    model, tokens, calls, cost, reason; ``shared.judgment_budget.summarize``). Serialized with camelCase
+    keys; must stay under the 16 KB custom-status limit."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -287,6 +289,7 @@ class CaseStatus(BaseModel):
     outcome: Outcome | None = None
     policy_version: str | None = Field(default=None, alias="policyVersion")
     risk_class: RiskClass | None = Field(default=None, alias="riskClass")
+    judgment: dict[str, Any] | None = None
     #: While stage is ``stalled``: ``{"step", "reason", "since", "retryAt", "resumeStage"}`` (ISO UTC).
     stalled: dict[str, Any] | None = None
 

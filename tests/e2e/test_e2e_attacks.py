@@ -192,7 +192,10 @@ def test_item1_forged_and_replayed_raises_do_not_count(app):
         r = http.post(f"{base}{DURABLE}/{tier_id}/raiseEvent/ApprovalDecision", json=forged)
         assert r.status_code == 202  # the Durable API accepts the raise; the tier refuses it
     wait_for(lambda: _refused_count(app, case_id) >= 2, timeout_s=30, message="forged raises refused")
-    assert app.client.case(case_id)["stage"] == "awaiting_approval"
+    view = app.client.case(case_id)
+    assert view["stage"] == "awaiting_approval"
+    shown = view["approvalProgress"]["decisions"]  # the case view says what became of each decision
+    assert [d["status"] for d in shown] == ["refused", "refused"] and "no seal" in shown[0]["reason"]
 
     assert app.client.decide(case_id, BOB).status_code == 202
 

@@ -191,11 +191,16 @@ def test_forged_unsigned_decision_is_refused():
     sim.raise_event(DECISION_EVENT, forged)
     settle(sim)
     assert not sim.done and sim.custom_status["refused"] == 2
-    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g))
+    shown = sim.custom_status["decisions"]
+    assert [d["status"] for d in shown] == ["refused", "refused"] and "no seal" in shown[0]["reason"]
+    sim.raise_event(DECISION_EVENT, decision("bob", ["approver"], g, nonce="bob-1"))
     sim.run()
     reasons = [r["reason"] for r in sim.output["refused"]]
     assert "no seal" in reasons[0] and "does not match" in reasons[1]
     assert sim.output["outcome"] == "approved"
+    assert sim.custom_status["decisions"][-1] == {
+        "decisionId": "bob-1", "approver": "bob", "decision": "approve", "status": "counted", "reason": None
+    }
 
 
 def test_replayed_decision_is_refused():

@@ -27,7 +27,7 @@ def test_low_risk_event_completes_without_approval():
         names.ASSESS_REQUESTER_HISTORY,
         names.DECIDE_POLICY,
     ]
-    assert sim.custom_status["policyVersion"] == "2026-11-25.1"
+    assert sim.custom_status["policyVersion"] == "2026-12-07.1"
     assert sim.custom_status["outcome"]["status"] == "completed"
 
 

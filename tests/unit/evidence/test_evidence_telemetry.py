@@ -39,6 +39,8 @@ def test_log_step_writes_one_json_line_with_the_schema(caplog):
         "decision": "approve",
         "latency_ms": 12.5,
         "cost_estimate": 0.0,
+        "tokens": None,
+        "judgment_source": None,
         "attempt": 2,
     }
 

@@ -22,7 +22,7 @@ def decide(type_: str, risk: str = "read", merge=None, **attributes):
 
 def test_default_policy_is_versioned_and_valid():
     """The shipped policy loads and carries a version."""
-    assert POLICY.version == "2026-11-25.1"
+    assert POLICY.version == "2026-12-07.1"
     assert set(POLICY.risk_classes) == {"read", "write", "privileged", "irreversible"}
 
 

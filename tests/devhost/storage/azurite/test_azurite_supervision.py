@@ -64,9 +64,9 @@ def test_supervised_azurite_is_restarted_after_kill_9(tmp_path: Path, caplog) ->
     """Azurite killed with -9 under supervision comes back on the same ports, logged; stop() ends it for
     good (no restart after a deliberate stop)."""
     caplog.set_level(logging.INFO, logger="devhost.storage.azurite")
-    endpoints = loopback_endpoints()
-    proc = ensure_azurite(endpoints, location=tmp_path / "azurite")
-    assert proc is not None
+    proc = AzuriteProcess(location=tmp_path / "azurite", ports={"blob": 0, "queue": 0, "table": 0})
+    endpoints = proc.start()  # OS-chosen ports: no race with other processes picking ports
+    proc.supervise()
     try:
         first = proc.pid
         assert first is not None
@@ -92,14 +92,9 @@ def test_stale_azurite_of_a_killed_devhost_is_stopped_and_replaced(tmp_path: Pat
     """A pidfile naming a live Azurite whose devhost is gone (kill -9): the next start stops that orphan and
     starts its own, instead of reusing the orphan forever."""
     caplog.set_level(logging.INFO, logger="devhost.storage.azurite")
-    endpoints = loopback_endpoints()
     location = tmp_path / "azurite"
-    orphan = AzuriteProcess(location=location, ports={
-        "blob": int(endpoints.blob.rsplit(":", 1)[1]),
-        "queue": int(endpoints.queue.rsplit(":", 1)[1]),
-        "table": int(endpoints.table.rsplit(":", 1)[1]),
-    })
-    orphan.start()
+    orphan = AzuriteProcess(location=location, ports={"blob": 0, "queue": 0, "table": 0})
+    endpoints = orphan.start()  # OS-chosen ports; the replacement binds the same ones once it is gone
     orphan_pid = orphan.pid
     record = json.loads((location / PIDFILE).read_text())
     (location / PIDFILE).write_text(json.dumps({**record, "devhost_pid": dead_pid()}))
