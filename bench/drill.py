@@ -15,8 +15,9 @@ The drill:
    endpoint (``POST /api/cases/{id}/decision``) with App Service Authentication principal headers
    (``shared.identity.encode_principal``), retrying while the host is down; every 202 is remembered;
 3. meanwhile ``--kills`` times at random moments: ``kill -9`` the host and start it again at once; and
-   once, between two kills, Azurite is stopped for ``--azurite-stop`` seconds, then started again on the
-   same ports with the same data;
+   once, between two kills, Azurite is stopped for ``--azurite-stop`` seconds (``--azurite-kill``: with
+   SIGKILL, which can lose its most recent writes, e.g. ledger rows), then started again on the same ports
+   with the same data;
 4. waits until every case is terminal (or ``--timeout``).
 
 Printed (and as JSON with ``--json``): cases in the right end state (every case ``completed``, approval
@@ -33,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import signal
 import sys
 import tempfile
 import threading
@@ -301,8 +304,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 log(f"  {time.monotonic() - started:6.1f} s  kill -9 devhost; restarting")
                 host.start()
             else:
+                if args.azurite_kill and storage.pid is not None:
+                    os.kill(storage.pid, signal.SIGKILL)  # no flush: its latest writes may be lost
                 storage.stop()
-                log(f"  {time.monotonic() - started:6.1f} s  Azurite stopped for {args.azurite_stop} s")
+                how = "killed (-9)" if args.azurite_kill else "stopped"
+                log(f"  {time.monotonic() - started:6.1f} s  Azurite {how} for {args.azurite_stop} s")
                 time.sleep(args.azurite_stop)
                 storage = AzuriteProcess(location=work / "azurite-data", ports=storage.ports)
                 storage.start()
@@ -361,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--azurite-stop", type=float, default=60.0, help="seconds Azurite stays down")
+    parser.add_argument("--azurite-kill", action="store_true",
+                        help="stop Azurite with SIGKILL (may lose its latest writes) instead of SIGTERM")
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which kills are spread")
     parser.add_argument("--apply-delay", type=float, default=0.2, help="seconds each downstream call takes")
     parser.add_argument("--timeout", type=float, default=300.0)

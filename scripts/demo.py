@@ -176,7 +176,7 @@ def run(base_url: str) -> None:
                 refused.append(f"  {r.status_code}  {label}  {r.text[:200]}")
         views = _wait_settled(http, base, cases, reader)
     title = f"{HEADING}: {len(cases)} case(s) (fixed event ids: a rerun finds the same cases)"
-    lines = ["", RULE, title, RULE]
+    lines = ["", f"==== {title} ===="]
     for label, case_id in cases:
         view = views.get(case_id, {})
         pending = view.get("pendingApproval") or {}
@@ -188,7 +188,7 @@ def run(base_url: str) -> None:
         lines.append(SINK_NOTE if sink else REAL_NOTE)
     waiting = [c for _, c in cases if views.get(c, {}).get("stage") == "awaiting_approval"]
     target = github if github in waiting else (waiting[0] if waiting else None)
-    lines += ["", "Try it (another terminal, repository root):",
+    lines += ["Try it (another terminal, repository root):",
               "  .venv/bin/python -m devhost principal bob --role approver > bob.headers",
               f"  curl -s {base}/api/approvals -H @bob.headers"]
     if target:
