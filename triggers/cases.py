@@ -82,6 +82,18 @@ def check_decision_key_at_startup() -> str | None:
 check_decision_key_at_startup()
 
 
+def _is_json(req: func.HttpRequest) -> bool:
+    """True when the request's ``Content-Type`` is ``application/json`` or ``application/*+json``.
+
+    The JSON decision route insists on it: with cookie sign-in (App Service Authentication's session
+    cookie), a cross-site HTML form could otherwise post a decision in an approver's name, since browsers
+    send ``text/plain``, ``multipart/form-data`` and ``application/x-www-form-urlencoded`` without a CORS
+    preflight (https://fetch.spec.whatwg.org/#cors-safelisted-request-header). The approver pages post
+    their own form with a CSRF token instead (``triggers/console.py``)."""
+    media = (req.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 def _respond(answer: Answer) -> func.HttpResponse:
     return func.HttpResponse(
         json.dumps(answer.body),
@@ -273,6 +285,8 @@ async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
+    if not _is_json(req):  # a cross-site form can send only text/plain or form types without a preflight
+        return _respond(error(415, "send the decision as Content-Type: application/json", fields=["<body>"]))
     try:
         body = strict_values.loads(req.get_body() or b"null")
     except strict_values.HostileJson as exc:

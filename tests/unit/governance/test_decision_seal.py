@@ -168,7 +168,7 @@ def _pack(case_id):
     }
 
 
-def _decide(client, monkeypatch):
+def _decide(client, monkeypatch, content_type="application/json"):
     from triggers import cases
 
     monkeypatch.setenv(decision_seal.SETTING, KEY)
@@ -177,7 +177,7 @@ def _decide(client, monkeypatch):
     req = func.HttpRequest(
         "POST",
         f"http://h/api/cases/{case_id}/decision",
-        headers=encode_principal("bob", ["approver"]),
+        headers={**encode_principal("bob", ["approver"]), "Content-Type": content_type},
         route_params={"id": case_id},
         body=json.dumps({"decision": "approve"}).encode(),
     )
@@ -194,6 +194,18 @@ def test_decision_endpoint_maps_state_conflicts_to_409_and_infrastructure_to_503
     assert answer.status_code == 503 and answer.headers["Retry-After"]
     unreadable = _Client(fail_status=ConnectionError("storage down"))
     assert _decide(unreadable, monkeypatch).status_code == 503
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""]
+)
+def test_decision_endpoint_refuses_bodies_a_cross_site_form_can_send(monkeypatch, content_type):
+    """With cookie sign-in, a form on another site could post a decision without a CORS preflight: the
+    JSON route answers 415 to every content type such a form can send."""
+    client = _Client()
+    answer = _decide(client, monkeypatch, content_type)
+    assert answer.status_code == 415
+    assert "application/json" in json.loads(answer.get_body())["error"]
 
 
 def test_decision_outcomes_account_for_every_decision():
