@@ -35,6 +35,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+import httpx
 
 from orchestrations import names
 from shared import audit, decision_records, decision_seal, storage, strict_values
@@ -49,6 +50,7 @@ from shared.identity import (
 )
 from shared.policy import DEFAULT_POLICY_PATH, PolicyDocument, load_policy
 from shared.settings import AppSettings
+from triggers import case_source
 from triggers.audit_view import full_records
 from triggers.case_views import (
     Answer,
@@ -262,18 +264,26 @@ async def list_approvals(req: func.HttpRequest, client: df.DurableOrchestrationC
     principal = _principal(req)
     if isinstance(principal, Answer):
         return _respond(principal)
-    statuses = await client.get_status_by(runtime_status=[df.OrchestrationRuntimeStatus.Running])
+    try:  # every page: the SDK's get_status_by reads only the first (see triggers/case_source.py)
+        statuses = await case_source.list_instances(client, runtime_statuses=["Running"])
+    except (case_source.CaseSourceError, httpx.HTTPError) as exc:
+        logger.warning("listing approvals failed: %s", type(exc).__name__)
+        answer = error(503, "the task hub cannot be read right now; try again shortly")
+        return _respond(Answer(503, answer.body, {"Retry-After": str(storage.RETRY_AFTER_S)}))
     origin = _origin(req)
     policy = _policy()
     readers = reader_roles(policy)
     items = []
     for status in statuses:
-        if status.name != CASE_WORKFLOW or pending_request(status.custom_status) is None:
+        instance_id, custom = status.get("instanceId"), status.get("customStatus")
+        if status.get("name") != CASE_WORKFLOW or pending_request(custom) is None:
             continue
-        if not may_read_case(principal, case_facts(status.custom_status, policy), readers):
+        if not isinstance(instance_id, str):
             continue
-        url = f"{origin}/api/cases/{status.instance_id}/decision"
-        items.append(approval_item(status.instance_id, status.custom_status, url, principal))
+        if not may_read_case(principal, case_facts(custom, policy), readers):
+            continue
+        url = f"{origin}/api/cases/{instance_id}/decision"
+        items.append(approval_item(instance_id, custom, url, principal))
     items.sort(key=lambda i: (i["requestedAt"] or "", i["caseId"]))
     return _respond(Answer(200, {"approvals": items, "count": len(items)}))
 

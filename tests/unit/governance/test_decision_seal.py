@@ -263,3 +263,43 @@ def test_maintenance_terminates_tiers_orphaned_by_a_terminated_case():
         InstanceView("case-c-approval-1", "approval_tier", "Completed", None, {}),
     ]
     assert orphaned_tiers(views) == ["case-a-approval-0"]
+
+
+def _list_approvals(monkeypatch, listing):
+    from triggers import case_source, cases
+
+    async def list_instances(client, *, runtime_statuses=None, **_):
+        assert runtime_statuses == ["Running"]
+        if isinstance(listing, Exception):
+            raise listing
+        return listing
+
+    monkeypatch.setattr(case_source, "list_instances", list_instances)
+    req = func.HttpRequest("GET", "http://h/api/approvals", headers=encode_principal("bob", ["approver"]),
+                           body=b"")
+    fn = cases.list_approvals._function.get_user_function().__wrapped__
+    return asyncio.run(fn(req, _Client()))
+
+
+def test_approvals_list_every_page_of_running_cases(monkeypatch):
+    """More waiting cases than the SDK's one page (100) are all listed: the route reads the task hub
+    through triggers/case_source.py, which follows the continuation token (get_status_by does not)."""
+    statuses = []
+    for n in range(150):
+        case_id = f"case-{n:032x}"
+        custom = asyncio.run(_Client().get_status(case_id)).custom_status
+        statuses.append({"name": "case_workflow", "instanceId": case_id, "customStatus": custom})
+    statuses.append({"name": "approval_tier", "instanceId": "case-x-approval-0", "customStatus": {}})
+    answer = _list_approvals(monkeypatch, statuses)
+    assert answer.status_code == 200
+    body = json.loads(answer.get_body())
+    assert body["count"] == 150 and {a["caseId"] for a in body["approvals"]} == {
+        s["instanceId"] for s in statuses[:150]
+    }
+
+
+def test_approvals_answer_503_when_the_task_hub_cannot_be_listed(monkeypatch):
+    from triggers.case_source import CaseSourceError
+
+    answer = _list_approvals(monkeypatch, CaseSourceError("listing instances answered 500"))
+    assert answer.status_code == 503 and answer.headers["Retry-After"]
