@@ -31,6 +31,8 @@ class HostileJsonError(ValueError):
 
 
 def _too_deep(text: str) -> bool:
+    # The same scan as shared/strict_values.py in the case app, on purpose: devhost runs any app and
+    # never imports an app's packages (and the app never imports devhost), so each side keeps its own.
     depth, in_string, escaped = 0, False, False
     for char in text:
         if in_string:

@@ -67,6 +67,7 @@ def read_decimal(value: Any) -> Decimal:
 
 def _depth_ok(text: str) -> bool:
     """True when brackets outside strings never nest deeper than :data:`MAX_JSON_DEPTH`."""
+    # devhost/limits.py keeps the same scan for the host (devhost never imports the app, nor the reverse).
     depth = 0
     in_string = False
     escaped = False
