@@ -5,7 +5,9 @@ the tier says what runs.
   code), so ``tests.x.y`` always means this checkout's file: the durable SDK's wheel installs a top-level
   ``tests`` package (``tests/orchestrator``, ``tests/tasks``, ...) into site-packages, and with namespace
   packages an import of ``tests.orchestrator...`` could resolve there once the checkout left ``sys.path``;
-- every ``from tests.… import`` in the repository names a module that exists in this checkout;
+- every ``from tests.… import`` in the repository names a module that exists in this checkout, and no
+  test module imports a sibling helper by its bare name (that only works when pytest put its directory
+  on ``sys.path``);
 - every directory named ``unit`` enforces the unit tier (its ``conftest.py``, or an ancestor's, uses
   :func:`tests.fixtures.unit_tier.no_sockets_or_processes`);
 - a lazy ``tests.…`` import still resolves here after the checkout left ``sys.path``.
@@ -23,6 +25,7 @@ TESTS = ROOT / "tests"
 #: Fixture apps and data: loaded by devhost as apps (their own import roots) or read as files.
 NOT_PACKAGES = ("tests/apps", "tests/data", "tests/golden/histories", "tests/integration/ingress/ingress_app")
 IMPORT = re.compile(r"^\s*(?:from|import)\s+(tests(?:\.\w+)+)", re.M)
+TOP_IMPORT = re.compile(r"^\s*(?:from|import)\s+(\w+)", re.M)
 
 
 def _code_dirs() -> list:
@@ -57,6 +60,10 @@ def test_every_tests_import_names_a_module_of_this_checkout() -> None:
             target = ROOT.joinpath(*dotted.split("."))
             if not (target.with_suffix(".py").is_file() or (target / "__init__.py").is_file()):
                 dangling.append(f"{rel}: {dotted}")
+        if rel.startswith("tests/") and not rel.startswith(NOT_PACKAGES):
+            for name in TOP_IMPORT.findall(path.read_text(encoding="utf-8")):
+                if name != "conftest" and (path.parent / f"{name}.py").is_file():
+                    dangling.append(f"{rel}: bare sibling import {name!r} (write tests.<path>.{name})")
     assert not dangling, "\n".join(dangling)
 
 
