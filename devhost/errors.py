@@ -18,7 +18,7 @@ what they caught before::
 
 One class stays outside on purpose: ``devhost.functions.context.RpcException`` implements the SDK's
 ``azure.functions.RpcException`` interface (what ``retry_context.exception`` is), it is never raised.
-``tests/unit/workflow/test_error_hierarchy.py`` checks the rule.
+``tests/unit/shared/test_error_hierarchy.py`` checks the rule.
 """
 
 from __future__ import annotations

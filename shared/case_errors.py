@@ -23,7 +23,7 @@ The concern bases live here; an error that carries its module's logic (status co
 defined beside that module, derives from its base here, and keeps the standard base it had
 (``ValueError``, ``RuntimeError``), so every ``except`` clause catches what it caught before and each error
 keeps its qualified name (it shows in failure messages, span ``exception.type`` and retry contexts).
-``tests/unit/workflow/test_error_hierarchy.py`` checks that no public exception class of the app stands
+``tests/unit/shared/test_error_hierarchy.py`` checks that no public exception class of the app stands
 outside. Two private signals never leave their module and stay plain: ``shared.policy._Unreadable`` and
 ``shared.agent_judgment._Fallback``.
 
