@@ -5,7 +5,9 @@ Orchestrators read no settings, so the approval tier asks this activity, which r
 the history, so replays see the same verdict. It never raises for a bad decision (the verdict says why) and
 a missing key refuses every decision (fail closed) instead of failing the case. Input and output are typed
 (``shared/contracts/effects.py``: :class:`VerifyDecisionInput`, :class:`Verdict`); the activity runs in
-``@case_step`` (span ``case.verify_decision``, one ``decision_verified`` log line naming the verdict).
+``@case_step`` unobserved (validation and output only, no span or run-schema line, as before): the
+approval tier has neither the case's event id nor its trace context to give it, and every run-schema line
+names the event and every case span belongs to the case's one trace (tests/e2e run logs, telemetry).
 """
 
 from __future__ import annotations
@@ -60,9 +62,7 @@ def _verdict(payload: VerifyDecisionInput, environ: Any = None) -> Verdict:
 
 
 @bp.activity_trigger(input_name="payload")
-@case_step("verify_decision", VerifyDecisionInput, done="decision_verified", logger=logger)
+@case_step("verify_decision", VerifyDecisionInput, done="decision_verified", observed=False)
 def verify_decision(payload: VerifyDecisionInput, step: Step) -> Verdict:
     """Registered activity ``verify_decision`` (see :func:`verdict`)."""
-    result = _verdict(payload)
-    step.note(tier=payload.tier, ok=result.ok, reason=result.reason)
-    return result
+    return _verdict(payload)

@@ -88,12 +88,14 @@ def case_step(
     fields: Callable[[Any], RunFields] = case_fields,
     logger: logging.Logger = CASE_LOGGER,
     recover: Recover | None = None,
+    observed: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an activity body (module docstring). ``span_name``: the span is ``case.<span_name>``;
     ``model``: the input model; ``done``: the step name of the log line written on success; ``storage``:
     wrap the body in ``storage_faults(span_name)``; ``fields``: the run fields of a raw input;
     ``recover(exc, inp, fields)``: an output for an exception of the body (``inp`` the validated input),
-    or None to let it propagate. Use below ``@bp.activity_trigger(input_name="payload")``."""
+    or None to let it propagate; ``observed=False``: no span and no log line (a step outside the case's
+    trace: only validation and the output JSON). Use below ``@bp.activity_trigger(input_name="payload")``."""
 
     def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
         activity = body.__name__
@@ -102,10 +104,16 @@ def case_step(
             for p in list(inspect.signature(body).parameters.values())[2:]
         ]
 
+        def opened(payload: Any) -> Any:
+            if not observed:
+                return nullcontext(trace.INVALID_SPAN)
+            return span(span_name, fields(payload), carrier=payload)
+
         def finish(step: Step, started: float) -> None:
             step.fields = step.fields.with_(latency_ms=elapsed_ms(started))
             set_run_fields(step.span, step.fields)
-            log_step(logger, done, step.fields, **step.extra)
+            if observed:
+                log_step(logger, done, step.fields, **step.extra)
 
         def recovered(exc: Exception, inp: StepInput | None, step: Step | None) -> dict[str, Any]:
             output = None
@@ -121,7 +129,7 @@ def case_step(
                 started, inp, step = time.perf_counter(), None, None
                 try:
                     with (
-                        span(span_name, fields(payload), carrier=payload) as current,
+                        opened(payload) as current,
                         storage_faults(span_name) if storage else nullcontext(),
                     ):
                         step = Step(current, fields(payload))
@@ -139,7 +147,7 @@ def case_step(
                 started, inp, step = time.perf_counter(), None, None
                 try:
                     with (
-                        span(span_name, fields(payload), carrier=payload) as current,
+                        opened(payload) as current,
                         storage_faults(span_name) if storage else nullcontext(),
                     ):
                         step = Step(current, fields(payload))
