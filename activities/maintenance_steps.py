@@ -5,6 +5,8 @@ An activity cannot use the orchestration context's APIs, and in Python only a fu
 function type (it is an ordinary input binding), so these two activities declare it
 (``@bp.durable_client_input``) next to their ``activityTrigger``; the SDK's middleware makes them ``async``.
 The purge therefore goes through the durable client (``purge_instance_history``), never around it.
+Instances are listed with :func:`triggers.case_source.list_instances`, which follows the continuation
+token page by page (the SDK's ``get_status_by`` reads only the first page of 100).
 Inputs and outputs are typed (``shared/contracts/effects.py``); each runs in ``@case_step``
 (``activities/step.py``) with a span ``case.<activity name>`` whose ``case.run_id`` is the maintenance
 instance id.
@@ -16,6 +18,7 @@ import logging
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from activities.step import Step, case_step
 from orchestrations import names
@@ -23,6 +26,7 @@ from shared.contracts.effects import FindWorkInput, MaintenanceWork, Purged, Pur
 from shared.maintenance import InstanceView, orphaned_tiers, overdue_approvals, purge_candidates
 from shared.settings import AppSettings
 from shared.telemetry import RunFields
+from triggers import case_source
 
 logger = logging.getLogger("case_workflow.maintenance")
 
@@ -59,12 +63,14 @@ def _view(status: Any) -> InstanceView:
 async def find_maintenance_work(
     payload: FindWorkInput, step: Step, client: df.DurableOrchestrationClient
 ) -> MaintenanceWork:
-    """List instances and select reminders and purges at ``now`` (:class:`FindWorkInput`: the
-    orchestrator's time). Returns :class:`MaintenanceWork` (``{"reminders": [{case_instance_id,
-    request}], "purge": [instance ids]}``); orphaned approval tiers are terminated on the way."""
+    """List instances (every page) and select reminders and purges at ``now`` (:class:`FindWorkInput`:
+    the orchestrator's time). Returns :class:`MaintenanceWork` (``{"reminders": [{case_instance_id,
+    request}], "purge": [instance ids]}``); orphaned approval tiers are terminated on the way.
+    Raises ``CaseSourceError`` / ``httpx.HTTPError`` when the task hub cannot be listed (the activity
+    fails; nothing is terminated, reminded or purged)."""
     settings = AppSettings.current()
-    statuses = await client.get_status_by(runtime_status=_LISTED)
-    views = [_view(s) for s in statuses]
+    listed = await case_source.list_instances(client, runtime_statuses=[s.value for s in _LISTED])
+    views = [_view(DurableOrchestrationStatus.from_json(item)) for item in listed]  # SDK's parsing
     for tier_id in orphaned_tiers(views):  # terminate cascades (issue 10 item 9); best effort
         try:
             await client.terminate(tier_id, "the case was terminated")

@@ -125,7 +125,7 @@ def case_step(
 
         if inspect.iscoroutinefunction(body):
 
-            async def run_async(payload: Any, **kwargs: Any) -> dict[str, Any]:
+            async def run_async(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
                 started, inp, step = time.perf_counter(), None, None
                 try:
                     with (
@@ -134,7 +134,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
-                        output = await body(inp, step, **kwargs)
+                        output = await body(inp, step, *args, **kwargs)
                         finish(step, started)
                 except Exception as exc:
                     return recovered(exc, inp, step)
@@ -143,7 +143,7 @@ def case_step(
             wrapper: Callable[..., Any] = run_async
         else:
 
-            def run(payload: Any, **kwargs: Any) -> dict[str, Any]:
+            def run(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
                 started, inp, step = time.perf_counter(), None, None
                 try:
                     with (
@@ -152,7 +152,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
-                        output = body(inp, step, **kwargs)
+                        output = body(inp, step, *args, **kwargs)
                         finish(step, started)
                 except Exception as exc:
                     return recovered(exc, inp, step)
