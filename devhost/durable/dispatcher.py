@@ -8,7 +8,8 @@ otherwise sleeps on the host clock until the next durable timer is due or new wo
 ``VirtualClock(auto_advance=True)`` skips ahead only when the hub is idle.
 
 Episodes call the orchestrator's SDK wrapper inline on the loop (:mod:`replay`) in batches committed in one
-transaction, each between Executing/Executed log lines; activities run through the host's Invoker
+transaction, each between Executing/Executed log lines; an entity batch (:mod:`entities`) calls the entity
+function on a worker thread and is committed with the others; activities run through the host's Invoker
 (Executing/Executed logs, functionTimeout). At start every activity lock is
 released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
 (at-least-once, as in Azure).
@@ -47,6 +48,7 @@ import httpx
 from devhost.durable import history as h
 from devhost.durable import http_task, versioning
 from devhost.durable.actions import HTTP_ACTIVITY
+from devhost.durable.entities import EntityRunner, is_entity_id
 from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
 from devhost.durable.runtime_state import RuntimeState
@@ -58,7 +60,6 @@ if TYPE_CHECKING:
     from devhost.durable.options import DurableOptions
     from devhost.durable.store import AsyncStore
     from devhost.functions.interfaces import Invoker
-
 
 
 COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
@@ -93,6 +94,7 @@ class Dispatcher:
         self.on_commit = on_commit
         self.orchestrators = index_functions(functions, "orchestrationTrigger", "orchestration")
         self.activities = index_functions(functions, "activityTrigger", "activity")
+        self.entities = EntityRunner(functions, logger)  # entity batches (@name@key instances)
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -268,7 +270,10 @@ class Dispatcher:
             iid = loaded.instance.instance_id
             inputs[iid] = loaded
             try:
-                planned = self._plan_episode(loaded, now)
+                if is_entity_id(iid):  # user code that may block: on a worker thread, the loop serves on
+                    planned = await asyncio.to_thread(self.entities.plan, loaded, now)
+                else:
+                    planned = self._plan_episode(loaded, now)
             except Exception as exc:
                 planned = self._host_failed(loaded, now, "could not run the episode", exc)
                 failing.add(iid)
@@ -328,6 +333,8 @@ class Dispatcher:
         error = f"devhost {what} ({n} attempts): {type(exc).__name__}: {exc}"
         self.log.error("Episode of instance %s failed in the host %d times; failing the instance: %s",
                        iid, n, error, exc_info=exc)
+        if is_entity_id(iid):  # an entity is never failed: its operations fail, its state stays
+            return self.entities.host_failure(loaded, now, error)
         state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
         outcome = state.host_failure(loaded.messages, now, error)
         return EpisodeCommit(iid, loaded.instance.execution_id, len(loaded.history), outcome,
