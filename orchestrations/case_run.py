@@ -5,6 +5,8 @@ custom status, audit queue, logs) one method per business step. Each builds the 
 (``shared/contracts/steps.py``, ``effects.py``), schedules it through :meth:`RunState.step` (retry budgets,
 ``stalled``), reads the output with its model and keeps the run's bookkeeping (judgment tally, run fields,
 stage, audit records). The generator verbs are used as ``value = yield from run.classify(policy)``.
+Outputs the case does not use (``notify``'s :class:`Notified`, ``record_audit``'s :class:`AuditAppended`)
+are not read at all, so an output shape recorded by older code can never fail a replay here.
 Deterministic like everything the orchestrator runs: no I/O, clock, randomness or settings.
 """
 
