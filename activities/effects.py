@@ -46,8 +46,9 @@ bp = df.Blueprint()
 @bp.activity_trigger(input_name="payload")
 def record_audit(payload: dict[str, Any]) -> dict[str, Any]:
     """Append ``payload["records"]`` (``[{record_id, kind, data, at}]``) to the trail of
-    ``payload["case_instance_id"]`` as one batch (``shared.audit.append_many``: one listing, one upload
-    per record); returns ``{"appended": n, "last_hash": ...}``. Idempotent per record id."""
+    ``payload["case_instance_id"]`` as one batch (``shared.audit.append_many``: one blob; one upload, plus
+    a listing when this process did not write the trail's last blob); returns ``{"appended": n,
+    "last_hash": ...}``. Idempotent per record id."""
     started = time.perf_counter()
     fields = RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=payload.get("event_id"))
     with span("record_audit", fields, carrier=payload) as current, storage_faults("record_audit"):
