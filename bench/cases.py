@@ -216,7 +216,7 @@ class CaseBench:
     def request(self, kind: str) -> tuple[dict[str, str], bytes, bool]:
         """(headers, body, needs approval) of a fresh event of ``kind``."""
         from tests.e2e.case_harness import plain_event
-        from tests.unit.ingress.octokit_examples import delivery, example
+        from tests.fixtures.octokit_examples import delivery, example
 
         tag = uuid.uuid4().hex[:12]
         if kind == "auto":
@@ -334,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
     from devhost.storage.azurite import AzuriteProcess
     from devhost.testing import run_host
     from tests.e2e.case_harness import app_settings, write_policy
-    from tests.unit.evidence.downstream import DownstreamServer
+    from tests.fixtures.downstream import DownstreamServer
 
     print(f"loadavg at start: {loadavg()}", flush=True)
     counter = StorageCounter()

@@ -5,7 +5,7 @@
 // references, and App Service Authentication (Microsoft Entra ID) guards every route except /api/events
 // (function key + webhook signature) and /api/health. The durable backend is a parameter: Azure Storage
 // (default) or the Durable Task Scheduler. docs/deploy.md explains each step; the app settings the code reads
-// are listed in infra/app-settings.json (checked by tests/unit/deploy/test_infra_settings.py).
+// are listed in infra/app-settings.json (checked by tests/unit/infra/test_app_settings_json.py).
 //
 // Resource types and API versions: https://learn.microsoft.com/azure/templates/ (Microsoft.Web/sites with
 // functionAppConfig for Flex Consumption, Microsoft.Web/sites/config authsettingsV2,

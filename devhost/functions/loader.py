@@ -36,6 +36,9 @@ MODULE_NAME = "function_app"
 _FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$", re.IGNORECASE)
 _BINDING_NAME = re.compile(r"^(?:\$return|(?!.*__)[A-Za-z_][A-Za-z0-9_]*)$")
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
+#: App directories that were on ``sys.path`` before a load moved them first: unloading keeps them there
+#: (a test session whose checkout is also the app directory must not lose its own import root).
+_KEPT_PATHS: set[str] = set()
 
 
 @dataclass
@@ -76,6 +79,7 @@ def load_app(app_dir: Path | str, script_file: str = SCRIPT_FILE) -> LoadedApp:
     _forget_modules(Path(script_file).stem)
     app_path = str(app_dir)
     if app_path in sys.path:
+        _KEPT_PATHS.add(app_path)
         sys.path.remove(app_path)
     sys.path.insert(0, app_path)
     before = set(sys.modules)
@@ -260,7 +264,7 @@ def _undo(app_path: str, modules: dict[str, ModuleType]) -> None:
     for name, module in modules.items():
         if sys.modules.get(name) is module:
             del sys.modules[name]
-    if app_path in sys.path:
+    if app_path in sys.path and app_path not in _KEPT_PATHS:
         sys.path.remove(app_path)
 
 

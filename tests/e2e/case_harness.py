@@ -3,7 +3,7 @@
 The real ``function_app.py`` runs on devhost (``devhost.testing.run_host`` in-process, or
 ``start_subprocess`` for crash tests) against the session Azurite (``tests/fixtures/azurite.py``) with
 unique queue/container/table names per test. The test policy is the shipped one with business tools
-switched to the ``webhook`` adapter pointing at a local downstream server (``tests/unit/evidence/
+switched to the ``webhook`` adapter pointing at a local downstream server (``tests/fixtures/
 downstream.py``) and the GitHub API rebased onto that server, so the tests can assert exactly what reached
 the downstream.
 """
@@ -21,7 +21,7 @@ import yaml
 from devhost.testing import wait_for
 from shared.identity import encode_principal
 from shared.policy import DEFAULT_POLICY_PATH
-from tests.unit.ingress.octokit_examples import TEST_SECRET
+from tests.fixtures.octokit_examples import TEST_SECRET
 
 REPO = Path(__file__).resolve().parents[2]
 WEBHOOK_TOOLS = (

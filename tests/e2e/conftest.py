@@ -10,7 +10,7 @@ import pytest
 
 from devhost.testing import run_host
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, write_policy
-from tests.unit.evidence.downstream import Downstream, DownstreamServer
+from tests.fixtures.downstream import Downstream, DownstreamServer
 
 
 @dataclass

@@ -243,7 +243,7 @@ def test_item1_missing_signing_key_in_azure_fails_closed(azurite, downstream, tm
 # -- item 7: replayed signed GitHub webhooks ----------------------------------------------------------
 def test_item7_replayed_signed_webhook_maps_to_the_existing_case(app):
     """A captured signed deployment body resent with a new X-GitHub-Delivery opens no second case."""
-    from tests.unit.ingress.octokit_examples import delivery, example
+    from tests.fixtures.octokit_examples import delivery, example
 
     headers, body = delivery("deployment", example("deployment", "created"))
     first = app.client.send(None, headers=headers, raw=body)

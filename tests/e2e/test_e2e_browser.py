@@ -17,7 +17,7 @@ import pytest
 from devhost.testing import run_host
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, plain_event, principal, write_policy
 from tests.e2e.conftest import App
-from tests.unit.evidence.downstream import DownstreamServer
+from tests.fixtures.downstream import DownstreamServer
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow, pytest.mark.browser]
 

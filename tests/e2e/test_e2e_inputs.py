@@ -11,7 +11,7 @@ from cloudevents.core.v1.event import CloudEvent
 
 from devhost.testing import wait_for
 from tests.e2e.case_harness import principal
-from tests.unit.ingress.octokit_examples import delivery, example
+from tests.fixtures.octokit_examples import delivery, example
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from devhost.durable.extension import TASK_HUB_FILE
 from tests.e2e.case_harness import plain_event
-from tests.unit.deploy.gate_helpers import RENAME, app_copy, run_gate
+from tests.fixtures.replay_gate import RENAME, app_copy, run_gate
 
 
 def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp_path):

@@ -16,7 +16,7 @@ import pytest
 
 from devhost.testing import run_host
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, principal, write_policy
-from tests.unit.ingress.octokit_examples import delivery, example
+from tests.fixtures.octokit_examples import delivery, example
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 

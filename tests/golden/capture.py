@@ -5,9 +5,10 @@
 Starts Azurite and a local downstream receiver, runs ``function_app.py`` on an in-process devhost with the
 manual virtual clock, drives a few cases over HTTP (an automatic one, an approved one with its approval
 tier, a quorum decided by two decisions sent together, an escalated-then-expired one), stops the host and
-reads each instance's history from the SQLite task hub. ``tests/golden/test_golden_replay.py`` replays
-them against today's orchestrators in CI. Re-capture only when an orchestrator change is intended to be
-incompatible with running instances (and then version the orchestrator instead,
+reads each instance's history from the SQLite task hub.
+``tests/unit/orchestrations/test_golden_replay.py`` replays them against today's orchestrators in CI.
+Re-capture only when an orchestrator change is intended to be incompatible with running instances (and
+then version the orchestrator instead,
 docs/durable-extension-protocol.md#continue-as-new-custom-status-ids-versions).
 """
 
@@ -25,8 +26,8 @@ from devhost.durable.sqlite_store import SqliteStore
 from devhost.storage.azurite import AzuriteProcess
 from devhost.testing import run_host
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, plain_event, principal, write_policy
+from tests.fixtures.downstream import DownstreamServer
 from tests.golden.golden_replay import GOLDEN_DIR
-from tests.unit.evidence.downstream import DownstreamServer
 
 HUB = "CaseWorkflowHub"
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.ingress.octokit_examples import TEST_SECRET
+from tests.fixtures.octokit_examples import TEST_SECRET
 
 APP_DIR = Path(__file__).resolve().parent / "ingress_app"
 MAX_EVENT_BYTES = 65536

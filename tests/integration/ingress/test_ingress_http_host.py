@@ -16,8 +16,8 @@ from cloudevents.core.v1.event import CloudEvent
 from shared.contracts import case_instance_id
 from shared.normalize import normalize_http
 from shared.settings import AppSettings
+from tests.fixtures.octokit_examples import TEST_SECRET, delivery, example
 from tests.integration.ingress.conftest import MAX_EVENT_BYTES
-from tests.unit.ingress.octokit_examples import TEST_SECRET, delivery, example
 
 pytestmark = [pytest.mark.azurite]
 API = "/runtime/webhooks/durabletask"

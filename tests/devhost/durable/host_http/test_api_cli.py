@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from durable_api_helpers import start, wait_status
+
+from tests.devhost.durable.host_http.durable_api_helpers import start, wait_status
 
 REPO = Path(__file__).resolve().parents[4]
 FINISHED = {"Completed", "Failed", "Terminated"}

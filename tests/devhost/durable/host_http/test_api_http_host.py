@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from durable_api_helpers import API, start, wait_status
+
+from tests.devhost.durable.host_http.durable_api_helpers import API, start, wait_status
 
 FINISHED = {"Completed", "Failed", "Terminated"}
 

@@ -6,10 +6,10 @@ import json
 
 import httpx
 import pytest
-from durable_api_fakes import FakeHub, FakeState
 from starlette.applications import Starlette
 
 from devhost.durable.http_api import routes
+from tests.devhost.durable.host_http.durable_api_fakes import FakeHub, FakeState
 
 BASE = "http://testserver/runtime/webhooks/durabletask"
 pytestmark = pytest.mark.anyio

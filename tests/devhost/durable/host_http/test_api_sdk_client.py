@@ -13,7 +13,8 @@ from typing import Any
 
 import azure.durable_functions as df
 import httpx
-from durable_api_helpers import API, start, wait_status
+
+from tests.devhost.durable.host_http.durable_api_helpers import API, start, wait_status
 
 FINISHED = {"Completed", "Failed", "Terminated"}
 

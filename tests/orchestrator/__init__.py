@@ -1,1 +1,0 @@
-"""Orchestrator tests: the real orchestrators replayed by the SDK over built histories."""

@@ -1,0 +1,52 @@
+"""The orchestrator carries the case's judgment usage into each judgment activity (activities are stateless)
+and charges a failed judgment attempt the most it could have called before retrying it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orchestrations import names
+from tests.unit.orchestrations.orch_fixtures import Effects, case_sim, event
+
+
+def inputs(sim, name: str) -> list[dict[str, Any]]:
+    return [payload for called, payload in sim.calls if called == name]
+
+
+def test_usage_and_slots_reach_every_judgment_activity():
+    sim = case_sim(event("order.cancel"), Effects()).run()
+    assert sim.output["status"] == "completed"
+    (classify,) = inputs(sim, names.CLASSIFY_CASE)
+    assert classify["judgment_usage"] == {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0}
+    assert classify["judgment_slot"] == {"index": 0, "of": 1}
+    slots = sorted(
+        (p["judgment_slot"]["index"], p["judgment_slot"]["of"])
+        for name in names.SPECIALIST_ACTIVITIES.values()
+        for p in inputs(sim, name)
+    )
+    assert slots == [(0, 3), (1, 3), (2, 3)]
+    assert sim.custom_status["judgment"]["source"] == "rules"
+    assert sim.custom_status["judgment"]["calls"] == 0
+
+
+def test_a_failed_judgment_attempt_is_charged_before_its_retry():
+    effects = Effects()
+    table = effects.table()
+    real = table[names.CLASSIFY_CASE]
+    failures = [1]
+
+    def flaky(payload: dict[str, Any]) -> Any:
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("worker lost")
+        return real(payload)
+
+    sim = case_sim(event("order.cancel"), effects)
+    sim.activities[names.CLASSIFY_CASE] = flaky
+    sim.run()
+    first, second = inputs(sim, names.CLASSIFY_CASE)
+    assert first["judgment_usage"]["calls"] == 0
+    assert second["judgment_usage"]["calls"] == 2  # the lost attempt may have called twice (one retry)
+    specialist = inputs(sim, names.ASSESS_RISK)[0]
+    assert specialist["judgment_usage"]["calls"] == 2
+    assert sim.custom_status["judgment"]["calls"] == 2
