@@ -18,12 +18,13 @@ the next seq and the previous hash all come from the listing. The metadata is on
 shows up as a broken chain.
 
 Fewer round trips (issue 15): a process remembers the end of each trail it appended to (next seq, last
-hash, record keys; :class:`_Tails`, bounded). The next append of that case uploads at once at the
-remembered seq, with If-None-Match: when anyone else appended meanwhile (another process, the decision
-endpoint), the blob at that seq exists, since every append goes right after the last blob, so the upload
-fails and the append lists the trail as above. A batch holding a record id this process appended before
-(an activity retry) and any storage error go through the listing too. An audit flush is then one upload
-(the first of a case in a process: a listing and an upload).
+hash, record keys; :class:`_Tails`, bounded); a trail it has not appended to is taken to be empty (a new
+case). An append uploads at once at that seq, with If-None-Match: when anyone else appended meanwhile
+(another process, the decision endpoint), the blob at that seq exists, since every append goes right after
+the last blob, so the upload fails and the append lists the trail as above. A batch holding a record id
+this process appended before (an activity retry) and any storage error go through the listing too. An
+audit flush is then one upload (two more requests, a refused upload and a listing, when the guess was
+stale).
 
 Appends are idempotent for activity retries: the caller passes a deterministic ``record_id`` (e.g.
 ``f"{instance_id}:stage:{n}"``, decided in the orchestrator) and an append whose ``record_id`` already exists
@@ -208,18 +209,19 @@ def append_many(
     a blob at most); returns them as stored (a record whose id is already in the trail is returned as
     stored, not appended again).
 
-    Requests: one upload when this process appended the case's last blob (module docstring), else one
-    listing of the trail (with metadata) and one upload; a record appended before is downloaded to be
-    returned. A seq taken by a concurrent append (If-None-Match fails) re-lists and goes on after it.
-    Raises :class:`AuditError` after repeated conflicts, ``azure.core.exceptions`` errors when storage
-    fails.
+    Requests: one upload when this process appended the case's last blob or the trail is new (module
+    docstring), else a refused upload, one listing of the trail (with metadata) and one upload; a record
+    appended before is downloaded to be returned. A seq taken by a concurrent append (If-None-Match
+    fails) re-lists and goes on after it. Raises :class:`AuditError` after repeated conflicts,
+    ``azure.core.exceptions`` errors when storage fails.
     """
     if not records:
         return []
     container = _container(settings)
     where = (container.url, instance_id)
-    tail = _tails.get(where)
-    if tail is not None and not any(_record_key(r.record_id) in tail.keys for r in records):
+    # a trail this process has not appended to is most often a new case's: try seq 0 first
+    tail = _tails.get(where) or _Tail(0, GENESIS_HASH, frozenset())
+    if not any(_record_key(r.record_id) in tail.keys for r in records):
         try:
             return _write(container, where, tail, instance_id, event_id, records)
         except ResourceExistsError:
