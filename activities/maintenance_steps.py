@@ -5,6 +5,8 @@ An activity cannot use the orchestration context's APIs, and in Python only a fu
 function type (it is an ordinary input binding), so these two activities declare it
 (``@bp.durable_client_input``) next to their ``activityTrigger``; the SDK's middleware makes them ``async``.
 The purge therefore goes through the durable client (``purge_instance_history``), never around it.
+Instances are listed with :func:`triggers.case_source.list_instances`, which follows the continuation
+token page by page (the SDK's ``get_status_by`` reads only the first page of 100).
 Each runs in a span ``case.<activity name>`` with ``case.run_id`` = the maintenance instance id.
 """
 
@@ -16,11 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.durable_functions as df
+from azure.durable_functions.models.DurableOrchestrationStatus import DurableOrchestrationStatus
 
 from orchestrations import names
 from shared.maintenance import InstanceView, orphaned_tiers, overdue_approvals, purge_candidates
 from shared.settings import AppSettings
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
+from triggers import case_source
 
 logger = logging.getLogger("case_workflow.maintenance")
 
@@ -52,14 +56,16 @@ def _view(status: Any) -> InstanceView:
 async def find_maintenance_work(
     payload: dict[str, Any], client: df.DurableOrchestrationClient
 ) -> dict[str, Any]:
-    """List instances and select reminders and purges at ``payload["now"]`` (ISO UTC, the orchestrator's
-    time). Returns ``{"reminders": [{case_instance_id, request}], "purge": [instance ids]}``."""
+    """List instances (every page) and select reminders and purges at ``payload["now"]`` (ISO UTC, the
+    orchestrator's time). Returns ``{"reminders": [{case_instance_id, request}], "purge": [instance ids]}``.
+    Raises ``CaseSourceError`` / ``httpx.HTTPError`` when the task hub cannot be listed (the activity
+    fails; nothing is terminated, reminded or purged)."""
     started = time.perf_counter()
     with span("find_maintenance_work", _FIELDS) as current:
         settings = AppSettings.current()
         now = datetime.fromisoformat(payload["now"]).astimezone(UTC)
-        statuses = await client.get_status_by(runtime_status=_LISTED)
-        views = [_view(s) for s in statuses]
+        listed = await case_source.list_instances(client, runtime_statuses=[s.value for s in _LISTED])
+        views = [_view(DurableOrchestrationStatus.from_json(item)) for item in listed]  # SDK's parsing
         for tier_id in orphaned_tiers(views):  # terminate cascades (issue 10 item 9); best effort
             try:
                 await client.terminate(tier_id, "the case was terminated")
