@@ -47,10 +47,8 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import logging
-import os
 import signal
 import statistics
 import sys
@@ -66,125 +64,17 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-CHAIN_APP = REPO / "bench" / "apps" / "throughput_app"
-TIMEOUT_S = 300.0
-#: DTFx ``EventType`` numbers (DurableTask.Core ``EventType``) to names, for the per-type breakdown.
-EVENT_TYPES = [
-    "ExecutionStarted", "ExecutionCompleted", "ExecutionFailed", "ExecutionTerminated", "TaskScheduled",
-    "TaskCompleted", "TaskFailed", "SubOrchestrationInstanceCreated", "SubOrchestrationInstanceCompleted",
-    "SubOrchestrationInstanceFailed", "TimerCreated", "TimerFired", "OrchestratorStarted",
-    "OrchestratorCompleted", "EventSent", "EventRaised", "ContinueAsNew", "GenericEvent", "HistoryState",
-    "ExecutionSuspended", "ExecutionResumed",
-]
-
-
-# -- storage requests at the SDK transport ------------------------------------------------------------
-class StorageCounter:
-    """Counts every request sent through azure-core's sync ``RequestsTransport`` (what the app's storage
-    clients use), keyed by ``(service, method)``; service from the Azurite port (blob/queue/table)."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
-        self.lock = threading.Lock()
-        self.ports: dict[int, str] = {}
-
-    def install(self, endpoints: Any) -> None:
-        from urllib.parse import urlsplit
-
-        from azure.core.pipeline.transport import RequestsTransport
-
-        for service in ("blob", "queue", "table"):
-            self.ports[urlsplit(getattr(endpoints, service)).port or 0] = service
-        original = RequestsTransport.send
-        counter = self
-
-        def send(transport: Any, request: Any, **kwargs: Any) -> Any:
-            service = counter.ports.get(urlsplit(request.url).port or 0, "other")
-            with counter.lock:
-                counter.counts[(service, request.method)] += 1
-            return original(transport, request, **kwargs)
-
-        RequestsTransport.send = send  # type: ignore[method-assign]
-
-    def snapshot(self) -> collections.Counter[tuple[str, str]]:
-        with self.lock:
-            return collections.Counter(self.counts)
-
-
-# -- small helpers ----------------------------------------------------------------------------------------
-def pct(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) of ``values`` (nearest rank); nan when empty."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def p50_p99(values: list[float]) -> str:
-    return f"p50 {pct(values, 0.5):7.1f} ms  p99 {pct(values, 0.99):7.1f} ms  (n={len(values)})"
-
-
-def loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
-
-
-def azurite_cpu_s(azurite: Any) -> float:
-    """CPU seconds (user + system) used so far by the Azurite process (and its children), from /proc."""
-    proc = getattr(azurite, "_proc", None)
-    if proc is None:
-        return 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pids = [proc.pid]
-    with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def find_hub(host: Any) -> Any:
-    for ext in host.extensions:
-        if getattr(ext, "hub", None) is not None:
-            return ext.hub
-    raise RuntimeError("the durable extension is not loaded")
-
-
-# -- the engine's reference workload ----------------------------------------------------------------------
-def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[float, float, float]:
-    """(p50 ms of one chain5 orchestration run alone, chain5 orchestrations/s with ``count`` started, CPU
-    ms of this process per orchestration in that run)."""
-    from devhost.testing import run_host
-
-    with run_host(CHAIN_APP, data_dir=data_dir, clock="system") as h:
-        hub = find_hub(h.host)
-
-        async def one() -> float:
-            start = time.perf_counter()
-            iid = await hub.start_new("chain5", None, "0")
-            state = await hub.wait_for_completion(iid, TIMEOUT_S)
-            assert state is not None and state.runtime_status == "Completed", state
-            return (time.perf_counter() - start) * 1000
-
-        async def many() -> float:
-            start = time.perf_counter()
-            ids = [await hub.start_new("chain5", None, "0") for _ in range(count)]
-            for iid in ids:
-                state = await hub.wait_for_completion(iid, TIMEOUT_S)
-                assert state is not None and state.runtime_status == "Completed", state
-            return time.perf_counter() - start
-
-        h.call(one(), TIMEOUT_S)  # warm-up
-        alone = [h.call(one(), TIMEOUT_S) for _ in range(one_at_a_time)]
-        cpu = time.process_time()
-        seconds = h.call(many(), TIMEOUT_S)
-        cpu = time.process_time() - cpu
-    return statistics.median(alone), count / seconds, cpu * 1000 / count
+from bench.measure import (  # noqa: E402
+    EVENT_TYPES,
+    TIMEOUT_S,
+    StorageCounter,
+    azurite_cpu_s,
+    chain5_reference,
+    find_hub,
+    loadavg,
+    p50_p99,
+    pct,
+)
 
 
 # -- the case app -----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ case does not count), time to recover (from the end of the last fault to the las
 The exit status is 0 only when every check holds.
 
 Usage: ``.venv/bin/python bench/drill.py [--cases 50] [--kills 5] [--azurite-stop 60] [--seed N]``
-(``make drill``); ``--cases 8 --kills 2 --azurite-stop 5`` is the reduced run ``make test`` does.
+(``make drill``); ``--cases 8 --kills 2 --azurite-stop 2 --window 5`` is the reduced run ``make test`` does.
 """
 
 from __future__ import annotations

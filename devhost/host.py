@@ -83,11 +83,56 @@ def load_extensions(specs: Sequence[str]) -> list[Extension]:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the CLI owns SIGINT/SIGTERM, threads have none."""
+    """uvicorn without its own signal handling (the CLI owns SIGINT/SIGTERM, threads have none) and without
+    its shutdown sleeps: ``uvicorn.Server.main_loop`` (0.54) notices ``should_exit`` on its next 0.1 s tick
+    and ``shutdown`` pauses a fixed 0.1 s after asking connections to close; here :meth:`exit` wakes the
+    main loop at once and shutdown waits only until the idle connections are gone (at most the same
+    0.1 s). Stopping a host took ~0.2 s of sleeping, paid by every host a test starts."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    def exit(self) -> None:
+        """Stop serving: the main loop returns at once, then :meth:`shutdown` drains."""
+        self.should_exit = True
+        self._exit.set()
+
+    async def main_loop(self) -> None:
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._exit.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn 0.54's ``Server.shutdown`` with its fixed 0.1 s pause replaced by polling: stop
+        accepting, ask every connection to close (idle ones close at once), wait for requests in flight
+        (bounded by ``timeout_graceful_shutdown``, then cancelled)."""
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        for _ in range(20):
+            if not self.server_state.connections:
+                break
+            await asyncio.sleep(0.005)
+        try:
+            await asyncio.wait_for(self._wait_tasks_to_complete(),
+                                   timeout=self.config.timeout_graceful_shutdown)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
 
 class Host:
@@ -215,7 +260,7 @@ class Host:
                                            getattr(ext, "name", ext))
             if self._server is not None and self._serve_task is not None:
                 self._server.config.timeout_graceful_shutdown = max(1, int(timeout))
-                self._server.should_exit = True
+                self._server.exit()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(self._serve_task), timeout + 5)
             if self._background:

@@ -49,6 +49,8 @@ def matches(action: dict[str, Any], event: Event) -> bool:
         return et == h.SUB_ORCHESTRATION_CREATED and event.get("Name") == action.get("functionName")
     if t == CREATE_TIMER:
         return et == h.TIMER_CREATED
+    if t in (CALL_ENTITY, SIGNAL_ENTITY):
+        return et == h.EVENT_SENT and event.get("InstanceId") == action.get("instanceId")
     return False
 
 
@@ -61,4 +63,6 @@ def describe_action(action: dict[str, Any]) -> str:
         return f"sub-orchestration '{action.get('functionName')}'"
     if t == CREATE_TIMER:
         return "a timer"
+    if t in (CALL_ENTITY, SIGNAL_ENTITY):
+        return f"entity operation '{action.get('operation')}' on {action.get('instanceId')}"
     return f"action type {t}"

@@ -50,6 +50,7 @@ import httpx
 from devhost.durable import history as h
 from devhost.durable import http_task, versioning
 from devhost.durable.actions import HTTP_ACTIVITY
+from devhost.durable.entities import EntityRunner, is_entity_id
 from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
 from devhost.durable.runtime_state import RuntimeState
@@ -61,7 +62,6 @@ if TYPE_CHECKING:
     from devhost.durable.options import DurableOptions
     from devhost.durable.store import AsyncStore
     from devhost.functions.interfaces import Invoker
-
 
 
 COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
@@ -99,6 +99,7 @@ class Dispatcher:
         self.on_commit = on_commit
         self.orchestrators = index_functions(functions, "orchestrationTrigger", "orchestration")
         self.activities = index_functions(functions, "activityTrigger", "activity")
+        self.entities = EntityRunner(functions, logger)  # entity batches (@name@key instances)
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -339,12 +340,16 @@ class Dispatcher:
         error = f"devhost {what} ({n} attempts): {type(exc).__name__}: {exc}"
         self.log.error("Episode of instance %s failed in the host %d times; failing the instance: %s",
                        iid, n, error, exc_info=exc)
+        if is_entity_id(iid):  # an entity is never failed: its operations fail, its state stays
+            return self.entities.host_failure(loaded, now, error)
         state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
         outcome = state.host_failure(loaded.messages, now, error)
         return EpisodeCommit(iid, loaded.instance.execution_id, len(loaded.history), outcome,
                              [m.id for m in loaded.messages])
 
     def _plan_episode(self, loaded: EpisodeInput, now: datetime) -> EpisodeCommit | None:
+        if is_entity_id(loaded.instance.instance_id):
+            return self.entities.plan(loaded, now)
         state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
         batch = state.select_batch(loaded.messages)
         if not batch:

@@ -65,5 +65,14 @@ class UnknownOrchestrator(DurableError):
         self.name = name
 
 
+class UnknownEntity(DurableError):
+    """The app has no entity function of that name (the extension's ``GetInvalidEntityFunctionMessage``;
+    the HTTP API answers 400 as for its ArgumentException)."""
+
+    def __init__(self, message: str, name: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 class StoreError(DurableError):
     """The SQLite task hub failed (I/O error, corrupt file, schema mismatch); the cause is chained."""

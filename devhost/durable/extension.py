@@ -1,7 +1,7 @@
 """The Durable Functions binding extension of devhost: task hub, dispatcher, HTTP API, client binding.
 
-Owns the binding types ``orchestrationTrigger``, ``activityTrigger``, ``durableClient`` and
-``entityTrigger`` (entities are not supported: their functions are indexed but never run). On start it
+Owns the binding types ``orchestrationTrigger``, ``activityTrigger``, ``entityTrigger`` and
+``durableClient`` (entity batches: :mod:`devhost.durable.entities`). On start it
 opens ``<data_dir>/taskhub.sqlite`` (one file for every hub name; hubs never see each other), builds the
 :class:`~devhost.durable.hub.TaskHub` façade and starts the :class:`~devhost.durable.dispatcher.Dispatcher`.
 ``routes()`` serves the Durable HTTP API (``devhost.durable.http_api``); the durableClient input binding is
@@ -71,16 +71,11 @@ class DurableExtension:
                                 http_token=lambda _resource: config.setting(http_task.TOKEN_SETTING) or None)
         orchestrators = set(index_functions(services.functions, "orchestrationTrigger", "orchestration"))
         hub = TaskHub(options.hub_name, store, services.clock, orchestrators,
-                      default_version=options.default_version, wake=dispatcher.wake)
+                      default_version=options.default_version, wake=dispatcher.wake,
+                      entity_names=dispatcher.entities.names)
         dispatcher.on_commit = hub.episode_committed
         self.options, self._store, self.dispatcher, self.hub = options, store, dispatcher, hub
         self._base_url = services.base_url
-        entities = [f.name for f in services.functions if f.trigger_type == "entityTrigger"]
-        if entities:
-            services.logger.warning(
-                "Durable entities are not supported by devhost; entity function(s) %s will never run",
-                ", ".join(entities),
-            )
         await dispatcher.start()
         if services.asgi_app is not None and not flag(config.setting(local_client.HTTP_SETTING)):
             local_client.register(services.base_url, services.asgi_app, asyncio.get_running_loop())

@@ -200,6 +200,13 @@ def timer_fired(ts: datetime, timer_id: int, fire_at: datetime) -> Event:
     return _base(TIMER_FIRED, ts, TimerId=timer_id, FireAt=format_timestamp(fire_at))
 
 
+def event_sent(ts: datetime, event_id: int, instance_id: str, name: str, input_json: str | None) -> Event:
+    """``EventSent{InstanceId, Name, Input}`` with ``EventId`` = sequence number: a message the orchestration
+    sent, e.g. an entity operation (``Name`` "op", ``Input`` the RequestMessage JSON,
+    docs/durable-extension-protocol.md#entities)."""
+    return _base(EVENT_SENT, ts, event_id, InstanceId=instance_id, Name=name, Input=input_json)
+
+
 def event_raised(ts: datetime, name: str, input_json: str | None) -> Event:
     """``EventRaised{Name, Input}`` (``Input``: JSON text or None)."""
     return _base(EVENT_RAISED, ts, Name=name, Input=input_json)

@@ -10,6 +10,7 @@ https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-http
   with the ``x-ms-continuation-token`` header both ways
 - ``DELETE instances/{id}`` and ``DELETE instances/?createdTimeFrom&createdTimeTo&runtimeStatus``
 - ``POST instances/{id}/raiseEvent/{name}``, ``POST instances/{id}/{terminate|suspend|resume|rewind|restart}``
+- ``POST|DELETE entities/{name}/{key}[?op=]``, ``GET entities/{name}/{key}``, ``GET entities/{name}``
 
 The same routes are the durable client's RPC endpoint (``rpcBaseUrl`` of the binding, see
 :mod:`devhost.durable.client_binding`). Path segments match case-insensitively, like ASP.NET routing; query
@@ -31,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from devhost import limits
+from devhost.durable import entities as entity_model
 from devhost.durable import errors
 from devhost.durable import status_payload as sp
 
@@ -145,8 +147,8 @@ class DurableHttpApi:
                 if method != "POST":
                     return json_response(404)
                 return await self.start(request, parts[1], parts[2] if len(parts) == 3 else None)
-            if lowered[:1] == ["entities"]:
-                return json_response(501, sp.http_error("Durable entities are not supported by devhost."))
+            if lowered[:1] == ["entities"] and len(parts) in (2, 3):
+                return await self.entities(request, method, parts[1], parts[2] if len(parts) == 3 else None)
             if lowered[:1] == ["instances"] and len(parts) <= 3:
                 return await self._instances(request, method, parts[1:], lowered[1:])
             if lowered[:1] == ["instances"] and len(parts) == 4 and lowered[2] == "raiseevent":
@@ -291,6 +293,51 @@ class DurableHttpApi:
         show_input = query.flag("showInput", True)
         headers = {"x-ms-continuation-token": token} if token else None
         return json_response(200, [sp.status_object(s, show_input=show_input) for s in states], headers)
+
+    async def entities(self, request: Request, method: str, name: str, key: str | None) -> Response:
+        """``GET entities/{name}/{key}`` → 200 the state JSON, 404 no state; ``POST …?op=`` (``DELETE``: op
+        ``delete``) → 202 once the signal is queued, 400 unknown entity function or bad JSON;
+        ``GET entities/{name}`` → the entity list (EXT ``HttpApiHandler`` entity routes; key ``$`` is the
+        empty key)."""
+        hub = self._get_hub()
+        if key is None:
+            return await self.list_entities(request, name) if method == "GET" else json_response(404)
+        key = "" if key == "$" else key
+        if method == "GET":
+            record = await hub.read_entity(name, key)
+            if record is None or not record.exists:
+                return json_response(404)
+            return Response(record.state or "null", 200, media_type="application/json; charset=utf-8")
+        if method not in ("POST", "DELETE"):
+            return json_response(404)
+        operation = "delete" if method == "DELETE" else (_Query(request).get("op") or "")
+        try:
+            input_text = entity_model.client_input(await request.body(), request.headers.get("content-type"))
+        except ValueError as exc:
+            return json_response(400, sp.http_error(str(exc)))
+        try:
+            await hub.signal_entity(name, key, operation, input_text)
+        except errors.UnknownEntity as exc:
+            return json_response(400, sp.http_error(
+                "One or more of the arguments submitted is incorrect", exc, "System.ArgumentException"))
+        return json_response(202)
+
+    async def list_entities(self, request: Request, name: str) -> Response:
+        """``[{"entityId": {"name", "key"}, "lastOperationTime", "state"}]`` (state only with
+        ``fetchState=true``; EXT ``DurableEntityStatus``), ``top`` and ``x-ms-continuation-token`` as for
+        instances."""
+        query = _Query(request)
+        top = query.integer("top")
+        if (query.get("top") or "").strip() and (top is None or top > MAX_PAGE_SIZE):
+            return json_response(400, sp.http_error(f"top must be an integer up to {MAX_PAGE_SIZE}"))
+        records, token = await self._get_hub().list_entities(
+            name, top=top if top and top > 0 else DEFAULT_PAGE_SIZE,
+            continuation=request.headers.get("x-ms-continuation-token") or None)
+        fetch = query.flag("fetchState", False)
+        body = [{"entityId": {"name": r.name, "key": r.key},
+                 "lastOperationTime": sp.format_time(r.last_operation_time),
+                 "state": sp.parse_json_text(r.state) if fetch else None} for r in records]
+        return json_response(200, body, {"x-ms-continuation-token": token} if token else None)
 
     async def purge(self, instance_id: str) -> Response:
         """Purge one instance: 200 ``{"instancesDeleted": 1}``, 404 unknown, 412 not terminal."""

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from devhost.durable import entities
 from devhost.durable import history as h
 from devhost.durable.errors import (
     InstanceGone,
     InstanceNotFound,
     InvalidOperation,
+    UnknownEntity,
     UnknownOrchestrator,
 )
 from devhost.durable.models import TERMINAL_STATUSES, InstanceState
@@ -56,8 +58,9 @@ def validate_instance_id(instance_id: str) -> None:
 class TaskHub:
     """One task hub (``extensions.durableTask.hubName``) of a running devhost.
 
-    ``orchestrators`` are the app's orchestrator function names; ``default_version`` is host.json
-    ``defaultVersion`` (stamped on new instances without an explicit version, SDK 1.7 versioning).
+    ``orchestrators`` are the app's orchestrator function names; ``entities`` its entity names
+    (lower-case); ``default_version`` is host.json ``defaultVersion`` (stamped on new instances without an
+    explicit version, SDK 1.7 versioning).
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class TaskHub:
         *,
         default_version: str | None = None,
         wake: Callable[[], None] = lambda: None,
+        entity_names: set[str] | None = None,
     ) -> None:
         self.name = name
+        self.entity_names = {n.lower() for n in entity_names or ()}
         self.store = store
         self.clock = clock
         self.orchestrators = set(orchestrators)
@@ -244,6 +249,34 @@ class TaskHub:
             created_to=created_to or self.clock.now(),
             statuses=list(statuses) if statuses else sorted(TERMINAL_STATUSES),
         )
+
+    # -- entities (docs/durable-extension-protocol.md#entities) ------------------------------------------
+    async def signal_entity(self, name: str, key: str, operation: str, input_text: str | None) -> None:
+        """Queue a one-way operation for entity ``name``/``key`` (created by its first message);
+        ``input_text`` is the RequestMessage input (:func:`entities.client_input`). Raises UnknownEntity
+        (no entity function of that name, as the extension's client refuses it), ValueError (empty
+        name)."""
+        entity_id = entities.scheduler_id(name, key)
+        if name.lower() not in self.entity_names:
+            raise UnknownEntity(entities.unknown_entity_message(name, sorted(self.entity_names)), name)
+        message = entities.request_message(operation, input_text, signal=True, parent=None)
+        event = h.event_raised(self.clock.now(), entities.OPERATION, message)
+        await self.store.enqueue_entity(entity_id, name.lower(), event)
+        self._wake()
+
+    async def read_entity(self, name: str, key: str) -> entities.EntityRecord | None:
+        """The entity's record, or None when it has never received a message. Raises ValueError (empty
+        name)."""
+        state = await self.store.get_instance(entities.scheduler_id(name, key))
+        return None if state is None else entities.entity_record(state)
+
+    async def list_entities(self, name: str, *, top: int | None = None, continuation: str | None = None,
+                            ) -> tuple[list[entities.EntityRecord], str | None]:
+        """Entities named ``name`` that have state, ordered by creation, at most ``top`` instances
+        scanned per page; (records, continuation token or None). Raises ValueError (bad token)."""
+        page, token = await self.store.query(instance_id_prefix=entities.scheduler_id(name, ""), top=top,
+                                             continuation=continuation)
+        return entities.entity_records(page), token
 
     # -- waiting -----------------------------------------------------------------------------------------
     async def wait_for_change(self, instance_id: str, timeout_s: float) -> InstanceState | None:

@@ -175,6 +175,18 @@ class MemoryStore(TaskHubStore):
                 raise InstanceGone(instance_id, state.runtime_status)
             self._insert(s, [(instance_id, event, h.event_time(event).timestamp())])
 
+    @staticmethod
+    def _ensure_entity(s: _State, entity_id: str, name: str, at: datetime) -> None:
+        if entity_id not in s.instances:
+            s.instances[entity_id] = InstanceState(entity_id, name, "Running", None, None, None, at, at)
+            s.history[entity_id] = []
+
+    def enqueue_entity(self, entity_id: str, name: str, event: Event) -> None:
+        at = h.event_time(event)
+        with self._tx() as s:
+            self._ensure_entity(s, entity_id, name, at)
+            self._insert(s, [(entity_id, event, at.timestamp())])
+
     def purge(self, instance_id: str) -> int:
         with self._tx() as s:
             found = s.instances.pop(instance_id, None)
@@ -246,6 +258,8 @@ class MemoryStore(TaskHubStore):
         for child in outcome.child_starts:
             self._start_child(s, iid, child, now)
         for msg in outcome.messages:
+            if msg.entity is not None:
+                self._ensure_entity(s, msg.instance_id, msg.entity, now)
             if msg.instance_id in s.instances:
                 self._insert(s, [(msg.instance_id, msg.event, at)])
         cancel = set(outcome.cancel_timers)
@@ -285,6 +299,8 @@ class MemoryStore(TaskHubStore):
         }
         if outcome.custom_status_set:
             changes["custom_status"] = outcome.custom_status
+        if outcome.input_set:
+            changes["input"] = outcome.input
         can = outcome.continue_as_new
         if can is not None:
             changes["execution_id"] = can["OrchestrationInstance"]["ExecutionId"]

@@ -33,10 +33,14 @@ class TimerMessage:
 
 @dataclass(frozen=True)
 class Outbound:
-    """A new event for another instance (sub-orchestration completion to its parent, rewind of a child)."""
+    """A new event for another instance (sub-orchestration completion to its parent, rewind of a child, an
+    entity operation or its response). ``entity`` names the entity when ``instance_id`` is an entity's
+    ``@name@key``: the store then creates the entity's instance when missing (otherwise a message to an
+    unknown instance is dropped)."""
 
     instance_id: str
     event: Event
+    entity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class EpisodeOutcome:
     output: str | None = None
     custom_status: str | None = None
     custom_status_set: bool = False
+    input: str | None = None
+    input_set: bool = False
     failure: dict[str, Any] | None = None
     continue_as_new: Event | None = None
     state_changed: bool = True  # False: only consume the messages (stale events for a finished instance)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from devhost.durable import entities
 from devhost.durable import history as h
 from devhost.durable.actions import (
     CALL_ACTIVITY_RETRY,
@@ -271,8 +272,8 @@ class RuntimeState:
                 out.cancel_timers.append(int(event["EventId"]))
         if failure is None:
             for action in leaves[len(self.leaves):]:
-                if action.get("actionType") in (CALL_ENTITY, SIGNAL_ENTITY, SCHEDULED_SIGNAL):
-                    failure = "Durable entities are not supported by devhost."
+                if action.get("actionType") == SCHEDULED_SIGNAL:  # no Python SDK 1.x API emits it
+                    failure = "Scheduled entity signals (actionType 10) are not supported by devhost."
                     break
         if failure is not None:
             self._fail(out, appended, now, str(failure), failure_details)
@@ -376,6 +377,10 @@ class RuntimeState:
             if t == CALL_SUB_RETRY:
                 ev["_RetryOptions"] = dict(action.get("retryOptions") or {})
                 ev["_GivenInstanceId"] = given
+        elif t in (CALL_ENTITY, SIGNAL_ENTITY):
+            ev, message = entities.orchestration_request(now, eid, action, self.instance.instance_id,
+                                                         signal=t == SIGNAL_ENTITY)
+            out.messages.append(message)
         else:  # activities and CallHttp
             inp: str | None
             if t == CALL_HTTP:

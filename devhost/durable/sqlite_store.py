@@ -178,16 +178,10 @@ class SqliteStore(TaskHubStore):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def query(
-        self,
-        *,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        statuses: Sequence[str] | None = None,
-        instance_id_prefix: str | None = None,
-        top: int | None = None,
-        continuation: str | None = None,
-    ) -> tuple[list[InstanceState], str | None]:
+    def query(self, *, created_from: datetime | None = None, created_to: datetime | None = None,
+              statuses: Sequence[str] | None = None, instance_id_prefix: str | None = None,
+              top: int | None = None, continuation: str | None = None,
+              ) -> tuple[list[InstanceState], str | None]:
         where, args = self._filter(created_from, created_to, statuses)
         if instance_id_prefix:  # case-sensitive, as the Azure Storage backend's key range
             where.append("substr(instance_id, 1, ?) = ?")
@@ -240,6 +234,17 @@ class SqliteStore(TaskHubStore):
             if status[0] in refused:
                 raise InstanceGone(instance_id, status[0])
             self._insert_inbox(db, [(instance_id, event, h.event_time(event).timestamp())])
+
+    def _ensure_entity(self, db: sqlite3.Connection, entity_id: str, name: str, at: datetime) -> None:
+        """Create the entity instance ``entity_id`` (Running, no input, no history) unless it exists."""
+        db.execute(f"INSERT OR IGNORE INTO instances (hub, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (self.hub, entity_id, "", name, None, "Running", *[None] * 5, _ts(at), _ts(at), None))
+
+    def enqueue_entity(self, entity_id: str, name: str, event: Event) -> None:
+        at = h.event_time(event)
+        with self._tx() as db:
+            self._ensure_entity(db, entity_id, name, at)
+            self._insert_inbox(db, [(entity_id, event, at.timestamp())])
 
     # -- orchestration work -----------------------------------------------------------------------------
     def release_locks(self) -> int:
@@ -300,21 +305,17 @@ class SqliteStore(TaskHubStore):
         self._write_history(db, instance_id, episode.history_len, outcome)
         self._update_instance(db, instance_id, outcome, now)
         if outcome.activities:
-            db.executemany(
-                "INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input) "
-                "VALUES (?,?,?,?,?,?)",
-                [
-                    (hub, instance_id, episode.execution_id, a.task_id, a.name, a.input)
-                    for a in outcome.activities
-                ],
-            )
+            exe = episode.execution_id
+            rows = [(hub, instance_id, exe, a.task_id, a.name, a.input) for a in outcome.activities]
+            db.executemany("INSERT INTO activities (hub, instance_id, execution_id, task_id, name, input) "
+                           "VALUES (?,?,?,?,?,?)", rows)
         if outcome.timers:
-            self._insert_inbox(
-                db, [(instance_id, t.event, t.fire_at.timestamp()) for t in outcome.timers]
-            )
+            self._insert_inbox(db, [(instance_id, t.event, t.fire_at.timestamp()) for t in outcome.timers])
         for child in outcome.child_starts:
             self._start_child(db, instance_id, child, now)
         for msg in outcome.messages:
+            if msg.entity is not None:
+                self._ensure_entity(db, msg.instance_id, msg.entity, now)
             if self._status(db, msg.instance_id) is not None:
                 self._insert_inbox(db, [(msg.instance_id, msg.event, at)])
         if outcome.cancel_timers:
@@ -363,6 +364,9 @@ class SqliteStore(TaskHubStore):
         if outcome.custom_status_set:
             sets.append("custom_status=?")
             args.append(outcome.custom_status)
+        if outcome.input_set:
+            sets.append("input=?")
+            args.append(outcome.input)
         can = outcome.continue_as_new
         if can is not None:
             sets += ["execution_id=?", "input=?"]

@@ -90,6 +90,13 @@ class TaskHubStore(Protocol):
         InstanceNotFound, and InstanceGone when the instance's status is in ``refuse``."""
         ...
 
+    def enqueue_entity(self, entity_id: str, name: str, event: Event) -> None:
+        """Queue ``event`` (an entity operation) for the entity instance ``entity_id`` (``@name@key``),
+        visible at the event's Timestamp. When the instance does not exist it is created first: Running,
+        name ``name``, no input, no history, created at the event's Timestamp (an entity exists as soon as
+        a message is sent to it, as in the extension)."""
+        ...
+
     def purge(self, instance_id: str) -> int:
         """Delete the instance with its history, inbox and work items. Returns 1, or 0 when unknown."""
         ...
@@ -114,8 +121,10 @@ class TaskHubStore(Protocol):
         """Persist several episodes in ONE transaction: per episode, the consumed inbox rows are deleted
         and, when ``outcome.state_changed``, history, status, work items, timers, messages to other
         instances, child instances, timer cancellations, and the clean-up of a terminal or
-        continued-as-new execution. An episode whose instance was purged or restarted since it was loaded
-        (other execution id) is skipped. Returns the ids committed."""
+        continued-as-new execution; ``input`` when ``outcome.input_set``. A message to an instance that
+        does not exist is dropped, unless it names an entity (``Outbound.entity``): that instance is then
+        created as :meth:`enqueue_entity` does. An episode whose instance was purged or restarted since
+        it was loaded (other execution id) is skipped. Returns the ids committed."""
         ...
 
     def next_visible_at(self, now: datetime) -> datetime | None:
@@ -197,6 +206,10 @@ class AsyncStore:
     async def enqueue(self, instance_id: str, event: Event, refuse: Iterable[str] = ()) -> None:
         """See :meth:`TaskHubStore.enqueue`."""
         await self.call(self._store.enqueue, instance_id, event, refuse)
+
+    async def enqueue_entity(self, entity_id: str, name: str, event: Event) -> None:
+        """See :meth:`TaskHubStore.enqueue_entity`."""
+        await self.call(self._store.enqueue_entity, entity_id, name, event)
 
     async def purge(self, instance_id: str) -> int:
         """See :meth:`TaskHubStore.purge`."""

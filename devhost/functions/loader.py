@@ -36,9 +36,6 @@ MODULE_NAME = "function_app"
 _FUNCTION_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,127}$", re.IGNORECASE)
 _BINDING_NAME = re.compile(r"^(?:\$return|(?!.*__)[A-Za-z_][A-Za-z0-9_]*)$")
 ALL_METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS")
-#: App directories that were on ``sys.path`` before a load moved them first: unloading keeps them there
-#: (a test session whose checkout is also the app directory must not lose its own import root).
-_KEPT_PATHS: set[str] = set()
 
 
 @dataclass
@@ -52,6 +49,9 @@ class LoadedApp:
     functions: list[FunctionInfo]
     module_names: list[str] = field(default_factory=list)
     modules: dict[str, ModuleType] = field(default_factory=dict)
+    #: The app directory was on ``sys.path`` before the load (moved first): unloading keeps it there, so
+    #: a test session whose checkout is also the app directory keeps its own import root.
+    path_was_there: bool = False
 
     def function(self, name: str) -> FunctionInfo | None:
         """The function called ``name`` (case-insensitive, as the host looks names up), or None."""
@@ -78,8 +78,8 @@ def load_app(app_dir: Path | str, script_file: str = SCRIPT_FILE) -> LoadedApp:
         )
     _forget_modules(Path(script_file).stem)
     app_path = str(app_dir)
-    if app_path in sys.path:
-        _KEPT_PATHS.add(app_path)
+    path_was_there = app_path in sys.path
+    if path_was_there:
         sys.path.remove(app_path)
     sys.path.insert(0, app_path)
     before = set(sys.modules)
@@ -93,7 +93,7 @@ def load_app(app_dir: Path | str, script_file: str = SCRIPT_FILE) -> LoadedApp:
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
-        _undo(app_path, _app_modules(app_dir, before, module_name))
+        _undo(app_path, _app_modules(app_dir, before, module_name), path_was_there)
         tb = user_traceback(exc)
         raise AppLoadError(f"{script}: importing it raised {type(exc).__name__}: {exc}\n{tb}") from exc
     modules = _app_modules(app_dir, before, module_name)
@@ -107,16 +107,16 @@ def load_app(app_dir: Path | str, script_file: str = SCRIPT_FILE) -> LoadedApp:
         infos = [build_function_info(f, app_dir) for f in functions]
         validate_functions(infos, script)
     except AppLoadError:
-        _undo(app_path, modules)
+        _undo(app_path, modules, path_was_there)
         raise
     _LOADED.append(modules)
-    return LoadedApp(app_dir, script, app, infos, loaded_names, modules)
+    return LoadedApp(app_dir, script, app, infos, loaded_names, modules, path_was_there)
 
 
 def unload_app(loaded: LoadedApp) -> None:
     """Drop the app's modules from ``sys.modules`` (only where they are still this load's objects) and
     its directory from ``sys.path``."""
-    _undo(str(loaded.app_dir), loaded.modules)
+    _undo(str(loaded.app_dir), loaded.modules, loaded.path_was_there)
     if loaded.modules in _LOADED:
         _LOADED.remove(loaded.modules)
 
@@ -260,11 +260,11 @@ def _app_modules(app_dir: Path, before: set[str], script_module: str) -> dict[st
     return found
 
 
-def _undo(app_path: str, modules: dict[str, ModuleType]) -> None:
+def _undo(app_path: str, modules: dict[str, ModuleType], keep_path: bool) -> None:
     for name, module in modules.items():
         if sys.modules.get(name) is module:
             del sys.modules[name]
-    if app_path in sys.path and app_path not in _KEPT_PATHS:
+    if app_path in sys.path and not keep_path:
         sys.path.remove(app_path)
 
 

@@ -4,17 +4,11 @@ for sanity)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
-from bench.judgment_eval import DATA, load_rows, to_event
+from bench.judgment_eval import DATA, load_rows, main, to_event
 from shared.policy import load_policy
 from tests.fixtures.chat_server import ChatServerThread
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_eval_set_covers_every_event_type_format_and_injections():
@@ -36,29 +30,24 @@ def figures(output: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
 
 
-def run_bench(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "judgment_eval.py"), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+def run_bench(capsys, *args: str) -> str:
+    """``bench/judgment_eval.py ARGS`` in this process (its ``main``; the CLI's arguments and output),
+    saving two interpreter starts; returns what it printed."""
+    capsys.readouterr()
+    assert main(list(args)) == 0
+    return capsys.readouterr().out
 
 
 def _ratio(value: str) -> float:
     return float(value.split()[0])
 
 
-def test_bench_rules_and_agent_against_the_local_server(pytestconfig):
-    rules = run_bench("--judgment", "rules")
+def test_bench_rules_and_agent_against_the_local_server(pytestconfig, capsys, monkeypatch):
+    rules = run_bench(capsys, "--judgment", "rules")
     with ChatServerThread() as chat:
-        agent = run_bench(
-            "--judgment", "agent", env={"OPENAI_BASE_URL": chat.url, "OPENAI_MODEL": "scripted"}
-        )
+        monkeypatch.setenv("OPENAI_BASE_URL", chat.url)
+        monkeypatch.setenv("OPENAI_MODEL", "scripted")
+        agent = run_bench(capsys, "--judgment", "agent")
         calls = len(chat.requests)
     pytestconfig.judgment_bench_lines = [
         "--judgment rules",

@@ -3,6 +3,7 @@ StorageUnavailable; activities retry a bounded number of times; clients are buil
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
 from collections.abc import Iterator
@@ -57,9 +58,12 @@ def settings_at(port: int) -> AppSettings:
     return AppSettings(storage_connection=connection, audit_container="audit-blackhole")
 
 
-def test_request_path_tries_once_and_raises_storage_unavailable(black_hole):
+def test_request_path_tries_once_and_raises_storage_unavailable(black_hole, monkeypatch):
     """A storage that accepts and never answers: on the request path one connection, no retry, and a
-    StorageUnavailable naming the caller (the handler answers 503 with Retry-After)."""
+    StorageUnavailable naming the caller (the handler answers 503 with Retry-After). The read timeout is
+    shortened to 0.5 s here (the behaviour under test is one try, not the 5 s wait)."""
+    assert storage.REQUEST.retry_total == 0 and storage.REQUEST.read_timeout_s <= 5.0
+    monkeypatch.setattr(storage, "REQUEST", dataclasses.replace(storage.REQUEST, read_timeout_s=0.5))
     with pytest.raises(storage.StorageUnavailable) as caught, storage.request_path("case audit"):
         audit.read_raw(settings_at(black_hole.port), "case-1")
     assert "case audit" in str(caught.value)

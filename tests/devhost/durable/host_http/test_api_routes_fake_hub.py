@@ -226,5 +226,10 @@ async def test_purge_codes(client: httpx.AsyncClient, hub: FakeHub) -> None:
     assert r.status_code == 200 and r.json() == {"instancesDeleted": 1}
 
 
-async def test_entities_are_501(client: httpx.AsyncClient) -> None:
-    assert (await client.get(f"{BASE}/entities/counter/k")).status_code == 501
+async def test_entity_route_shapes_outside_the_api_are_404(client: httpx.AsyncClient) -> None:
+    """Only ``entities/{name}[/{key}]`` exists (EXT EntityRoute); the routes themselves are tested against
+    the real task hub in tests/devhost/durable/host/test_entities.py."""
+    assert (await client.get(f"{BASE}/entities")).status_code == 404
+    assert (await client.get(f"{BASE}/entities/counter/k/extra")).status_code == 404
+    assert (await client.put(f"{BASE}/entities/counter/k")).status_code == 404
+    assert (await client.post(f"{BASE}/entities/counter")).status_code == 404

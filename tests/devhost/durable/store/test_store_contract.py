@@ -270,6 +270,52 @@ def test_query_filters_and_pages(store: TaskHubStore) -> None:
 
 
 # -- error contract --------------------------------------------------------------------------------------
+# -- entities --------------------------------------------------------------------------------------------
+def test_enqueue_entity_creates_the_entity_once_and_keeps_arrival_order(store: TaskHubStore) -> None:
+    """The first operation creates the entity instance (Running, no input); later ones only queue; its
+    messages load in arrival order and make it ready."""
+    store.enqueue_entity("@counter@k", "counter", h.event_raised(T0, "op", '{"id":"1"}'))
+    created = store.get_instance("@counter@k")
+    assert created is not None and (created.name, created.runtime_status, created.input) == (
+        "counter", "Running", None)
+    store.commit_episodes([EpisodeCommit("@counter@k", created.execution_id, 0, EpisodeOutcome(
+        "Running", input='{"exists":true,"state":"1"}', input_set=True), [])], T0)
+    store.enqueue_entity("@counter@k", "counter", h.event_raised(LATER, "op", '{"id":"2"}'))
+    store.enqueue_entity("@counter@k", "counter", h.event_raised(T0, "op", '{"id":"3"}'))
+    assert store.get_instance("@counter@k").input == '{"exists":true,"state":"1"}'  # type: ignore[union-attr]
+    assert store.ready_instances(T0, 10, set()) == ["@counter@k"]
+    (loaded,) = store.load_episodes(["@counter@k"], LATER)
+    assert [m.event["Input"] for m in loaded.messages] == ['{"id":"1"}', '{"id":"2"}', '{"id":"3"}']
+    assert loaded.history == []
+
+
+def test_entity_batch_commits_state_responses_and_signals_together(store: TaskHubStore) -> None:
+    """One commit: consumed operations gone, the new input (state) written, a response queued for a caller
+    that exists, a signal creating its target entity, a message to an unknown non-entity dropped; a broken
+    batch beside it leaves all of that undone."""
+    new(store, "caller")
+    store.enqueue_entity("@acct@a", "acct", h.event_raised(T0, "op", '{"id":"r1"}'))
+    (loaded,) = store.load_episodes(["@acct@a"], T0)
+    outcome = EpisodeOutcome("Running", input='{"exists":true,"state":"5"}', input_set=True, messages=[
+        Outbound("caller", h.event_raised(T0, "r1", '{"result":"5"}')),
+        Outbound("@acct@b", h.event_raised(T0, "op", '{"id":"s1"}'), entity="acct"),
+        Outbound("ghost", h.event_raised(T0, "r2", None)),
+    ])
+    consumed = [m.id for m in loaded.messages]
+    commit = EpisodeCommit("@acct@a", loaded.instance.execution_id, 0, outcome, consumed)
+    broken = EpisodeCommit("caller", "x-caller", 0, EpisodeOutcome("Running", child_starts=[
+        ChildStart("kid", "k", None, None, 0, {"no": "OrchestrationInstance"})]), [])
+    with pytest.raises(Exception):  # noqa: B017 - any error; the point is that nothing changed
+        store.commit_episodes([commit, broken], T0)
+    assert store.get_instance("@acct@b") is None and store.get_instance("@acct@a").input is None  # type: ignore[union-attr]
+    assert store.commit_episodes([commit], T0) == ["@acct@a"]
+    assert store.get_instance("@acct@a").input == '{"exists":true,"state":"5"}'  # type: ignore[union-attr]
+    assert types(store, "@acct@a") == [] and types(store, "caller") == [h.EXECUTION_STARTED, h.EVENT_RAISED]
+    target = store.get_instance("@acct@b")
+    assert target is not None and target.name == "acct" and types(store, "@acct@b") == [h.EVENT_RAISED]
+    assert store.get_instance("ghost") is None
+
+
 def test_closed_store_raises_store_error_for_every_method(store: TaskHubStore) -> None:
     """Reads and writes alike raise StoreError (never a driver error) once the store cannot work."""
     state = InstanceState("i1", "o", "Pending", None, None, None, T0, T0)
@@ -283,6 +329,7 @@ def test_closed_store_raises_store_error_for_every_method(store: TaskHubStore) -
         lambda: store.commit_episodes([], T0), lambda: store.next_visible_at(T0),
         lambda: store.release_locks(), lambda: store.claim_activities(1),
         lambda: store.complete_activities([], T0), lambda: store.abandon_activities([]),
+        lambda: store.enqueue_entity("@e@k", "e", h.event_raised(T0, "op", "{}")),
     ]
     for call in calls:
         with pytest.raises(StoreError):
