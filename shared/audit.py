@@ -48,6 +48,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import ContainerClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.case_errors import DependencyError
 from shared.settings import AppSettings
 from shared.storage import ensure_container
 
@@ -59,7 +60,7 @@ MAX_RECORDS_PER_BLOB = 64
 _MAX_TAILS = 4096
 
 
-class AuditError(Exception):
+class AuditError(DependencyError):
     """An append could not be completed (e.g. too many concurrent appends to one case)."""
 
 
