@@ -17,7 +17,9 @@ made on the host's own event loop, go straight into the host's ASGI app (``httpx
 routes, middleware, status codes and bodies as over HTTP, application errors answered 500 as uvicorn
 does). Any other call – another host's URL, another event loop, a remote task hub – goes to the SDK's
 aiohttp function unchanged. The answer has the SDK functions' shape: ``[status, JSON body]``, an empty body
-being None (``""`` for GET), as aiohttp's ``response.json(content_type=None)`` gives it.
+being None (``""`` for GET), as aiohttp's ``response.json(content_type=None)`` gives it; the URL is
+quoted as aiohttp quotes it (``yarl.URL``), so an instance id holding NUL or ``#`` reaches the routes as it
+does over HTTP.
 
 The app setting ``DEVHOST_DURABLE_CLIENT_HTTP=true`` keeps every call on real HTTP (the durable
 extension then does not register). :func:`register` patches the SDK module's three names (the client copies
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import yarl  # aiohttp's URL type (the SDK's client requests go through it)
 
 #: App setting (local.settings.json ``Values``): ``true`` or ``1`` keeps the client's calls on HTTP.
 HTTP_SETTING = "DEVHOST_DURABLE_CLIENT_HTTP"
@@ -95,6 +98,7 @@ def _local(url: str) -> _Host | None:
 
 
 async def _send(host: _Host, method: str, url: str, headers: dict[str, str], data: Any = None) -> list[Any]:
+    url = str(yarl.URL(url))  # quoted as aiohttp quotes it (an instance id may hold NUL, '#', non-ASCII)
     content = None if method != "POST" else json.dumps(data).encode()
     if content is not None:
         headers = {**headers, "Content-Type": "application/json"}

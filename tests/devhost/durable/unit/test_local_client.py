@@ -33,12 +33,17 @@ async def _empty(request: Request) -> Response:
     return Response(status_code=404)
 
 
+async def _instance(request: Request) -> Response:
+    return JSONResponse({"id": request.path_params["id"]})
+
+
 async def _boom(request: Request) -> Response:
     raise RuntimeError("a bug in the handler")
 
 
 APP = Starlette(routes=[Route("/runtime/webhooks/durabletask/echo", _echo, methods=["GET", "POST", "DELETE"]),
                         Route("/runtime/webhooks/durabletask/empty", _empty),
+                        Route("/runtime/webhooks/durabletask/instances/{id}", _instance),
                         Route("/runtime/webhooks/durabletask/boom", _boom)])
 
 
@@ -51,7 +56,8 @@ async def _raises(call: Any) -> BaseException | None:
 
 
 def test_own_urls_go_to_the_app_with_the_sdk_answer_shape() -> None:
-    """POST sends JSON with the trace and invocation headers; GET's empty body is ""; an app error is
+    """POST sends JSON with the trace and invocation headers; GET's empty body is ""; a NUL in the URL is
+    quoted (%00) as aiohttp does; an app error is
     uvicorn's 500 "Internal Server Error", which the SDK's aiohttp ``response.json()`` cannot parse either."""
     originals = [getattr(SDK, name) for name in local_client._NAMES]
 
@@ -65,12 +71,13 @@ def test_own_urls_go_to_the_app_with_the_sdk_answer_shape() -> None:
                 await SDK.get_async_request(url, "inv-2"),
                 await SDK.delete_async_request(url),
                 await SDK.get_async_request(f"{BASE}/runtime/webhooks/durabletask/empty"),
+                await SDK.get_async_request(f"{BASE}/runtime/webhooks/durabletask/instances/case\x00x"),
                 await _raises(SDK.post_async_request(f"{BASE}/runtime/webhooks/durabletask/boom", None)),
             ]
         finally:
             await local_client.unregister(BASE)
 
-    posted, got, deleted, empty, boom = asyncio.run(run())
+    posted, got, deleted, empty, nul, boom = asyncio.run(run())
     assert posted[0] == 202 and posted[1]["body"] == {"a": 1}
     names = ("traceparent", "tracestate", "x-azure-functions-invocationid")
     assert {k: posted[1]["headers"][k] for k in names} == {
@@ -79,6 +86,7 @@ def test_own_urls_go_to_the_app_with_the_sdk_answer_shape() -> None:
     assert got[1]["headers"]["x-azure-functions-invocationid"] == "inv-2"
     assert deleted[0] == 200 and deleted[1]["method"] == "DELETE"
     assert empty == [404, ""]
+    assert nul == [200, {"id": "case\x00x"}]  # quoted as aiohttp quotes it (%00), not an exception
     assert isinstance(boom, json.JSONDecodeError)
     assert [getattr(SDK, name) for name in local_client._NAMES] == originals  # restored
 
