@@ -1,9 +1,9 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
-Each is one business action with a JSON input and output (shapes in ``shared/contracts/case.py``). They
-read app settings here, at the edge (``AppSettings.current()``, ``JudgmentSettings.from_env``), and call
-plain code in ``shared/``; every step runs in a span ``case.<step>`` with the run-schema attributes and
-writes one run-schema log line (``shared.telemetry``).
+Each is one business action with a typed input and output (``shared/contracts/steps.py``) and runs in
+``@case_step`` (``activities/step.py``: input validated at entry, span ``case.<step>`` with the run-schema
+attributes, one run-schema log line, the output's JSON returned). They read app settings here, at the edge
+(``AppSettings.current()``, ``JudgmentSettings.from_env``), and call plain code in ``shared/``.
 
 The judgment steps (classify, assess_*) use the judgment ``CASE_JUDGMENT`` selects (``shared/judging.py``).
 Their input may carry ``judgment_usage`` (what the case spent on model calls so far) and ``judgment_slot``
@@ -14,201 +14,136 @@ the recorded result and never calls the model again.
 
 from __future__ import annotations
 
-import logging
-import time
-from typing import Any
-
 import azure.durable_functions as df
 
+from activities.step import Step, case_step
 from shared import policy_store
-from shared.contracts.case import Assessment, Classification
-from shared.contracts.event import BusinessEvent
+from shared.contracts.steps import (
+    Assessed,
+    AssessInput,
+    Classified,
+    ClassifyInput,
+    Decided,
+    DecideInput,
+    LoadPolicyInput,
+    PolicyLoaded,
+)
 from shared.judging import judge_assessment, judge_classification, select_judgment
-from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, judged_output, unpack_judged
+from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage
 from shared.judgment_settings import JudgmentSettings
 from shared.merge import merge_assessments
-from shared.policy import evaluate
+from shared.policy import PolicyDocument, evaluate
 from shared.policy_ref import load_result
 from shared.settings import AppSettings
-from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
-
-logger = logging.getLogger("case_workflow.activities")
 
 bp = df.Blueprint()
 
 
-def _run_id(payload: dict[str, Any], event: BusinessEvent) -> str:
-    return str(payload.get("case_instance_id") or event.event_id)
+@bp.activity_trigger(input_name="payload")
+@case_step("load_policy", LoadPolicyInput, done="policy_loaded")
+def load_policy(payload: LoadPolicyInput, step: Step) -> PolicyLoaded:
+    """Load the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one; parsed once per
+    process, ``shared/policy_store.py``) and return a reference for the orchestrator
+    (:class:`PolicyLoaded`: version, digest, default retry and budgets; ``shared/policy_ref.py``).
+    Input :class:`LoadPolicyInput` (its ids only label the log line and span).
+    Raises ``PolicyError`` when the file is missing or invalid."""
+    policy, digest = policy_store.current(AppSettings.current())
+    step.note(policy_version=policy.version, policy_digest=digest)
+    return PolicyLoaded.model_validate(load_result(policy, digest))
 
 
-def _fields(payload: dict[str, Any], event: BusinessEvent | None = None) -> RunFields:
-    """Run and event id known before the step runs: the event id from ``event``, else the input's
-    ``event_id`` (load_policy's input has no event), else None (an input of an older orchestrator)."""
-    event_id = event.event_id if event else payload.get("event_id")
-    return RunFields(run_id=str(payload.get("case_instance_id") or "?"), event_id=event_id)
+def _policy(payload: ClassifyInput | AssessInput | DecideInput) -> PolicyDocument:
+    return policy_store.policy_for(payload.policy_ref, payload.policy, AppSettings.current())
 
 
-def _step_fields(payload: dict[str, Any], event: BusinessEvent, started: float, **more: Any) -> RunFields:
-    """Run fields of a step that judged ``event``: run and event id, latency since ``started``, ``more``."""
-    return RunFields(
-        run_id=_run_id(payload, event), event_id=event.event_id, latency_ms=elapsed_ms(started), **more
+def _judgment(payload: ClassifyInput | AssessInput, policy: PolicyDocument):
+    """The judgment selected for this step (usage so far and slot from the input)."""
+    usage = payload.judgment_usage or JudgmentUsage()
+    slot = payload.judgment_slot or JudgmentSlot()
+    return select_judgment(JudgmentSettings.from_env(), policy, usage, slot)
+
+
+def _judged(step: Step, record: JudgmentRecord, risk_class: str) -> None:
+    """Run fields (tokens and cost of the step, its source) and log-line extras of a judgment step (never a
+    prompt, an answer or a secret)."""
+    step.learn(
+        risk_class=risk_class,
+        cost_estimate=record.usage.cost,
+        tokens=record.usage.tokens,
+        judgment_source=record.source,
+    )
+    step.note(
+        judgment_reason=record.reason or None,
+        model=record.model,
+        model_calls=record.usage.calls,
+        input_tokens=record.usage.input_tokens,
+        output_tokens=record.usage.output_tokens,
+        model_latency_ms=record.latency_ms,
+        prompt_hash=record.prompt_hash,
     )
 
 
 @bp.activity_trigger(input_name="payload")
-def load_policy(payload: dict[str, Any]) -> dict[str, Any]:
-    """Load the policy file (app setting ``CASE_POLICY_PATH``, default the shipped one; parsed once per
-    process, ``shared/policy_store.py``) and return a reference for the orchestrator:
-    ``{"version", "digest", "defaults": {"retry", "budgets"}}`` (``shared/policy_ref.py``).
-    Input ``{case_instance_id, event_id}`` (both only label the log line and span).
-    Raises ``PolicyError`` when the file is missing or invalid."""
-    started = time.perf_counter()
-    with span("load_policy", _fields(payload), carrier=payload) as current:
-        settings = AppSettings.current()
-        policy, digest = policy_store.current(settings)
-        fields = _fields(payload).with_(latency_ms=elapsed_ms(started))
-        set_run_fields(current, fields)
-        log_step(logger, "policy_loaded", fields, policy_version=policy.version, policy_digest=digest)
-    return load_result(policy, digest)
+@case_step("classify", ClassifyInput, done="classified")
+def classify_case(payload: ClassifyInput, step: Step) -> Classified:
+    """Classify the event with the configured judgment; input :class:`ClassifyInput`, output
+    :class:`Classified` (``{"value": Classification, "judgment": JudgmentRecord}``)."""
+    judgment = _judgment(payload, _policy(payload))
+    classification, record = judge_classification(judgment, payload.event)
+    step.note(judgment=judgment.name, category=classification.category, confidence=classification.confidence)
+    _judged(step, record, classification.risk_class)
+    return Classified(value=classification, judgment=record)
 
 
-def _parse(payload: dict[str, Any]) -> tuple[BusinessEvent, Any]:
-    event = BusinessEvent.model_validate(payload["event"])
-    policy = policy_store.policy_for(payload, AppSettings.current())
-    return event, policy
-
-
-def _judge(payload: dict[str, Any]):
-    """Event, policy and the selected judgment for a judgment step (usage and slot from the input)."""
-    event, policy = _parse(payload)
-    usage = JudgmentUsage.model_validate(payload.get("judgment_usage") or {})
-    slot = JudgmentSlot.model_validate(payload.get("judgment_slot") or {})
-    return event, policy, select_judgment(JudgmentSettings.from_env(), policy, usage, slot)
-
-
-def _judgment_fields(record: JudgmentRecord) -> dict[str, Any]:
-    """Run-schema fields of a judgment step (tokens and cost of the step, its source)."""
-    return {
-        "cost_estimate": record.usage.cost,
-        "tokens": record.usage.tokens,
-        "judgment_source": record.source,
-    }
-
-
-def _judgment_extra(record: JudgmentRecord) -> dict[str, Any]:
-    """Log-line extras of a judgment step (never a prompt, an answer or a secret)."""
-    return {
-        "judgment_reason": record.reason or None,
-        "model": record.model,
-        "model_calls": record.usage.calls,
-        "input_tokens": record.usage.input_tokens,
-        "output_tokens": record.usage.output_tokens,
-        "model_latency_ms": record.latency_ms,
-        "prompt_hash": record.prompt_hash,
-    }
+def _assess(specialist: str, payload: AssessInput, step: Step) -> Assessed:
+    policy = _policy(payload)
+    classification = payload.classification
+    assessment, record = judge_assessment(
+        _judgment(payload, policy), specialist, payload.event, classification, policy
+    )
+    step.note(recommendation=assessment.recommendation, confidence=assessment.confidence)
+    _judged(step, record, classification.risk_class)
+    return Assessed(value=assessment, judgment=record)
 
 
 @bp.activity_trigger(input_name="payload")
-def classify_case(payload: dict[str, Any]) -> dict[str, Any]:
-    """Classify the event with the configured judgment; input ``{event, policy_ref (or a whole policy from
-    an older orchestrator), judgment_usage?, judgment_slot?}``, output ``{"value": Classification JSON,
-    "judgment": JudgmentRecord JSON}``."""
-    started = time.perf_counter()
-    with span("classify", _fields(payload), carrier=payload) as current:
-        event, _, judgment = _judge(payload)
-        classification, record = judge_classification(judgment, event)
-        fields = _step_fields(
-            payload, event, started, risk_class=classification.risk_class, **_judgment_fields(record)
-        )
-        set_run_fields(current, fields)
-        log_step(
-            logger,
-            "classified",
-            fields,
-            judgment=judgment.name,
-            category=classification.category,
-            confidence=classification.confidence,
-            **_judgment_extra(record),
-        )
-    return judged_output(classification, record)
-
-
-def _assess(specialist: str, payload: dict[str, Any]) -> dict[str, Any]:
-    started = time.perf_counter()
-    with span(f"assess_{specialist}", _fields(payload), carrier=payload) as current:
-        event, policy, judgment = _judge(payload)
-        classification = Classification.model_validate(
-            unpack_judged(payload["classification"], "classify")[0]
-        )
-        assessment, record = judge_assessment(judgment, specialist, event, classification, policy)
-        fields = _step_fields(
-            payload, event, started, risk_class=classification.risk_class, **_judgment_fields(record)
-        )
-        set_run_fields(current, fields)
-        log_step(
-            logger,
-            f"assessed_{specialist}",
-            fields,
-            recommendation=assessment.recommendation,
-            confidence=assessment.confidence,
-            **_judgment_extra(record),
-        )
-    return judged_output(assessment, record)
-
-
-@bp.activity_trigger(input_name="payload")
-def assess_policy(payload: dict[str, Any]) -> dict[str, Any]:
+@case_step("assess_policy", AssessInput, done="assessed_policy")
+def assess_policy(payload: AssessInput, step: Step) -> Assessed:
     """Policy specialist: does a policy rule cover this event, and does it agree with the judgment?"""
-    return _assess("policy", payload)
+    return _assess("policy", payload, step)
 
 
 @bp.activity_trigger(input_name="payload")
-def assess_risk(payload: dict[str, Any]) -> dict[str, Any]:
+@case_step("assess_risk", AssessInput, done="assessed_risk")
+def assess_risk(payload: AssessInput, step: Step) -> Assessed:
     """Risk specialist: impact of the proposed action (risk class, amounts, missing target)."""
-    return _assess("risk", payload)
+    return _assess("risk", payload, step)
 
 
 @bp.activity_trigger(input_name="payload")
-def assess_requester_history(payload: dict[str, Any]) -> dict[str, Any]:
+@case_step("assess_requester_history", AssessInput, done="assessed_requester_history")
+def assess_requester_history(payload: AssessInput, step: Step) -> Assessed:
     """Requester specialist: who asked (automation, anonymous, self-granted access)."""
-    return _assess("requester_history", payload)
+    return _assess("requester_history", payload, step)
 
 
 @bp.activity_trigger(input_name="payload")
-def decide_policy(payload: dict[str, Any]) -> dict[str, Any]:
+@case_step("decide_policy", DecideInput, done="policy_decided")
+def decide_policy(payload: DecideInput, step: Step) -> Decided:
     """Merge the assessments (declared tie-breaks, provenance kept) and evaluate the policy.
 
-    Input ``{event, classification, assessments, policy_ref}`` (or a whole ``policy``); output
-    ``{"merge": MergeResult JSON, "decision": PolicyDecision JSON}``. Running this pure code in an
-    activity records its result in the history, so a later code change never alters the decision of a
-    case already decided.
+    Input :class:`DecideInput`; output :class:`Decided` (``{"merge": MergeResult, "decision":
+    PolicyDecision}``). Running this pure code in an activity records its result in the history, so a
+    later code change never alters the decision of a case already decided.
     """
-    started = time.perf_counter()
-    with span("decide_policy", _fields(payload), carrier=payload) as current:
-        event, policy = _parse(payload)
-        classification = Classification.model_validate(
-            unpack_judged(payload["classification"], "classify")[0]
-        )
-        assessments = [
-            Assessment.model_validate(unpack_judged(a, "assess")[0]) for a in payload["assessments"]
-        ]
-        merged = merge_assessments(assessments, policy.defaults.low_confidence_threshold)
-        decision = evaluate(policy, event, classification, merged)
-        fields = _step_fields(
-            payload,
-            event,
-            started,
-            tool=decision.tool,
-            risk_class=decision.risk_class,
-            approval_required=decision.approval.rule != "none",
-        )
-        set_run_fields(current, fields)
-        log_step(
-            logger,
-            "policy_decided",
-            fields,
-            policy_version=decision.policy_version,
-            rule_id=decision.rule_id,
-            merge_rule=merged.rule,
-        )
-    return {"merge": merged.model_dump(mode="json"), "decision": decision.model_dump(mode="json")}
+    policy = _policy(payload)
+    merged = merge_assessments(payload.assessments, policy.defaults.low_confidence_threshold)
+    decision = evaluate(policy, payload.event, payload.classification, merged)
+    step.learn(
+        tool=decision.tool,
+        risk_class=decision.risk_class,
+        approval_required=decision.approval.rule != "none",
+    )
+    step.note(policy_version=decision.policy_version, rule_id=decision.rule_id, merge_rule=merged.rule)
+    return Decided(merge=merged, decision=decision)
+

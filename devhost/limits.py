@@ -17,6 +17,8 @@ import json
 import math
 from typing import Any
 
+from devhost.errors import DevhostError
+
 MAX_URL_BYTES = 8192
 MAX_HEADER_BYTES = 32768
 MAX_INCOMPLETE_EVENT_BYTES = 1024 * 1024
@@ -26,7 +28,7 @@ MAX_NUMBER_CHARS = 64
 _Scope = dict[str, Any]
 
 
-class HostileJsonError(ValueError):
+class HostileJsonError(DevhostError, ValueError):
     """JSON beyond :func:`loads`'s limits (the message names which)."""
 
 

@@ -34,6 +34,7 @@ import azure.durable_functions as df
 from orchestrations import names
 from shared.approvals import DECISION_EVENT, check_decision, tally
 from shared.contracts.case import ApprovalDecision, ApprovalGate, ApprovalOutcome, RefusedDecision
+from shared.contracts.effects import Verdict, VerifyDecisionInput
 
 logger = logging.getLogger("case_workflow.approval")
 
@@ -133,39 +134,40 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
         if winner is wait:
             raw = wait.result
             wait = context.wait_for_external_event(DECISION_EVENT)  # open again before the next yield
-            check_input = {
-                "decision": raw,
-                "case_instance_id": gate.case_instance_id,
-                "approval_instance_id": approval_instance_id,
-                "tier": gate.tier,
-            }
-            verifying.append((context.call_activity(names.VERIFY_DECISION, check_input), raw))
+            check = VerifyDecisionInput(
+                decision=raw,
+                case_instance_id=gate.case_instance_id,
+                approval_instance_id=approval_instance_id,
+                tier=gate.tier,
+            )
+            verifying.append((context.call_activity(names.VERIFY_DECISION, check.to_json()), raw))
             continue
         index = next(i for i, (task, _) in enumerate(verifying) if task is winner)
         _, raw = verifying.pop(index)
-        verified = winner.result if isinstance(winner.result, dict) else {}
+        result = winner.result if isinstance(winner.result, dict) else {"ok": False, "reason": None}
+        verified = Verdict.model_validate(result)
         nonce = _nonce(raw)
-        if not verified.get("ok"):
-            refuse(raw, str(verified.get("reason") or "the decision could not be verified"))
+        if not verified.ok:
+            refuse(raw, verified.reason or "the decision could not be verified")
         elif nonce in seen_nonces:
             refuse(raw, "replayed decision: this nonce was already handed in")
         else:
             seen_nonces.add(str(nonce))
-            check = check_decision(raw, gate, accepted, context.current_utc_datetime)
-            if check.accepted and check.decision is not None:
-                accepted.append(check.decision)
+            checked = check_decision(raw, gate, accepted, context.current_utc_datetime)
+            if checked.accepted and checked.decision is not None:
+                accepted.append(checked.decision)
                 verdicts.append(_verdict(raw, "counted", None))
                 if not context.is_replaying:
                     logger.info(
                         "case %s tier %s: %s by %s accepted",
                         gate.case_instance_id,
                         gate.tier,
-                        check.decision.decision,
-                        check.decision.approver,
+                        checked.decision.decision,
+                        checked.decision.approver,
                     )
                 outcome = tally(accepted, gate.required)
             else:
-                refuse(raw, check.reason or "refused")
+                refuse(raw, checked.reason or "refused")
         context.set_custom_status(_progress(gate, accepted, counters["refused"], verdicts))
     if outcome != "expired":
         deadline.cancel()

@@ -1,286 +1,271 @@
-"""Deterministic bookkeeping of one running case inside the orchestrator: stages, budgets, retries, audit.
+"""The case's steps as verbs: what ``case_workflow`` reads as the business process.
 
-:class:`CaseRun` wraps the ``DurableOrchestrationContext`` so that ``case_workflow`` reads like the business
-process. Everything here is replay-safe: time is ``context.current_utc_datetime``, audit record ids come
-from a counter replayed identically, nothing reads settings or does I/O, and logs are written only when the
-context is not replaying (docs/durable-extension-protocol.md, replay).
-
-Budgets (seeds 001 "hard limits, not recommendations"): every activity or sub-orchestration scheduled for
-the case is charged against ``max_activities`` and the case's age against ``max_runtime_s``; exceeding
-either raises :class:`BudgetExceeded`, which stops the case with that reason. The closing steps of a stopped
-case (final audit and the requester's notification) are charged to a small reserve instead
-(:data:`CLOSING_RESERVE`) so a stopped case is still recorded and reported.
-
-Retries (:meth:`CaseRun.step`): each step is scheduled without the SDK's retry wrapper and retried here, so
-the kind of failure picks the budget (``RetryPolicy``): a transient infrastructure failure
-(``shared.case_errors.is_transient_failure``: storage, network, a busy ledger claim, a transient downstream)
-is retried with exponential backoff for ``infra_budget_s`` seconds, the case showing stage ``stalled`` after
-``max_attempts`` attempts and resuming by itself; any other failure is a bug and is retried ``max_attempts``
-times, then raised so the instance fails. Retries are not charged to ``max_activities`` (they have their own
-budgets); backoff timers run on the orchestration clock (``current_utc_datetime``), the same clock
-``apply_action`` passes to the ledger's busy grace.
+:class:`CaseRun` adds to the run's mechanics (:class:`orchestrations.run_state.RunState`: budgets, retries,
+custom status, audit queue, logs) one method per business step. Each builds the step's typed input
+(``shared/contracts/steps.py``, ``effects.py``), schedules it through :meth:`RunState.step` (retry budgets,
+``stalled``), reads the output with its model and keeps the run's bookkeeping (judgment tally, run fields,
+stage, audit records). The generator verbs are used as ``value = yield from run.classify(policy)``.
+Outputs the case does not use (``notify``'s :class:`Notified`, ``record_audit``'s :class:`AuditAppended`)
+are not read at all, so an output shape recorded by older code can never fail a replay here.
+Deterministic like everything the orchestrator runs: no I/O, clock, randomness or settings.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Generator
-from datetime import datetime, timedelta
+from collections.abc import Generator
 from typing import Any
 
-import azure.durable_functions as df
-
 from orchestrations import names
-from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
-from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
-from shared.contracts.event import BusinessEvent
-from shared.judgment_budget import JudgmentRecord, JudgmentUsage, add_usage, summarize, unpack_judged
-from shared.stages import FINAL_STAGES, CaseStatusTracker
-from shared.telemetry import RunFields, log_step, trace_context_of, with_trace_context
+from orchestrations.run_state import RunState
+from shared.contracts.case import (
+    ApprovalGate,
+    ApprovalOutcome,
+    ApprovalRequest,
+    Assessment,
+    Classification,
+    Outcome,
+    PolicyDecision,
+)
+from shared.contracts.effects import ApplyInput, ApplyMode, ApplyResult, NotifyInput
+from shared.contracts.steps import (
+    Assessed,
+    AssessInput,
+    Classified,
+    ClassifyInput,
+    Decided,
+    DecideInput,
+    LoadPolicyInput,
+)
+from shared.policy_ref import LoadedPolicy, from_load_result
+from shared.stages import FINAL_STAGES
 
-logger = logging.getLogger("case_workflow")
-#: One human-readable line per stage change (``case.stage``): what a console shows of a case.
-stage_logger = logging.getLogger("case.stage")
-
-#: Activities a stopped case may still run beyond ``max_activities`` to record and report its end.
-CLOSING_RESERVE = 3
+Steps = Generator[Any, Any, Any]
 
 
-class CaseRun:
-    """One case's run state: ``tracker`` (custom status), budgets, retry policy and pending audit records."""
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message (at most 500 characters), or its type name when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:500] if text else type(exc).__name__
 
-    def __init__(self, context: df.DurableOrchestrationContext, event: BusinessEvent) -> None:
-        self.context = context
-        self.event = event
-        self.case_id: str = context.instance_id
-        self.started: datetime = context.current_utc_datetime
-        self.tracker = CaseStatusTracker(self.case_id, event, self.started)
-        self.budgets = Budgets()
-        self.retry = RetryPolicy()
-        self.scheduled = 0
-        self.closing = False
-        #: Set while closing a failed case: its closing steps get the business attempts only.
-        self.best_effort = False
-        self._audit_seq = 0
-        self._pending_audit: list[dict[str, Any]] = []
-        self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
-        #: W3C trace context of the ingress span (case input ``trace_context``), passed to every activity.
-        self.trace_context = trace_context_of(context.get_input())
-        self.judgment_usage = JudgmentUsage()
-        self.judgment_records: list[JudgmentRecord] = []
-        self._judgment_attempts: dict[str, int] = {}
 
-    # -- time and budgets ---------------------------------------------------------------------------
-    def now(self) -> datetime:
-        """The orchestrator's deterministic UTC time."""
-        return self.context.current_utc_datetime
+class CaseRun(RunState):
+    """One case's run, with a verb per business step (module docstring)."""
 
-    @property
-    def deadline(self) -> datetime:
-        """When the runtime budget runs out (UTC)."""
-        return self.started + timedelta(seconds=self.budgets.max_runtime_s)
-
-    def use_decision(self, decision: PolicyDecision) -> None:
-        """Adopt the policy decision's budgets and retry policy and describe the case with it."""
-        self.budgets = decision.budgets
-        self.retry = decision.retry
-        self.tracker.describe(policy_version=decision.policy_version, risk_class=decision.risk_class)
-        self.fields = self.fields.with_(
-            tool=decision.tool,
-            risk_class=decision.risk_class,
-            approval_required=decision.approval.rule != "none",
+    # -- received → classified -------------------------------------------------------------------------
+    def receive(self) -> None:
+        """The case was received: first custom status, the ``received`` audit record and log lines."""
+        event = self.event
+        self.publish()
+        self.audit(
+            "stage",
+            {
+                "stage": "received",
+                "event_type": event.type,
+                "requester": event.requester,
+                "format": event.format,
+                "channel": event.channel,
+                "subject": event.subject,
+            },
         )
+        self.log("received", event_type=event.type)
+        self.announce("received")
 
-    def use_defaults(self, budgets: Budgets, retry: RetryPolicy) -> None:
-        """Adopt the policy's default budgets and retry policy (before a decision exists)."""
-        self.budgets = budgets
-        self.retry = retry
+    def load_policy(self) -> Steps:
+        """``load_policy``: the policy by reference; its default budgets and retry apply from now on.
+        Returns the :class:`LoadedPolicy`."""
+        step = LoadPolicyInput(case_instance_id=self.case_id, event_id=self.event.event_id)
+        raw = yield from self.step(names.LOAD_POLICY, lambda: self.activity(names.LOAD_POLICY, step))
+        policy = from_load_result(raw)
+        self.use_defaults(policy.budgets, policy.retry)
+        return policy
 
-    def _charge(self, what: str) -> None:
-        limit = self.budgets.max_activities + (CLOSING_RESERVE if self.closing else 0)
-        if self.scheduled + 1 > limit:
-            raise BudgetExceeded(
-                "max_activities",
-                f"budget max_activities={self.budgets.max_activities} exhausted before {what}",
+    def classify(self, policy: LoadedPolicy) -> Steps:
+        """``classify_case`` with the judgment budget so far. Returns the :class:`Classification`."""
+
+        def make() -> Any:
+            step = ClassifyInput(
+                case_instance_id=self.case_id,
+                event=self.event,
+                **policy.input,
+                **self.judgment.step_input(names.CLASSIFY_CASE, 0, 1),
             )
-        if not self.closing and self.now() >= self.deadline:
-            raise BudgetExceeded(
-                "max_runtime_s",
-                f"budget max_runtime_s={self.budgets.max_runtime_s} exceeded before {what} "
-                f"(case received {self.started.isoformat()})",
+            return self.activity(names.CLASSIFY_CASE, step)
+
+        raw = yield from self.step(names.CLASSIFY_CASE, make)
+        classified = Classified.read(raw, "classify")
+        self.judgment.add(classified.judgment)
+        return classified.value
+
+    def assess(self, policy: LoadedPolicy, classification: Classification) -> Steps:
+        """The specialists (``names.SPECIALIST_ACTIVITIES``) in parallel, each with its judgment slot.
+        Returns their :class:`Assessment` list in the specialists' order."""
+        specialists = list(names.SPECIALIST_ACTIVITIES.items())
+
+        def make() -> Any:
+            return self.context.task_all(
+                [
+                    self.activity(
+                        activity,
+                        AssessInput(
+                            case_instance_id=self.case_id,
+                            event=self.event,
+                            classification=classification,
+                            **policy.input,
+                            **self.judgment.step_input("specialists", index, len(specialists)),
+                        ),
+                    )
+                    for index, (_, activity) in enumerate(specialists)
+                ]
             )
-        self.scheduled += 1
 
-    # -- judgment usage (shared/judgment_budget.py) ----------------------------------------------------
-    def judgment_input(self, step: str, index: int, of: int) -> dict[str, Any]:
-        """Activity input keys of slot ``index`` of ``of`` of judgment step ``step``: the case's model usage
-        so far and the slot. Called again for each attempt of the step (:meth:`step`): a failed attempt's
-        output, and with it what its model calls spent, is lost, so each retry first charges the most that
-        attempt could have called (two calls per slot; ``shared/judgment_budget.py``)."""
-        if index == 0:
-            self._judgment_attempts[step] = self._judgment_attempts.get(step, 0) + 1
-            if self._judgment_attempts[step] > 1:
-                self.judgment_usage = add_usage(self.judgment_usage, JudgmentUsage(calls=2 * of))
-        return {
-            "judgment_usage": self.judgment_usage.model_dump(mode="json"),
-            "judgment_slot": {"index": index, "of": of},
-        }
+        results = yield from self.step("specialists", make)
+        assessments: list[Assessment] = []
+        for raw, (name, _) in zip(results, specialists, strict=True):
+            assessed = Assessed.read(raw, name)
+            self.judgment.add(assessed.judgment)
+            assessments.append(assessed.value)
+        return assessments
 
-    def judged(self, output: Any, step: str) -> Any:
-        """The judgment JSON of a judgment activity's ``output``; its record is kept and its usage added to
-        the case's (older histories' bare outputs count as rules judgments without usage)."""
-        value, record = unpack_judged(output, step)
-        self.judgment_records.append(record)
-        self.judgment_usage = add_usage(self.judgment_usage, record.usage)
-        return value
+    def decide(
+        self, policy: LoadedPolicy, classification: Classification, assessments: list[Assessment]
+    ) -> Steps:
+        """``decide_policy`` (merge + policy); the decision's budgets and retry apply from now on, and the
+        case enters ``classified`` with its judgment on record. Returns :class:`Decided`."""
+        step = DecideInput(
+            case_instance_id=self.case_id,
+            event=self.event,
+            classification=classification,
+            assessments=assessments,
+            **policy.input,
+        )
+        raw = yield from self.step(names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step))
+        decided = Decided.model_validate(raw)
+        self.use_decision(decided.decision)
+        # merge and decision as recorded (an older history's lack later defaults: its audit record stays)
+        self.enter(
+            "classified",
+            classification=classification.model_dump(mode="json"),
+            merge=raw["merge"],
+            decision=raw["decision"],
+            judgment=self._judgment_audit(),
+        )
+        return decided
 
-    def judgment_audit(self) -> dict[str, Any]:
-        """The case's judgment for the audit record (summary + every step's record) and, as a side effect,
-        its summary on the custom status and the run fields (tokens, cost, source)."""
-        summary = summarize(self.judgment_records, self.judgment_usage)
+    def _judgment_audit(self) -> dict[str, Any]:
+        """The case's judgment for the audit record (summary + every step's record); its summary also goes
+        to the custom status and the run fields (tokens, cost, source)."""
+        summary = self.judgment.summary()
         self.tracker.describe_judgment({k: v for k, v in summary.items() if k != "steps"})
         self.fields = self.fields.with_(
             cost_estimate=summary["cost"], tokens=summary["tokens"], judgment_source=summary["source"]
         )
-        return {**summary, "records": [r.model_dump(mode="json") for r in self.judgment_records]}
+        return {**summary, "records": [r.model_dump(mode="json") for r in self.judgment.records]}
 
-    # -- scheduling ---------------------------------------------------------------------------------
-    def activity(self, name: str, payload: Any) -> Any:
-        """Schedule activity ``name`` once, charging the budget. Returns the task (retries: :meth:`step`)."""
-        self._charge(name)
-        payload = with_trace_context(payload, self.trace_context)
-        return self.context.call_activity(name, payload)
-
-    def step(self, what: str, make: Callable[[], Any]) -> Generator[Any, Any, Any]:
-        """Run the task ``make()`` builds until it succeeds, retrying per the policy (module docstring).
-
-        ``make`` is called again for every attempt (a task cannot be yielded twice); audit records it
-        flushed are queued again after a failure (their ids make the re-flush idempotent). Use as
-        ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
-        ``Exception``) when a budget runs out, :class:`BudgetExceeded` from the charge, and anything
-        that is not an activity failure at once (a bug in the orchestrator).
-        """
-        attempt = 0
-        first_failure: datetime | None = None
-        resume_stage: str | None = None
-        while True:
-            attempt += 1
-            scheduled, pending = self.scheduled, list(self._pending_audit)
-            task = make()
-            try:
-                result = yield task
-            except Exception as exc:
-                if type(exc) is not Exception:  # not a failed activity: a bug in this code
-                    raise
-                now = self.now()
-                first_failure = first_failure or now
-                self.scheduled = scheduled
-                self._pending_audit = pending + self._pending_audit
-                delay = self._retry_delay(exc, attempt, (now - first_failure).total_seconds())
-                if delay is None:
-                    raise
-                retry_at = now + timedelta(seconds=delay)
-                if is_transient_failure(exc) and attempt >= self.retry.max_attempts:
-                    resume_stage = resume_stage or self.tracker.stage
-                    self._stall(what, exc, first_failure, retry_at, resume_stage)
-                self.log(
-                    "retrying", at_step=what, attempt=attempt, error=failure_type(exc), retry_at=retry_at
-                )
-                yield self.context.create_timer(retry_at)
-                continue
-            if resume_stage is not None:
-                self.tracker.resume(resume_stage, self.now())  # type: ignore[arg-type]
-                self.publish()
-                self.audit("stage", {"stage": resume_stage, "resumed_after": what, "attempts": attempt})
-                self.log("resumed", at_step=what, attempts=attempt)
-            return result
-
-    def _retry_delay(self, exc: Exception, attempt: int, failing_s: float) -> float | None:
-        """Seconds until the next attempt, or None when the failure's budget is spent."""
-        first = self.retry.first_retry_interval_s
-        if not is_transient_failure(exc):
-            return first if attempt < self.retry.max_attempts and not self.best_effort else None
-        if self.best_effort and attempt >= self.retry.max_attempts:
-            return None  # a failed case's closing steps are best effort
-        if failing_s >= self.retry.infra_budget_s:
-            return None
-        return min(first * 2 ** min(attempt - 1, 30), self.retry.infra_max_interval_s)
-
-    def _stall(self, what: str, exc: Exception, since: datetime, retry_at: datetime, resume: str) -> None:
-        if self.tracker.stage in FINAL_STAGES:
-            return
-        first_entry = self.tracker.stage != "stalled"
-        reason = f"{failure_type(exc)} in {what}"
-        self.tracker.stall(
-            self.now(),
+    # -- approval -----------------------------------------------------------------------------------------
+    def request_approval(self, request: ApprovalRequest) -> Steps:
+        """Ask the tier's reviewers: ``approval_requested`` (first tier) or ``approval_escalated`` on the
+        audit trail and the log, then ``notify`` (with the audit flush)."""
+        request_json = request.model_dump(mode="json")
+        kind = "approval_requested" if request.tier == 0 else "approval_escalated"
+        self.audit(
+            kind,
             {
-                "step": what,
-                "reason": reason,
-                "since": since.isoformat(),
-                "retryAt": retry_at.isoformat(),
-                "resumeStage": resume,
+                "tier": request.tier,
+                "roles": list(request.roles),
+                "expires_at": request_json["expires_at"],
+                "evidence_hash": request.evidence_hash,
+                "pack": request_json["pack"],
             },
         )
+        self.log(kind, tier=request.tier)
+        notice = NotifyInput(kind=kind, event_id=self.event.event_id, request=request_json)
+        yield from self.step(names.NOTIFY, lambda: self.activity(names.NOTIFY, notice), with_audit=True)
+
+    def await_approval(self, request: ApprovalRequest, gate: ApprovalGate) -> Steps:
+        """Show ``request`` as pending, run the tier's ``approval_tier`` sub-orchestration (instance
+        ``request.approval_instance_id``) on ``gate`` until it decides or expires, then clear it. Returns
+        the tier's :class:`ApprovalOutcome`."""
+        self.tracker.await_approval(request)
         self.publish()
-        if first_entry:
-            self.audit("stage", {"stage": "stalled", "step": what, "reason": reason, "resume_stage": resume})
-            self.log("stalled", at_step=what, reason=reason)
-
-    def sub_orchestrator(self, name: str, payload: Any, instance_id: str) -> Any:
-        """Schedule sub-orchestration ``name`` as ``instance_id``, charging the budget. Returns the task."""
-        self._charge(name)
-        return self.context.call_sub_orchestrator(name, payload, instance_id)
-
-    # -- status and audit ---------------------------------------------------------------------------
-    def publish(self) -> None:
-        """Send the tracker's status as the custom status (set again every episode by the SDK)."""
-        self.context.set_custom_status(self.tracker.to_json())
-
-    def enter(self, stage: Stage, **data: Any) -> None:
-        """Enter ``stage`` now: timeline, custom status, an audit record and a log line."""
-        self.tracker.enter(stage, self.now())
+        raw = yield self.sub_orchestrator(
+            names.APPROVAL_TIER, gate.model_dump(mode="json"), request.approval_instance_id
+        )
+        outcome = ApprovalOutcome.model_validate(raw)
+        self.tracker.clear_approval()
         self.publish()
-        self.audit("stage", {"stage": stage, **data})
-        self.log(stage)
-        self.announce(stage)
+        return outcome
 
-    def announce(self, stage: str, detail: str | None = None) -> None:
-        """One plain log line ``<case id> <event type>: <stage>[ (detail)]`` on ``case.stage`` (only when
-        not replaying), beside the run-schema JSON line: the story of a case on a console."""
-        if not self.context.is_replaying:
-            stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
-                              f" ({detail})" if detail else "")
+    def record_tier(self, request: ApprovalRequest, outcome: ApprovalOutcome, carried: int) -> None:
+        """Put the tier's decisions on the audit trail (accepted ones beyond the ``carried`` from earlier
+        tiers, refused ones with their reason), its outcome in the run fields, one log line with the wait."""
+        for accepted in outcome.accepted[carried:]:
+            self.audit("decision", accepted.model_dump(mode="json"))
+        for refused in outcome.refused:
+            self.audit("decision_refused", refused.model_dump(mode="json"))
+        self.fields = self.fields.with_(decision=outcome.outcome)
+        waited_s = (outcome.decided_at - request.requested_at).total_seconds()
+        self.log("approval_tier_finished", tier=request.tier, outcome=outcome.outcome, waited_s=waited_s)
 
-    def audit(self, kind: str, data: dict[str, Any]) -> None:
-        """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``)."""
-        self._audit_seq += 1
-        self._pending_audit.append(
-            {
-                "record_id": f"{self.case_id}:{self._audit_seq:03d}:{kind}",
-                "kind": kind,
-                "data": data,
-                "at": self.now().isoformat(),
-            }
+    # -- apply and close ----------------------------------------------------------------------------------
+    def apply(self, decision: PolicyDecision, mode: ApplyMode, approval: ApprovalOutcome | None) -> Steps:
+        """``apply_action`` (with the audit flush) at this attempt's orchestration time, then the
+        ``side_effect`` audit record (with ``outcome`` when reporting a rejection or expiry). Returns the
+        :class:`ApplyResult` (``refused`` is a business outcome, not a failure)."""
+
+        def make() -> Any:  # ``at``: this attempt's time; the ledger's busy grace runs on this clock
+            step = ApplyInput(
+                case_instance_id=self.case_id,
+                event=self.event,
+                decision=decision,
+                mode=mode,
+                approval=approval,
+                at=self.now(),
+            )
+            return self.activity(names.APPLY_ACTION, step)
+
+        raw = yield from self.step(names.APPLY_ACTION, make, with_audit=True)
+        result = ApplyResult.model_validate(raw)
+        record: dict[str, Any] = {
+            "action": decision.action, "tool": decision.tool, "result": result.to_json()
+        }
+        if mode in ("rejected", "expired"):
+            record["outcome"] = mode
+        self.audit("side_effect", record)
+        return result
+
+    def close(self, outcome: Outcome) -> Steps:
+        """Enter the final stage, record it, tell the requester (``notify``; the closing steps may use the
+        budget's closing reserve). Returns ``outcome``."""
+        self.tracker.finish(outcome)
+        self.publish()
+        self.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
+        self.log(outcome.status, reason=outcome.reason)
+        self.announce(outcome.status, outcome.reason)
+        self.closing = True
+        notice = NotifyInput(
+            kind=f"case_{outcome.status}",  # type: ignore[arg-type]
+            case_instance_id=self.case_id,
+            requester=self.event.requester,
+            event_id=self.event.event_id,
+            event_type=self.event.type,
+            outcome=outcome.model_dump(mode="json"),
         )
+        yield from self.step(names.NOTIFY, lambda: self.activity(names.NOTIFY, notice), with_audit=True)
+        return outcome
 
-    def flush_audit(self) -> Any | None:
-        """Schedule ``record_audit`` for the queued records (None when nothing is queued)."""
-        if not self._pending_audit:
-            return None
-        records, self._pending_audit = self._pending_audit, []
-        return self.activity(
-            names.RECORD_AUDIT,
-            {"case_instance_id": self.case_id, "event_id": self.event.event_id, "records": records},
-        )
-
-    def with_audit(self, *tasks: Any) -> Any:
-        """One task running ``tasks`` together with the audit flush (``task_all``)."""
-        flush = self.flush_audit()
-        all_tasks = [t for t in (*tasks, flush) if t is not None]
-        return self.context.task_all(all_tasks)
-
-    def log(self, step: str, **extra: Any) -> None:
-        """A structured run-schema log line (only when not replaying)."""
-        if not self.context.is_replaying:
-            age_s = (self.now() - self.started).total_seconds()
-            log_step(logger, step, self.fields, stage=self.tracker.stage, case_age_s=age_s, **extra)
+    def close_failed(self, reason: str) -> Steps:
+        """Stop the case as ``failed`` with ``reason``; the closing steps are best effort (a failure while
+        closing is logged, the stage is already set). When the case already reached a final stage, only
+        logs. Returns the case's :class:`Outcome`."""
+        outcome = Outcome(status="failed", reason=reason, at=self.now())
+        self.best_effort = True
+        if self.tracker.stage in FINAL_STAGES:  # failed while closing: keep the final stage, note the failure
+            self.log("closing_failed", reason=reason)
+            return self.tracker.status.outcome or outcome
+        try:
+            return (yield from self.close(outcome))
+        except Exception as exc:  # closing itself failed (e.g. storage down): the stage is already set
+            if type(exc) is not Exception:
+                raise
+            self.log("closing_failed", reason=first_line(exc))
+            return outcome

@@ -15,36 +15,41 @@ from __future__ import annotations
 import azure.durable_functions as df
 
 from orchestrations import names
+from shared.contracts.effects import FindWorkInput, MaintenanceWork, NotifyInput, Purged, PurgeInput
 
 bp = df.Blueprint()
 
 
 def case_maintenance_orchestrator(context: df.DurableOrchestrationContext):
-    """Returns ``{"at", "reminders", "purged"}``."""
+    """Returns ``{"at", "reminders", "purged"}``. Activity inputs and outputs are the typed models of
+    ``shared/contracts/effects.py`` (:class:`FindWorkInput` → :class:`MaintenanceWork`, :class:`NotifyInput`,
+    :class:`PurgeInput` → :class:`Purged`)."""
     now = context.current_utc_datetime
-    work = yield context.call_activity(names.FIND_MAINTENANCE_WORK, {"now": now.isoformat()})
-    reminders = work.get("reminders", [])
-    if reminders:
+    raw = yield context.call_activity(names.FIND_MAINTENANCE_WORK, FindWorkInput(now=now).to_json())
+    work = MaintenanceWork.model_validate(raw)
+    if work.reminders:
         yield context.task_all(
             [
                 context.call_activity(
                     names.NOTIFY,
-                    {
-                        "kind": "approval_reminder",
-                        "case_instance_id": r["case_instance_id"],
-                        "event_id": (r["request"].get("pack") or {}).get("event_id"),
-                        "request": r["request"],
-                        "once": True,
-                    },
+                    NotifyInput(
+                        kind="approval_reminder",
+                        case_instance_id=r.case_instance_id,
+                        event_id=r.event_id,
+                        request=r.request,
+                        once=True,
+                    ).to_json(),
                 )
-                for r in reminders
+                for r in work.reminders
             ]
         )
     purged = 0
-    if work.get("purge"):
-        result = yield context.call_activity(names.PURGE_CASE_HISTORY, {"instance_ids": work["purge"]})
-        purged = result.get("purged", 0)
-    return {"at": now.isoformat(), "reminders": len(reminders), "purged": purged}
+    if work.purge:
+        result = yield context.call_activity(
+            names.PURGE_CASE_HISTORY, PurgeInput(instance_ids=work.purge).to_json()
+        )
+        purged = Purged.model_validate(result).purged
+    return {"at": now.isoformat(), "reminders": len(work.reminders), "purged": purged}
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -34,6 +34,7 @@ from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import ContainerClient
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.case_errors import DependencyError
 from shared.settings import AppSettings
 from shared.storage import ensure_container
 
@@ -41,7 +42,7 @@ GENESIS_HASH = "0" * 64
 _MAX_APPEND_ATTEMPTS = 8
 
 
-class AuditError(Exception):
+class AuditError(DependencyError):
     """An append could not be completed (e.g. too many concurrent appends to one case)."""
 
 

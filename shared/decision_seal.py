@@ -28,13 +28,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from shared.case_errors import ConfigurationError
+
 SETTING = "CASE_DECISION_SIGNING_KEY"
 #: Shortest accepted key, in characters (a 256-bit key is 43 base64 characters).
 MIN_KEY_CHARS = 32
 SEAL_PREFIX = "hmac-sha256:"
 
 
-class SigningKeyMissing(RuntimeError):
+class SigningKeyMissing(ConfigurationError, RuntimeError):
     """``CASE_DECISION_SIGNING_KEY`` is unset or too short; decisions cannot be signed or verified."""
 
 

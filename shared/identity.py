@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.case_errors import ConfigurationError, InputError
 from shared.confusables import identity_key
 
 PRINCIPAL_HEADER = "x-ms-client-principal"
@@ -59,12 +60,12 @@ __all__ = [
 ]
 
 
-class MalformedPrincipal(ValueError):
+class MalformedPrincipal(InputError, ValueError):
     """The principal headers are present but unusable: not base64 JSON of the documented shape, no name
     claim, a NAME header that disagrees with the claims, or a role claim type naming the name or groups."""
 
 
-class AuthenticationNotConfigured(RuntimeError):
+class AuthenticationNotConfigured(ConfigurationError, RuntimeError):
     """Running in Azure without App Service Authentication: client-sent principal headers prove nothing."""
 
     message = (

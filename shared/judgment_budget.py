@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.case_errors import CaseWorkflowError
 from shared.policy import JudgmentBudget
 
 JudgmentSource = Literal["agent", "rules", "rules-fallback"]
@@ -78,7 +79,7 @@ class JudgmentRecord(_Model):
     latency_ms: float = 0.0
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(CaseWorkflowError):
     """A model call would exceed the case's judgment budget; ``limit`` names the policy key."""
 
     def __init__(self, limit: str, message: str) -> None:
@@ -203,3 +204,37 @@ def summarize(records: list[JudgmentRecord], total: JudgmentUsage | None = None)
         "reason": "; ".join(reasons)[:1000],
         "steps": [{"step": r.step, "source": r.source, "reason": r.reason} for r in records],
     }
+
+
+class JudgmentTally:
+    """The case's judgment bookkeeping inside the orchestrator: usage so far (``usage``), one
+    :class:`JudgmentRecord` per judged step (``records``) and the attempts of each step. Deterministic and
+    I/O free: it only adds up what the activities reported."""
+
+    def __init__(self) -> None:
+        self.usage = JudgmentUsage()
+        self.records: list[JudgmentRecord] = []
+        self._attempts: dict[str, int] = {}
+
+    def step_input(self, step: str, index: int, of: int) -> dict[str, Any]:
+        """Activity input keys of slot ``index`` of ``of`` of judgment step ``step``: ``judgment_usage``
+        (the case's model usage so far) and ``judgment_slot``. Called again for each attempt of the step: a
+        failed attempt's output, and with it what its model calls spent, is lost, so each retry first
+        charges the most that attempt could have called (two calls per slot, module docstring)."""
+        if index == 0:
+            self._attempts[step] = self._attempts.get(step, 0) + 1
+            if self._attempts[step] > 1:
+                self.usage = add_usage(self.usage, JudgmentUsage(calls=2 * of))
+        return {
+            "judgment_usage": self.usage.model_dump(mode="json"),
+            "judgment_slot": {"index": index, "of": of},
+        }
+
+    def add(self, record: JudgmentRecord) -> None:
+        """Keep a judged step's record and add its usage to the case's."""
+        self.records.append(record)
+        self.usage = add_usage(self.usage, record.usage)
+
+    def summary(self) -> dict[str, Any]:
+        """:func:`summarize` of the records with the case's usage (failed attempts' charges included)."""
+        return summarize(self.records, self.usage)

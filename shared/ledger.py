@@ -49,6 +49,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, UpdateMode
 from pydantic import BaseModel, ConfigDict
 
+from shared.case_errors import DependencyError
 from shared.settings import AppSettings
 from shared.storage import ensure_table
 
@@ -58,7 +59,7 @@ DEFAULT_BUSY_GRACE_S = 3.0
 MAX_RESULT_CHARS = 30_000
 
 
-class LedgerError(Exception):
+class LedgerError(DependencyError):
     """Base class of ledger errors."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.contracts.case import Budgets, RetryPolicy
+from shared.contracts.steps import PolicyLoaded
 from shared.policy import PolicyDocument, policy_from_data
 
 #: Activity-input key of a policy reference (``{"version", "digest"}``).
@@ -70,15 +71,16 @@ class LoadedPolicy:
 
 
 def from_load_result(raw: Any) -> LoadedPolicy:
-    """Read a ``load_policy`` result of either shape (module docstring). Raises ``PolicyError`` (from
-    ``policy_from_data``) or ``pydantic.ValidationError`` when it is neither."""
+    """Read a ``load_policy`` result of either shape (module docstring): a :class:`PolicyLoaded`, or the
+    whole document of an older history. Raises ``PolicyError`` (from ``policy_from_data``) or
+    ``pydantic.ValidationError`` when it is neither."""
     if isinstance(raw, dict) and "digest" in raw and "rules" not in raw:
-        defaults = raw.get("defaults") or {}
+        loaded = PolicyLoaded.model_validate(raw)
         return LoadedPolicy(
-            input={REF_KEY: {"version": str(raw["version"]), "digest": str(raw["digest"])}},
-            version=str(raw["version"]),
-            budgets=Budgets.model_validate(defaults.get("budgets") or {}),
-            retry=RetryPolicy.model_validate(defaults.get("retry") or {}),
+            input={REF_KEY: loaded.ref.to_json()},
+            version=loaded.version,
+            budgets=loaded.defaults.budgets,
+            retry=loaded.defaults.retry,
         )
     document = policy_from_data(raw, source="load_policy result")
     return LoadedPolicy(

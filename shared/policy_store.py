@@ -71,10 +71,12 @@ def resolve(settings: AppSettings, ref: dict[str, Any]) -> PolicyDocument:
     )
 
 
-def policy_for(payload: dict[str, Any], settings: AppSettings) -> PolicyDocument:
-    """The policy a judgment step's input names: ``policy_ref`` (resolved), else a whole ``policy``
-    document (inputs scheduled before references existed). Raises ``PolicyError``, ``KeyError`` when the
-    input has neither."""
-    if REF_KEY in payload:
-        return resolve(settings, payload[REF_KEY])
-    return policy_from_data(payload[DOCUMENT_KEY], source="activity input")
+def policy_for(ref: Any, document: dict[str, Any] | None, settings: AppSettings) -> PolicyDocument:
+    """The policy a judgment step's input names: ``ref`` (a ``PolicyRef`` or ``{"version", "digest"}``,
+    resolved), else the whole ``document`` (inputs scheduled before references existed). Raises
+    ``PolicyError``, also when the input has neither."""
+    if ref is not None:
+        return resolve(settings, ref if isinstance(ref, dict) else ref.model_dump())
+    if document is None:
+        raise PolicyError("input", f"the step input has neither {REF_KEY!r} nor {DOCUMENT_KEY!r}")
+    return policy_from_data(document, source="activity input")

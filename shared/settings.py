@@ -20,6 +20,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from shared.case_errors import ConfigurationError
 from shared.storage_connection import identity_properties
 
 DEFAULT_EVENTS_QUEUE = "case-events"
@@ -33,7 +34,7 @@ DEFAULT_MAINTENANCE_SCHEDULE = "0 */5 * * * *"
 DEFAULT_HTTP_TIMEOUT_S = 10.0
 
 
-class SettingsError(ValueError):
+class SettingsError(ConfigurationError, ValueError):
     """An app setting has a value that cannot be used; ``name`` is the setting's name."""
 
     def __init__(self, name: str, message: str) -> None:

@@ -44,6 +44,7 @@ from azure.storage.queue import (
 )
 from azure.storage.queue import ExponentialRetry as QueueExponentialRetry
 
+from shared.case_errors import DependencyError
 from shared.settings import AppSettings
 from shared.storage_connection import DEV_ACCOUNT_KEY, DEV_ACCOUNT_NAME, resolve, resolve_connection_string
 
@@ -54,7 +55,7 @@ __all__ = ["DEV_ACCOUNT_KEY", "DEV_ACCOUNT_NAME", "resolve_connection_string"]
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class StorageUnavailable(Exception):
+class StorageUnavailable(DependencyError):
     """Storage could not be reached or answered a transient error (``where`` names the caller).
 
     Raised by :func:`storage_faults`; transient by contract: activities let it escape so the orchestrator

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.case_errors import ConfigurationError
+
 if TYPE_CHECKING:  # settings.py imports identity_properties from here
     from shared.settings import AppSettings
 
@@ -38,7 +40,7 @@ DEV_ACCOUNT_NAME = "devstoreaccount1"
 DEV_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-class StorageConnectionError(ValueError):
+class StorageConnectionError(ConfigurationError, ValueError):
     """Neither a connection string nor a usable identity-based connection is configured; the message names
     the settings that were looked at (never their values)."""
 

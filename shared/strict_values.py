@@ -19,6 +19,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from shared.case_errors import InputError
+
 #: Deepest JSON nesting accepted (objects and arrays).
 MAX_JSON_DEPTH = 64
 #: Longest number literal accepted, in characters.
@@ -27,11 +29,11 @@ MAX_NUMBER_CHARS = 64
 _DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+)(?:\.\d+)?$")
 
 
-class UnreadableValue(ValueError):
+class UnreadableValue(InputError, ValueError):
     """A value a policy condition reads could not be read strictly (message says why)."""
 
 
-class HostileJson(ValueError):
+class HostileJson(InputError, ValueError):
     """JSON text beyond the limits (too deep, an oversized number, NaN/Infinity); the message says which."""
 
 

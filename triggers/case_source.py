@@ -20,6 +20,8 @@ from urllib.parse import urlencode
 import azure.durable_functions as df
 import httpx
 
+from shared.case_errors import DependencyError
+
 #: Instances asked per page (the extension's default page is 100).
 PAGE_SIZE = 500
 #: Pages followed at most (bounds one listing to PAGE_SIZE × MAX_PAGES instances).
@@ -27,7 +29,7 @@ MAX_PAGES = 200
 CONTINUATION_HEADER = "x-ms-continuation-token"
 
 
-class CaseSourceError(RuntimeError):
+class CaseSourceError(DependencyError, RuntimeError):
     """The task hub's instance listing answered with an error status (the message names it)."""
 
 

@@ -15,7 +15,7 @@ import azure.functions as func
 
 from shared import policy_store
 from shared.access import case_facts, may_decide, may_read_case, reader_roles
-from shared.case_errors import PolicyError
+from shared.case_errors import InputError, PolicyError
 from shared.identity import (
     AuthenticationNotConfigured,
     MalformedPrincipal,
@@ -30,7 +30,7 @@ from triggers.console_views import Access, CaseRow, case_rows
 logger = logging.getLogger("case.console")
 
 
-class Unauthenticated(Exception):
+class Unauthenticated(InputError):
     """The request carries no usable identity (the message says why)."""
 
 

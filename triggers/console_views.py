@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.case_errors import InputError
 from shared.contracts.event import CASE_WORKFLOW
 from shared.identity import Principal, same_identity
 
@@ -188,7 +189,7 @@ def _same(a: str, b: str) -> bool:
     return same_identity(a, b)
 
 
-class BadQuery(ValueError):
+class BadQuery(InputError, ValueError):
     """A list query parameter is invalid; ``field`` names it."""
 
     def __init__(self, field_name: str, message: str) -> None:

@@ -23,6 +23,8 @@ from urllib.parse import quote
 
 import httpx
 
+from devhost.errors import DevhostError
+
 DEFAULT_URL = "http://127.0.0.1:7071"
 API = "/runtime/webhooks/durabletask"
 TIMEOUT_S = 10.0
@@ -31,7 +33,7 @@ RUNTIME_STATUSES = ("Running", "Pending", "Suspended", "Completed", "Failed", "T
                     "Canceled")
 
 
-class CliError(Exception):
+class CliError(DevhostError):
     """A one-line error for the operator; the command exits 1."""
 
 

@@ -8,7 +8,8 @@ otherwise sleeps on the host clock until the next durable timer is due or new wo
 ``VirtualClock(auto_advance=True)`` skips ahead only when the hub is idle.
 
 Episodes call the orchestrator's SDK wrapper inline on the loop (:mod:`replay`) in batches committed in one
-transaction, each between Executing/Executed log lines; activities run through the host's Invoker
+transaction, each between Executing/Executed log lines; an entity batch (:mod:`entities`) calls the entity
+function on a worker thread and is committed with the others; activities run through the host's Invoker
 (Executing/Executed logs, functionTimeout). At start every activity lock is
 released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
 (at-least-once, as in Azure).
@@ -269,7 +270,10 @@ class Dispatcher:
             iid = loaded.instance.instance_id
             inputs[iid] = loaded
             try:
-                planned = self._plan_episode(loaded, now)
+                if is_entity_id(iid):  # user code that may block: on a worker thread, the loop serves on
+                    planned = await asyncio.to_thread(self.entities.plan, loaded, now)
+                else:
+                    planned = self._plan_episode(loaded, now)
             except Exception as exc:
                 planned = self._host_failed(loaded, now, "could not run the episode", exc)
                 failing.add(iid)
@@ -337,8 +341,6 @@ class Dispatcher:
                              [m.id for m in loaded.messages])
 
     def _plan_episode(self, loaded: EpisodeInput, now: datetime) -> EpisodeCommit | None:
-        if is_entity_id(loaded.instance.instance_id):
-            return self.entities.plan(loaded, now)
         state = RuntimeState(loaded.instance, loaded.history, default_version=self.options.default_version)
         batch = state.select_batch(loaded.messages)
         if not batch:

@@ -192,8 +192,8 @@ class EntityRunner:
     """Runs entity batches for the dispatcher: ``plan`` one loaded entity instance into its commit.
 
     ``functions`` are the app's functions (entity functions are found by their ``entityName`` or function
-    name, case-insensitively, as the extension registers them); the handler is called inline on the
-    dispatcher's loop like an orchestrator episode, between Executing/Executed log lines.
+    name, case-insensitively, as the extension registers them). :meth:`plan` calls the handler between
+    Executing/Executed log lines and touches no store, so the dispatcher runs it on a worker thread.
     """
 
     def __init__(self, functions: Sequence[FunctionInfo], log: logging.Logger) -> None:

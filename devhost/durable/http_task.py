@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from devhost.errors import DevhostError
+
 if TYPE_CHECKING:
     from devhost.clock import Clock
 
@@ -47,7 +49,7 @@ CONTENT_HEADERS = frozenset({
 })
 
 
-class DurableHttpError(Exception):
+class DurableHttpError(DevhostError):
     """The call could not be made (bad request shape, no token, network error); becomes TaskFailed."""
 
 

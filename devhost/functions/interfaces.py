@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from devhost.errors import DevhostError
+
 
 @dataclass(frozen=True)
 class FunctionInfo:
@@ -61,7 +63,7 @@ class InvocationResult:
     duration_ms: float
 
 
-class FunctionInvocationError(Exception):
+class FunctionInvocationError(DevhostError):
     """The user function raised, timed out or broke a binding contract.
 
     ``cause`` is the original exception (None for a timeout); ``timed_out`` tells a functionTimeout.

@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from devhost.errors import ConfigError
 
-class RouteTemplateError(ValueError):
+
+class RouteTemplateError(ConfigError, ValueError):
     """The route template is malformed or names an unknown constraint."""
 
 

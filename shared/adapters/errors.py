@@ -10,8 +10,10 @@ at once (a business outcome), never retrying it.
 
 from __future__ import annotations
 
+from shared.case_errors import DependencyError
 
-class AdapterError(Exception):
+
+class AdapterError(DependencyError):
     """Base class of adapter errors; ``tool`` names the adapter.
 
     ``not_applied`` is True when the error is known to have left the downstream untouched (nothing was sent,

@@ -114,7 +114,7 @@ class ApprovalPolicy(_Model):
 
 
 class RetryPolicy(_Model):
-    """Activity retry (orchestrations/case_run.py ``CaseRun.step``), two budgets on the orchestration clock:
+    """Activity retry (orchestrations/run_state.py ``RunState.step``), two budgets on the orchestration clock:
 
     - business budget: an unexpected failure is retried every ``first_retry_interval_s`` seconds, at most
       ``max_attempts`` attempts, then fails the instance;

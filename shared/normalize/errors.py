@@ -7,8 +7,10 @@ to return to the caller (never a secret). The queue ingress sends any of them to
 
 from __future__ import annotations
 
+from shared.case_errors import InputError
 
-class NormalizeError(Exception):
+
+class NormalizeError(InputError):
     """Base class: the event could not become a ``BusinessEvent``."""
 
     status = 400

@@ -16,18 +16,22 @@ def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp
     app.client.wait_pending(case_id)
     taskhub = str(app.host.data_dir / TASK_HUB_FILE)
 
-    for source in (["--url", app.host.base_url], ["--taskhub", taskhub]):
-        result = run_gate(*source)
-        assert result.returncode == 0, result.stdout + result.stderr
-        lines = result.stdout.splitlines()
-        assert any(line.startswith(f"ok     {case_id} (case_workflow, Running)") for line in lines), lines
-        assert any(line.startswith(f"ok     {case_id}-approval-0 (approval_tier, Running)") for line in lines)
+    # Both sources in one run of the gate (one interpreter start per app): each lists the open case and
+    # its tier, so every instance line appears twice, once per source.
+    sources = ["--url", app.host.base_url, "--taskhub", taskhub]
+    result = run_gate(*sources)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    for head in (f"ok     {case_id} (case_workflow, Running)",
+                 f"ok     {case_id}-approval-0 (approval_tier, Running)"):
+        assert sum(line.startswith(head) for line in lines) == 2, lines
 
     renamed = app_copy(tmp_path / "renamed", RENAME)
-    for source in (["--url", app.host.base_url], ["--taskhub", taskhub]):
-        result = run_gate("--app-dir", str(renamed), *source)
-        assert result.returncode == 1, result.stdout + result.stderr
-        line = next(x for x in result.stdout.splitlines() if f" {case_id} " in x)
+    result = run_gate("--app-dir", str(renamed), *sources)
+    assert result.returncode == 1, result.stdout + result.stderr
+    broken = [x for x in result.stdout.splitlines() if f" {case_id} " in x]
+    assert len(broken) == 2, broken
+    for line in broken:
         assert line.startswith("BREAKS")
         assert (
             "history has TaskScheduled 'assess_risk', today's code schedules activity 'assess_risk_v2'"

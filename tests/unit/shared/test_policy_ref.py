@@ -40,7 +40,7 @@ def test_an_old_history_result_keeps_passing_the_whole_document():
     raw = POLICY.model_dump(mode="json")
     loaded = from_load_result(raw)
     assert loaded.input == {"policy": raw} and loaded.version == POLICY.version
-    assert policy_store.policy_for(loaded.input, settings_for(DEFAULT_POLICY_PATH)) == POLICY
+    assert policy_store.policy_for(None, loaded.input["policy"], settings_for(DEFAULT_POLICY_PATH)) == POLICY
 
 
 def test_digest_ignores_formatting_of_the_file(tmp_path):

@@ -25,7 +25,7 @@ import activities.case_steps as steps
 import activities.effects as effects
 import function_app
 from shared import telemetry
-from shared.case_errors import ApplyRefused
+from shared.case_errors import ApplyRefused, StepInputError
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.policy_ref import from_load_result
 from tests.fixtures.durable_client import FakeDurableClient
@@ -118,15 +118,17 @@ def test_each_judging_step_has_its_span_with_the_run_schema(exported):
 
 
 def test_a_failing_step_marks_its_span_as_error_with_the_exception(exported):
-    """A step that raises leaves a span with status ERROR and an 'exception' event; the error propagates."""
-    with pytest.raises(KeyError):
+    """A step that raises leaves a span with status ERROR and an 'exception' event; the error propagates.
+    Here the input lacks its event: the input model refuses it at entry, naming the activity and field."""
+    refused = r"activity classify_case: .*ClassifyInput: event: Field required"
+    with pytest.raises(StepInputError, match=refused):
         user_fn(steps.classify_case)({"case_instance_id": CASE, "policy": {}})
 
     failed = only(exported, "case.classify")
     assert failed.status.status_code is StatusCode.ERROR
-    assert failed.status.description.startswith("KeyError")
+    assert failed.status.description.startswith("StepInputError")
     assert [e.name for e in failed.events] == ["exception"]
-    assert failed.events[0].attributes["exception.type"] == "KeyError"
+    assert failed.events[0].attributes["exception.type"] == "shared.case_errors.StepInputError"
     assert failed.attributes["case.run_id"] == CASE
 
 

@@ -1,0 +1,174 @@
+"""``@case_step``: the one wrapper every activity runs in (input model, span, run fields, log line, output).
+
+Each activity body is a plain function ``body(inp, step, **bindings)`` of its validated input model that
+returns its output model; the decorator supplies what every step repeats (``shared.telemetry``):
+
+1. the span ``case.<span name>`` with the run-schema attributes known from the raw input (run id = the
+   case instance id, the event id), a child of the case's ingress span when the input carries its
+   ``trace_context``;
+2. the input validated with the step's model (:meth:`shared.contracts.steps.StepModel.from_input`: a bad
+   input raises ``StepInputError`` inside the span, so the span shows it);
+3. optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
+   ``StorageUnavailable``);
+4. after the body: ``latency_ms`` (since the activity started, milliseconds), the final run fields on the
+   span, and one run-schema log line ``done`` with what the body noted (:meth:`Step.note`);
+5. the output model's JSON (``to_json()``) as the return value: only JSON crosses the durable boundary.
+
+An exception leaving the body marks the span ERROR (``shared.telemetry.span``) and propagates, unless the
+step's ``recover`` turns it into an output (``apply_action``'s refusals: a business outcome). The wrapper
+keeps the Functions signature the worker indexes: ``payload`` (the activity trigger) plus the body's other
+bindings (e.g. ``client`` for ``durable_client_input``), sync or ``async`` like the body.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from typing import Any
+
+from opentelemetry import trace
+
+from shared.contracts.steps import StepInput, StepModel
+from shared.storage import storage_faults
+from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
+
+#: The logger of the case activities' run-schema lines.
+CASE_LOGGER = logging.getLogger("case_workflow.activities")
+
+
+def case_fields(payload: Any) -> RunFields:
+    """Run fields known from a raw case-step input before validation: ``run_id`` = ``case_instance_id`` (or
+    the pending request's, for a notification; ``?`` when absent), ``event_id`` from ``event`` or
+    ``event_id`` (None when neither: inputs of older orchestrators)."""
+    raw = payload if isinstance(payload, dict) else {}
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    event = raw.get("event") if isinstance(raw.get("event"), dict) else {}
+    run_id = raw.get("case_instance_id") or request.get("case_instance_id") or "?"
+    event_id = event.get("event_id") or raw.get("event_id")
+    return RunFields(run_id=str(run_id), event_id=str(event_id) if event_id is not None else None)
+
+
+class Step:
+    """What a step body tells the wrapper: run fields it learns (:meth:`learn`), span attributes
+    (:meth:`attribute`) and the extras of its log line (:meth:`note`). ``fields`` is the current
+    :class:`RunFields`; ``span`` the step's span."""
+
+    def __init__(self, current: trace.Span, fields: RunFields) -> None:
+        self.span = current
+        self.fields = fields
+        self.extra: dict[str, Any] = {}
+
+    def learn(self, **changes: Any) -> None:
+        """Add run fields (``tool``, ``risk_class``, …) and set them on the span at once (so a failure
+        later in the step leaves them on the error span)."""
+        self.fields = self.fields.with_(**changes)
+        set_run_fields(self.span, self.fields)
+
+    def attribute(self, name: str, value: Any) -> None:
+        """Set one extra span attribute (e.g. ``case.replayed``)."""
+        self.span.set_attribute(name, value)
+
+    def note(self, **extra: Any) -> None:
+        """Extras of the step's log line (JSON values; never a secret, a prompt or an answer)."""
+        self.extra.update(extra)
+
+
+Recover = Callable[[Exception, Any, RunFields], StepModel | None]
+
+
+def case_step(
+    span_name: str,
+    model: type[StepInput],
+    *,
+    done: str,
+    storage: bool = False,
+    fields: Callable[[Any], RunFields] = case_fields,
+    logger: logging.Logger = CASE_LOGGER,
+    recover: Recover | None = None,
+    observed: bool = True,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate an activity body (module docstring). ``span_name``: the span is ``case.<span_name>``;
+    ``model``: the input model; ``done``: the step name of the log line written on success; ``storage``:
+    wrap the body in ``storage_faults(span_name)``; ``fields``: the run fields of a raw input;
+    ``recover(exc, inp, fields)``: an output for an exception of the body (``inp`` the validated input),
+    or None to let it propagate; ``observed=False``: no span and no log line (a step outside the case's
+    trace: only validation and the output JSON). Use below ``@bp.activity_trigger(input_name="payload")``."""
+
+    def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
+        activity = body.__name__
+        bindings = [
+            p.replace(annotation=inspect.Parameter.empty)
+            for p in list(inspect.signature(body).parameters.values())[2:]
+        ]
+
+        def opened(payload: Any) -> Any:
+            if not observed:
+                return nullcontext(trace.INVALID_SPAN)
+            return span(span_name, fields(payload), carrier=payload)
+
+        def finish(step: Step, started: float) -> None:
+            step.fields = step.fields.with_(latency_ms=elapsed_ms(started))
+            set_run_fields(step.span, step.fields)
+            if observed:
+                log_step(logger, done, step.fields, **step.extra)
+
+        def recovered(exc: Exception, inp: StepInput | None, step: Step | None) -> dict[str, Any]:
+            output = None
+            if recover is not None and inp is not None and step is not None:
+                output = recover(exc, inp, step.fields)
+            if output is None:
+                raise exc
+            return output.to_json()
+
+        if inspect.iscoroutinefunction(body):
+
+            async def run_async(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                started, inp, step = time.perf_counter(), None, None
+                try:
+                    with (
+                        opened(payload) as current,
+                        storage_faults(span_name) if storage else nullcontext(),
+                    ):
+                        step = Step(current, fields(payload))
+                        inp = model.from_input(payload, activity)
+                        output = await body(inp, step, *args, **kwargs)
+                        finish(step, started)
+                except Exception as exc:
+                    return recovered(exc, inp, step)
+                return output.to_json()
+
+            wrapper: Callable[..., Any] = run_async
+        else:
+
+            def run(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+                started, inp, step = time.perf_counter(), None, None
+                try:
+                    with (
+                        opened(payload) as current,
+                        storage_faults(span_name) if storage else nullcontext(),
+                    ):
+                        step = Step(current, fields(payload))
+                        inp = model.from_input(payload, activity)
+                        output = body(inp, step, *args, **kwargs)
+                        finish(step, started)
+                except Exception as exc:
+                    return recovered(exc, inp, step)
+                return output.to_json()
+
+            wrapper = run
+        wrapper.__name__ = wrapper.__qualname__ = activity
+        wrapper.__doc__ = body.__doc__
+        wrapper.__module__ = body.__module__
+        payload = inspect.Parameter(
+            "payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=dict[str, Any]
+        )
+        wrapper.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [payload, *bindings], return_annotation=dict[str, Any]
+        )
+        wrapper.__annotations__ = {"payload": dict[str, Any], "return": dict[str, Any]}
+        return wrapper
+
+    return decorate

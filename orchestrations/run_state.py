@@ -1,0 +1,250 @@
+"""Deterministic bookkeeping of one running case inside the orchestrator: stages, budgets, retries, audit.
+
+:class:`RunState` is the mechanics under :class:`orchestrations.case_run.CaseRun` (whose verbs
+``case_workflow`` reads as the business process): it wraps the ``DurableOrchestrationContext``, schedules
+and retries steps, keeps the custom status, queues audit records and writes logs. Everything here is
+replay-safe: time is ``context.current_utc_datetime``, audit record ids come from a counter replayed
+identically, nothing reads settings or does I/O, and logs are written only when the context is not replaying
+(docs/durable-extension-protocol.md, replay).
+
+Budgets (seeds 001 "hard limits, not recommendations"): every activity or sub-orchestration scheduled for
+the case is charged against ``max_activities`` and the case's age against ``max_runtime_s``; exceeding
+either raises :class:`BudgetExceeded`, which stops the case with that reason. The closing steps of a stopped
+case (final audit and the requester's notification) are charged to a small reserve instead
+(:data:`CLOSING_RESERVE`) so a stopped case is still recorded and reported.
+
+Retries (:meth:`RunState.step`): each step is scheduled without the SDK's retry wrapper and retried here, so
+the kind of failure picks the budget (``RetryPolicy``): a transient infrastructure failure
+(``shared.case_errors.is_transient_failure``: storage, network, a busy ledger claim, a transient downstream)
+is retried with exponential backoff for ``infra_budget_s`` seconds, the case showing stage ``stalled`` after
+``max_attempts`` attempts and resuming by itself; any other failure is a bug and is retried ``max_attempts``
+times, then raised so the instance fails. Retries are not charged to ``max_activities`` (they have their own
+budgets); backoff timers run on the orchestration clock (``current_utc_datetime``), the same clock
+``apply_action`` passes to the ledger's busy grace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from orchestrations import names
+from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
+from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
+from shared.contracts.effects import AuditRecordIn, RecordAuditInput
+from shared.contracts.event import BusinessEvent
+from shared.contracts.steps import StepInput
+from shared.judgment_budget import JudgmentTally
+from shared.stages import FINAL_STAGES, CaseStatusTracker
+from shared.telemetry import RunFields, log_step, trace_context_of, with_trace_context
+
+logger = logging.getLogger("case_workflow")
+#: One human-readable line per stage change (``case.stage``): what a console shows of a case.
+stage_logger = logging.getLogger("case.stage")
+
+#: Activities a stopped case may still run beyond ``max_activities`` to record and report its end.
+CLOSING_RESERVE = 3
+
+
+class RunState:
+    """One case's run state: ``tracker`` (custom status), budgets, retry policy, pending audit records, the
+    run fields of its log lines and its judgment tally. Subclassed by ``CaseRun``; ``case_workflow`` uses
+    the verbs there, never these attributes."""
+
+    def __init__(self, context: df.DurableOrchestrationContext, event: BusinessEvent) -> None:
+        self.context = context
+        self.event = event
+        self.case_id: str = context.instance_id
+        self.started: datetime = context.current_utc_datetime
+        self.tracker = CaseStatusTracker(self.case_id, event, self.started)
+        self.budgets = Budgets()
+        self.retry = RetryPolicy()
+        self.scheduled = 0
+        self.closing = False
+        #: Set while closing a failed case: its closing steps get the business attempts only.
+        self.best_effort = False
+        self._audit_seq = 0
+        self._pending_audit: list[AuditRecordIn] = []
+        self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
+        #: W3C trace context of the ingress span (case input ``trace_context``), passed to every activity.
+        self.trace_context = trace_context_of(context.get_input())
+        self.judgment = JudgmentTally()
+
+    # -- time and budgets ---------------------------------------------------------------------------
+    def now(self) -> datetime:
+        """The orchestrator's deterministic UTC time."""
+        return self.context.current_utc_datetime
+
+    @property
+    def deadline(self) -> datetime:
+        """When the runtime budget runs out (UTC)."""
+        return self.started + timedelta(seconds=self.budgets.max_runtime_s)
+
+    def use_decision(self, decision: PolicyDecision) -> None:
+        """Adopt the policy decision's budgets and retry policy and describe the case with it."""
+        self.budgets = decision.budgets
+        self.retry = decision.retry
+        self.tracker.describe(policy_version=decision.policy_version, risk_class=decision.risk_class)
+        self.fields = self.fields.with_(
+            tool=decision.tool,
+            risk_class=decision.risk_class,
+            approval_required=decision.approval.rule != "none",
+        )
+
+    def use_defaults(self, budgets: Budgets, retry: RetryPolicy) -> None:
+        """Adopt the policy's default budgets and retry policy (before a decision exists)."""
+        self.budgets = budgets
+        self.retry = retry
+
+    def _charge(self, what: str) -> None:
+        limit = self.budgets.max_activities + (CLOSING_RESERVE if self.closing else 0)
+        if self.scheduled + 1 > limit:
+            raise BudgetExceeded(
+                "max_activities",
+                f"budget max_activities={self.budgets.max_activities} exhausted before {what}",
+            )
+        if not self.closing and self.now() >= self.deadline:
+            raise BudgetExceeded(
+                "max_runtime_s",
+                f"budget max_runtime_s={self.budgets.max_runtime_s} exceeded before {what} "
+                f"(case received {self.started.isoformat()})",
+            )
+        self.scheduled += 1
+
+    # -- scheduling ---------------------------------------------------------------------------------
+    def activity(self, name: str, payload: StepInput) -> Any:
+        """Schedule activity ``name`` once with the input model's JSON (plus the case's trace context),
+        charging the budget. Returns the task (retries: :meth:`step`)."""
+        self._charge(name)
+        return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
+
+    def step(
+        self, what: str, make: Callable[[], Any], *, with_audit: bool = False
+    ) -> Generator[Any, Any, Any]:
+        """Run the task ``make()`` builds until it succeeds, retrying per the policy (module docstring);
+        returns its result. ``with_audit``: the queued audit records are flushed (``record_audit``) in
+        parallel with it (``task_all``), and the result is still the task's own.
+
+        ``make`` is called again for every attempt (a task cannot be yielded twice); audit records a
+        failed attempt flushed are queued again (their ids make the re-flush idempotent). Use as
+        ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
+        ``Exception``) when a budget runs out, :class:`BudgetExceeded` from the charge, and anything
+        that is not an activity failure at once (a bug in the orchestrator).
+        """
+        attempt = 0
+        first_failure: datetime | None = None
+        resume_stage: str | None = None
+        while True:
+            attempt += 1
+            scheduled, pending = self.scheduled, list(self._pending_audit)
+            task = waited = make()
+            if with_audit:
+                flush = self.flush_audit()
+                waited = self.context.task_all([task] if flush is None else [task, flush])
+            try:
+                result = yield waited
+            except Exception as exc:
+                if type(exc) is not Exception:  # not a failed activity: a bug in this code
+                    raise
+                now = self.now()
+                first_failure = first_failure or now
+                self.scheduled = scheduled
+                self._pending_audit = pending + self._pending_audit
+                delay = self._retry_delay(exc, attempt, (now - first_failure).total_seconds())
+                if delay is None:
+                    raise
+                retry_at = now + timedelta(seconds=delay)
+                if is_transient_failure(exc) and attempt >= self.retry.max_attempts:
+                    resume_stage = resume_stage or self.tracker.stage
+                    self._stall(what, exc, first_failure, retry_at, resume_stage)
+                self.log(
+                    "retrying", at_step=what, attempt=attempt, error=failure_type(exc), retry_at=retry_at
+                )
+                yield self.context.create_timer(retry_at)
+                continue
+            if resume_stage is not None:
+                self.tracker.resume(resume_stage, self.now())  # type: ignore[arg-type]
+                self.publish()
+                self.audit("stage", {"stage": resume_stage, "resumed_after": what, "attempts": attempt})
+                self.log("resumed", at_step=what, attempts=attempt)
+            return task.result if with_audit else result
+
+    def _retry_delay(self, exc: Exception, attempt: int, failing_s: float) -> float | None:
+        """Seconds until the next attempt, or None when the failure's budget is spent."""
+        first = self.retry.first_retry_interval_s
+        if not is_transient_failure(exc):
+            return first if attempt < self.retry.max_attempts and not self.best_effort else None
+        if self.best_effort and attempt >= self.retry.max_attempts:
+            return None  # a failed case's closing steps are best effort
+        if failing_s >= self.retry.infra_budget_s:
+            return None
+        return min(first * 2 ** min(attempt - 1, 30), self.retry.infra_max_interval_s)
+
+    def _stall(self, what: str, exc: Exception, since: datetime, retry_at: datetime, resume: str) -> None:
+        if self.tracker.stage in FINAL_STAGES:
+            return
+        first_entry = self.tracker.stage != "stalled"
+        reason = f"{failure_type(exc)} in {what}"
+        self.tracker.stall(
+            self.now(),
+            {
+                "step": what,
+                "reason": reason,
+                "since": since.isoformat(),
+                "retryAt": retry_at.isoformat(),
+                "resumeStage": resume,
+            },
+        )
+        self.publish()
+        if first_entry:
+            self.audit("stage", {"stage": "stalled", "step": what, "reason": reason, "resume_stage": resume})
+            self.log("stalled", at_step=what, reason=reason)
+
+    def sub_orchestrator(self, name: str, payload: Any, instance_id: str) -> Any:
+        """Schedule sub-orchestration ``name`` as ``instance_id``, charging the budget. Returns the task."""
+        self._charge(name)
+        return self.context.call_sub_orchestrator(name, payload, instance_id)
+
+    # -- status and audit ---------------------------------------------------------------------------
+    def publish(self) -> None:
+        """Send the tracker's status as the custom status (set again every episode by the SDK)."""
+        self.context.set_custom_status(self.tracker.to_json())
+
+    def enter(self, stage: Stage, **data: Any) -> None:
+        """Enter ``stage`` now: timeline, custom status, an audit record and a log line."""
+        self.tracker.enter(stage, self.now())
+        self.publish()
+        self.audit("stage", {"stage": stage, **data})
+        self.log(stage)
+        self.announce(stage)
+
+    def announce(self, stage: str, detail: str | None = None) -> None:
+        """One plain log line ``<case id> <event type>: <stage>[ (detail)]`` on ``case.stage`` (only when
+        not replaying), beside the run-schema JSON line: the story of a case on a console."""
+        if not self.context.is_replaying:
+            stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
+                              f" ({detail})" if detail else "")
+
+    def audit(self, kind: str, data: dict[str, Any]) -> None:
+        """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now."""
+        self._audit_seq += 1
+        record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
+        self._pending_audit.append(AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now()))
+
+    def flush_audit(self) -> Any | None:
+        """Schedule ``record_audit`` for the queued records (None when nothing is queued)."""
+        if not self._pending_audit:
+            return None
+        records, self._pending_audit = self._pending_audit, []
+        batch = RecordAuditInput(case_instance_id=self.case_id, event_id=self.event.event_id, records=records)
+        return self.activity(names.RECORD_AUDIT, batch)
+
+    def log(self, step: str, **extra: Any) -> None:
+        """A structured run-schema log line (only when not replaying)."""
+        if not self.context.is_replaying:
+            age_s = (self.now() - self.started).total_seconds()
+            log_step(logger, step, self.fields, stage=self.tracker.stage, case_age_s=age_s, **extra)

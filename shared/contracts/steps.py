@@ -1,0 +1,221 @@
+"""Typed inputs and outputs of the judging activities: load the policy, classify, assess, decide.
+
+Every activity input and output crosses the durable boundary as JSON (the task hub stores it in the
+history), so each is a pydantic model here and only its JSON travels: the orchestrator builds the input
+model and schedules ``model.to_json()``; the activity validates the JSON with the model at entry
+(:meth:`StepModel.from_input`: a bad input raises :class:`shared.case_errors.StepInputError` naming the
+activity and the fields) and returns its output model's ``to_json()``; the orchestrator reads the output
+with the model (``model_validate``, or ``read`` where older histories recorded another shape).
+
+Wire compatibility: :meth:`StepModel.to_json` dumps only the fields that were *set* (given to the
+constructor or present in the JSON read), in declaration order, so the JSON is key for key what the
+activities and orchestrators exchanged before these models existed, and inputs scheduled by an older
+orchestrator (no ``event_id``, a whole ``policy`` instead of a ``policy_ref``, a judgment wrapped in
+``{"value", "judgment"}``) still validate. Shapes of the effect steps are in ``shared/contracts/effects.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+
+from shared.case_errors import StepInputError
+from shared.contracts.case import (
+    Assessment,
+    Budgets,
+    Classification,
+    MergeResult,
+    PolicyDecision,
+    RetryPolicy,
+)
+from shared.contracts.event import BusinessEvent
+from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, unpack_judged
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: A UTC datetime that travels as ``datetime.isoformat()`` text (``2026-01-05T08:00:00+00:00``), the form
+#: the orchestrators always wrote into activity inputs (pydantic's own form would end in ``Z``).
+IsoDatetime = Annotated[
+    datetime,
+    BeforeValidator(lambda v: datetime.fromisoformat(v) if isinstance(v, str) else v),
+    AfterValidator(_utc),
+    PlainSerializer(lambda v: _utc(v).isoformat(), return_type=str),
+]
+
+
+class StepModel(BaseModel):
+    """Base of every activity input and output: frozen, unknown keys refused, JSON in and out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON value that crosses the durable boundary: the set fields only, in declaration order
+        (module docstring), nested models dumped whole."""
+        return self.model_dump(mode="json", include=set(self.model_fields_set))
+
+    @classmethod
+    def from_input(cls, raw: Any, activity: str) -> Self:
+        """Validate an activity's input JSON. Raises :class:`StepInputError` (a ``ValueError``) naming
+        ``activity``, the model and each offending field; never returns a partial model."""
+        if not isinstance(raw, dict):
+            problem = f"expected a JSON object, got {type(raw).__name__}"
+            raise StepInputError(activity, cls.__name__, [problem])
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc']) or '(input)'}: {e['msg']}" for e in exc.errors()[:10]
+            ]
+            raise StepInputError(activity, cls.__name__, problems) from None
+
+
+class StepInput(StepModel):
+    """Base of activity inputs: ``trace_context`` is the W3C context the orchestrator adds to every input
+    (``shared.telemetry.with_trace_context``); the activity's span becomes its child."""
+
+    trace_context: dict[str, str] | None = None
+
+
+def _unwrap_judged(value: Any) -> Any:
+    """A judgment activity's ``{"value", "judgment"}`` output given where the judgment itself is expected
+    (inputs of older orchestrators and of tests) reads as its value."""
+    return unpack_judged(value, "input")[0]
+
+
+#: A :class:`Classification` that also accepts the classify output wrapping it.
+ClassificationIn = Annotated[Classification, BeforeValidator(_unwrap_judged)]
+#: An :class:`Assessment` that also accepts the assess output wrapping it.
+AssessmentIn = Annotated[Assessment, BeforeValidator(_unwrap_judged)]
+
+
+class PolicyRef(StepModel):
+    """A policy by reference: its ``version`` and ``digest`` (``sha256:<hex>``; ``shared/policy_ref.py``)."""
+
+    version: str
+    digest: str
+
+
+class PolicyDefaults(StepModel):
+    """The policy's default ``retry`` and ``budgets``: what applies before the policy decision."""
+
+    retry: RetryPolicy
+    budgets: Budgets
+
+
+# -- load_policy ------------------------------------------------------------------------------------------
+class LoadPolicyInput(StepInput):
+    """Input of ``load_policy``: ``case_instance_id`` and ``event_id`` only label the log line and span
+    (``event_id`` is absent from inputs of older orchestrators)."""
+
+    case_instance_id: str
+    event_id: str | None = None
+
+
+class PolicyLoaded(StepModel):
+    """Output of ``load_policy``: the policy by reference (``version``, ``digest``) and its ``defaults``.
+    Histories recorded before references hold the whole document instead
+    (``shared.policy_ref.from_load_result`` reads both)."""
+
+    version: str
+    digest: str
+    defaults: PolicyDefaults
+
+    @property
+    def ref(self) -> PolicyRef:
+        """The reference the judgment steps receive."""
+        return PolicyRef(version=self.version, digest=self.digest)
+
+
+# -- classify_case, assess_* ------------------------------------------------------------------------------
+class ClassifyInput(StepInput):
+    """Input of ``classify_case``: the case, its ``event``, the policy (``policy_ref``, or a whole ``policy``
+    document from an older orchestrator), the case's ``judgment_usage`` so far and the step's
+    ``judgment_slot`` (both absent from older inputs: no usage, slot 0 of 1)."""
+
+    case_instance_id: str
+    event: BusinessEvent
+    policy_ref: PolicyRef | None = None
+    policy: dict[str, Any] | None = None
+    judgment_usage: JudgmentUsage | None = None
+    judgment_slot: JudgmentSlot | None = None
+
+
+class AssessInput(StepInput):
+    """Input of ``assess_policy`` / ``assess_risk`` / ``assess_requester_history``: as
+    :class:`ClassifyInput` plus the ``classification`` being assessed."""
+
+    case_instance_id: str
+    event: BusinessEvent
+    classification: ClassificationIn
+    policy_ref: PolicyRef | None = None
+    policy: dict[str, Any] | None = None
+    judgment_usage: JudgmentUsage | None = None
+    judgment_slot: JudgmentSlot | None = None
+
+
+class _Judged(StepModel):
+    """A judgment step's output: the typed judgment ``value`` and its ``judgment`` record (declared by
+    each subclass, in that order: the order of the JSON keys)."""
+
+    @classmethod
+    def read(cls, raw: Any, step: str) -> Self:
+        """The output as recorded in the history; an output recorded before judgment records existed (the
+        bare judgment JSON) reads as a ``rules`` judgment of ``step`` without usage."""
+        value, record = unpack_judged(raw, step)
+        return cls.model_validate({"value": value, "judgment": record.model_dump(mode="json")})
+
+
+class Classified(_Judged):
+    """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``."""
+
+    value: Classification
+    judgment: JudgmentRecord
+
+
+class Assessed(_Judged):
+    """Output of an ``assess_*`` step: ``{"value": Assessment, "judgment": JudgmentRecord}``."""
+
+    value: Assessment
+    judgment: JudgmentRecord
+
+
+# -- decide_policy ----------------------------------------------------------------------------------------
+class DecideInput(StepInput):
+    """Input of ``decide_policy``: the case, ``event``, ``classification``, the specialists'
+    ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`)."""
+
+    case_instance_id: str
+    event: BusinessEvent
+    classification: ClassificationIn
+    assessments: list[AssessmentIn]
+    policy_ref: PolicyRef | None = None
+    policy: dict[str, Any] | None = None
+
+
+class Decided(StepModel):
+    """Output of ``decide_policy``: the ``merge`` of the assessments and the policy ``decision``."""
+
+    merge: MergeResult
+    decision: PolicyDecision
+
+
+__all__ = [
+    "AssessInput",
+    "Assessed",
+    "Classified",
+    "ClassifyInput",
+    "DecideInput",
+    "Decided",
+    "IsoDatetime",
+    "LoadPolicyInput",
+    "PolicyDefaults",
+    "PolicyLoaded",
+    "PolicyRef",
+    "StepInput",
+    "StepModel",
+]

@@ -1,0 +1,173 @@
+"""The typed activity contracts (shared/contracts/steps.py, effects.py) against the JSON real runs recorded.
+
+Every activity input and output in the golden histories (captured from real devhost runs, some before the
+contracts existed) validates with its model and dumps back to the very same JSON, so instances in flight
+keep their wire format; a bad input is refused at the activity's entry with an error naming the activity and
+the field; and ``@case_step`` keeps the Functions signature the worker indexes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Any
+
+import pytest
+
+import activities.case_steps as steps
+import activities.decisions as decisions
+import activities.effects as effects
+import activities.maintenance_steps as maintenance
+from devhost.durable import history as h
+from orchestrations import names
+from shared.case_errors import InputError, StepInputError
+from shared.contracts.effects import (
+    ApplyInput,
+    ApplyResult,
+    AuditAppended,
+    Notified,
+    NotifyInput,
+    RecordAuditInput,
+    Verdict,
+    VerifyDecisionInput,
+)
+from shared.contracts.steps import (
+    Assessed,
+    AssessInput,
+    Classified,
+    ClassifyInput,
+    Decided,
+    DecideInput,
+    LoadPolicyInput,
+    StepModel,
+)
+from shared.policy_ref import from_load_result
+from tests.golden.golden_replay import load_goldens
+from tests.unit.orchestrations.orch_fixtures import Approvals, Effects, case_sim, decision, event
+
+INPUTS: dict[str, type[StepModel]] = {
+    names.LOAD_POLICY: LoadPolicyInput,
+    names.CLASSIFY_CASE: ClassifyInput,
+    names.ASSESS_POLICY: AssessInput,
+    names.ASSESS_RISK: AssessInput,
+    names.ASSESS_REQUESTER_HISTORY: AssessInput,
+    names.DECIDE_POLICY: DecideInput,
+    names.RECORD_AUDIT: RecordAuditInput,
+    names.NOTIFY: NotifyInput,
+    names.APPLY_ACTION: ApplyInput,
+    names.VERIFY_DECISION: VerifyDecisionInput,
+}
+OUTPUTS: dict[str, type[StepModel]] = {
+    names.RECORD_AUDIT: AuditAppended,
+    names.NOTIFY: Notified,
+    names.APPLY_ACTION: ApplyResult,
+    names.VERIFY_DECISION: Verdict,
+}
+JUDGED: dict[str, type[Classified] | type[Assessed]] = {
+    names.CLASSIFY_CASE: Classified,
+    names.ASSESS_POLICY: Assessed,
+    names.ASSESS_RISK: Assessed,
+    names.ASSESS_REQUESTER_HISTORY: Assessed,
+}
+
+
+def recorded_steps() -> list[tuple[str, str, Any, Any]]:
+    """``(golden, activity, input JSON, output JSON or None)`` for every activity the goldens scheduled."""
+    found = []
+    for file_name, document in load_goldens():
+        scheduled: dict[int, tuple[str, Any]] = {}
+        outputs: dict[int, Any] = {}
+        for e in document["history"]:
+            if e["EventType"] == h.TASK_SCHEDULED:
+                scheduled[e["EventId"]] = (e["Name"], json.loads(e.get("Input") or "null"))
+            elif e["EventType"] == h.TASK_COMPLETED:
+                outputs[e["TaskScheduledId"]] = json.loads(e.get("Result") or "null")
+        for task_id, (name, raw) in scheduled.items():
+            found.append((file_name, name, raw, outputs.get(task_id)))
+    return found
+
+
+RECORDED = recorded_steps()
+
+
+def test_the_goldens_cover_every_case_activity():
+    assert set(INPUTS) <= {name for _, name, _, _ in RECORDED}
+
+
+def _id(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+@pytest.mark.parametrize(("golden", "name", "raw", "output"), RECORDED, ids=_id)
+def test_recorded_inputs_and_outputs_round_trip_through_their_models(golden, name, raw, output):
+    """Each recorded input validates and dumps the recorded top-level keys in their order (nested models
+    recorded by older code gain the fields added since, as they did before the contracts); each recorded
+    output reads with its model (judgments and the policy also in their older shapes)."""
+    model = INPUTS[name].from_input(raw, name)
+    assert list(model.to_json()) == list(raw), (golden, name)
+    assert type(model).model_validate(model.to_json()) == model
+    if output is None:
+        return
+    if name in OUTPUTS:
+        assert json.dumps(OUTPUTS[name].model_validate(output).to_json()) == json.dumps(output)
+    elif name in JUDGED:
+        judged = JUDGED[name].read(output, name)
+        value = output["value"] if set(output) == {"value", "judgment"} else output
+        assert judged.value.model_dump(mode="json") == value
+    elif name == names.DECIDE_POLICY:  # recorded before RetryPolicy's infra_* defaults: validates, dumps more
+        assert Decided.model_validate(output).merge.model_dump(mode="json") == output["merge"]
+    elif name == names.LOAD_POLICY:
+        assert from_load_result(output).version
+
+
+def test_what_todays_orchestrator_schedules_round_trips_exactly():
+    """Every input today's case_workflow schedules (an approved case: judgment, notify, audit, approval
+    tier, verify, apply) validates and dumps back to the same JSON text, so the models fix the wire."""
+    effects_ = Effects()
+    approvals = Approvals(lambda tier, gate: [[decision("bob", ["approver"], gate)]])
+    sim = case_sim(event("account.change"), effects_, approvals).run()
+    assert sim.output["status"] == "completed"
+    histories = [sim.history, *[tier.history for tier in approvals.tiers]]
+    scheduled = [e for history in histories for e in history if e["EventType"] == h.TASK_SCHEDULED]
+    assert {e["Name"] for e in scheduled} == set(INPUTS)
+    for e in scheduled:
+        model = INPUTS[e["Name"]].from_input(json.loads(e["Input"]), e["Name"])
+        assert json.dumps(model.to_json()) == e["Input"], e["Name"]
+
+
+@pytest.mark.parametrize(
+    ("builder", "raw", "field"),
+    [
+        (steps.load_policy, {"event_id": "e"}, "case_instance_id"),
+        (steps.classify_case, {"case_instance_id": "c", "policy": {}}, "event"),
+        (steps.assess_risk, {"case_instance_id": "c"}, "event"),
+        (steps.decide_policy, {"case_instance_id": "c", "assesments": []}, "assesments"),
+        (effects.record_audit, {"case_instance_id": "c", "event_id": "e", "records": [{}]}, "records.0.kind"),
+        (effects.notify, {"kind": "case_lost"}, "kind"),
+        (effects.apply_action, {"case_instance_id": "c", "mode": "auto"}, "event"),
+        (decisions.verify_decision, {"tier": "first"}, "tier"),
+    ],
+)
+def test_a_bad_input_is_refused_at_entry_naming_activity_and_field(builder, raw, field):
+    """Validation happens before the step does anything; the error is an InputError (and a ValueError)."""
+    fn = builder._function.get_user_function()
+    with pytest.raises(StepInputError) as caught:
+        fn(raw)
+    assert isinstance(caught.value, InputError) and isinstance(caught.value, ValueError)
+    assert caught.value.activity == builder._function.get_function_name()
+    assert any(p.startswith(field + ":") for p in caught.value.problems), caught.value.problems
+    with pytest.raises(StepInputError, match="expected a JSON object, got str"):
+        fn("not an object")
+
+
+def test_decorated_activities_keep_the_signature_the_worker_indexes():
+    """``payload`` is the only parameter of a case step; the client-bound ones add ``client`` and stay
+    async (the SDK's middleware wraps them)."""
+    for builder in (steps.load_policy, steps.classify_case, effects.apply_action, decisions.verify_decision):
+        fn = builder._function.get_user_function()
+        assert list(inspect.signature(fn).parameters) == ["payload"]
+        assert not inspect.iscoroutinefunction(fn)
+    for builder in (maintenance.find_maintenance_work, maintenance.purge_case_history):
+        fn = builder._function.get_user_function()
+        assert list(inspect.signature(fn).parameters) == ["payload", "client"]
+        assert inspect.iscoroutinefunction(fn)
