@@ -255,7 +255,10 @@ class TaskHub:
         """Queue a one-way operation for entity ``name``/``key`` (created by its first message);
         ``input_text`` is the RequestMessage input (:func:`entities.client_input`). Raises UnknownEntity
         (no entity function of that name, as the extension's client refuses it), ValueError (empty
-        name)."""
+        name; a key with ``/ \\ # ?`` or control characters, as EXT
+        ``DurableClient.SignalEntityAsyncInternal``)."""
+        if _BAD_ID_CHARS.search(key):
+            raise ValueError("Entity keys must not contain /, \\, #, ?, or control characters.")
         entity_id = entities.scheduler_id(name, key)
         if name.lower() not in self.entity_names:
             raise UnknownEntity(entities.unknown_entity_message(name, sorted(self.entity_names)), name)

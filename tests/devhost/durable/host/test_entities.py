@@ -107,6 +107,8 @@ def test_entity_http_api_routes(host: HostThread) -> None:
     bad = httpx.post(f"{base}/Nope/h?op=add", json="1")
     assert bad.status_code == 400 and "is not an entity function" in bad.text
     assert httpx.get(f"{base}/counter/never").status_code == 404
+    bad_key = httpx.post(f"{base}/Counter/a%23b?op=add", json="1")
+    assert bad_key.status_code == 400 and "Entity keys must not contain" in bad_key.text
     wait_for(lambda: httpx.get(f"{base}/counter/h").json() == 12, 10, interval_s=0.02, message="h at 12")
     listed = httpx.get(f"{base}/counter", params={"fetchState": "true"}).json()
     assert {"name": "counter", "key": "h"} in [e["entityId"] for e in listed]
