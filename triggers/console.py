@@ -21,6 +21,7 @@ without an identity.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -158,7 +159,7 @@ async def _decision_page(client: df.DurableOrchestrationClient, req: func.HttpRe
     pending = row.pending or {}
     pack = pending.get("pack") if isinstance(pending.get("pack"), dict) else None
     try:
-        records, _ = _audit(case_id)
+        records, _ = await asyncio.to_thread(_audit, case_id)  # storage: off the loop
     except storage.StorageUnavailable:
         return _unavailable(principal)
     if pack is None:  # decided or never awaited approval: show the sealed pack from the audit trail
@@ -276,7 +277,7 @@ async def case_page(req: func.HttpRequest, client: df.DurableOrchestrationClient
                              "Only the requester, the people who may decide it and readers see this case.",
                              principal)
     try:
-        records, chain = _audit(case_id)
+        records, chain = await asyncio.to_thread(_audit, case_id)
     except storage.StorageUnavailable:
         return _unavailable(principal)
     history = getattr(status, "historyEvents", None) or getattr(status, "history", None)  # SDK keeps the key

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -14,10 +13,11 @@ import pytest
 
 from activities import maintenance_steps
 from shared.settings import AppSettings
+from tests.fixtures.durable_client import RPC_BASE_URL as RPC
+from tests.fixtures.durable_client import FakeDurableClient
 from triggers import case_source
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
-RPC = "http://127.0.0.1:7071/runtime/webhooks/durabletask/"
 PAGE = 100  # the extension's page when asked for more than it gives
 
 
@@ -39,21 +39,6 @@ class TaskHub:
         more = start + len(page) < len(matching)
         token = str(start + len(page)) if more else "null"
         return httpx.Response(200, json=page, headers={case_source.CONTINUATION_HEADER: token})
-
-
-class Client:
-    """The bits of ``DurableOrchestrationClient`` the activity uses: the binding's rpcBaseUrl and
-    ``terminate``; ``get_status_by`` must not be called."""
-
-    def __init__(self) -> None:
-        self._orchestration_bindings = SimpleNamespace(rpc_base_url=RPC)
-        self.terminated: list[str] = []
-
-    async def terminate(self, instance_id: str, reason: str) -> None:
-        self.terminated.append(instance_id)
-
-    async def get_status_by(self, **_: Any) -> Any:
-        raise AssertionError("get_status_by reads only the first page")
 
 
 def status(instance_id: str, name: str, runtime: str, updated: datetime, custom: Any = None) -> dict:
@@ -89,7 +74,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> TaskHub:
     return hub
 
 
-def find_work(client: Client) -> dict[str, Any]:
+def find_work(client: FakeDurableClient) -> dict[str, Any]:
     fn = maintenance_steps.find_maintenance_work._function.get_user_function()
     fn = getattr(fn, "__wrapped__", fn)
     return asyncio.run(fn({"now": NOW.isoformat()}, client))
@@ -97,12 +82,12 @@ def find_work(client: Client) -> dict[str, Any]:
 
 def test_find_maintenance_work_reads_every_page(hub: TaskHub) -> None:
     """More than 100 instances: purges, reminders and the orphaned tier beyond the first page are found."""
-    client = Client()
+    client = FakeDurableClient()
     work = find_work(client)
     assert len(hub.requests) == 3  # 250 instances in pages of 100
     assert work["purge"] == [f"case-old-{n:03d}" for n in range(200)]
     assert [r["case_instance_id"] for r in work["reminders"]] == [f"case-wait-{n:03d}" for n in range(20, 40)]
-    assert client.terminated == ["case-gone-approval-0"]
+    assert [iid for iid, _ in client.terminated] == ["case-gone-approval-0"]  # and no get_status_by
     first = hub.requests[0].url.params
     assert first["showInput"] == "false"
     assert set(first["runtimeStatus"].split(",")) == {"Running", "Completed", "Failed", "Terminated"}
@@ -113,7 +98,7 @@ def test_a_task_hub_that_cannot_be_listed_fails_the_activity(hub: TaskHub, monke
     """An error answer raises (nothing terminated, reminded or purged from a partial listing)."""
     failing = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(500)))
     monkeypatch.setattr(case_source, "_client_for_loop", lambda: failing)
-    client = Client()
+    client = FakeDurableClient()
     with pytest.raises(case_source.CaseSourceError):
         find_work(client)
     assert client.terminated == []
