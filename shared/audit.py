@@ -386,8 +386,18 @@ def verify(records: list[AuditRecord]) -> VerifyResult:
 def verify_case(settings: AppSettings, instance_id: str) -> VerifyResult:
     """Read and verify one case's trail; a stored blob that is not a valid record is reported as the first
     bad record rather than raised."""
-    records: list[AuditRecord] = []
+    return read_verified(settings, instance_id)[0]
+
+
+def read_verified(settings: AppSettings, instance_id: str) -> tuple[VerifyResult, list[tuple[str, bytes]]]:
+    """One read of the case's trail: its verification (as :func:`verify_case`) and its records as stored
+    (as :func:`read_raw`), so a view of the trail lists and downloads it once. Raises storage errors."""
     raw = read_raw(settings, instance_id)
+    return _verify_raw(raw), raw
+
+
+def _verify_raw(raw: list[tuple[str, bytes]]) -> VerifyResult:
+    records: list[AuditRecord] = []
     for position, (name, body) in enumerate(raw):
         try:
             records.append(AuditRecord.model_validate_json(body))

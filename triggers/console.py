@@ -100,8 +100,7 @@ def _audit(case_id: str) -> tuple[list[dict[str, Any]], audit.VerifyResult]:
         return [], audit.VerifyResult(ok=True, count=0)
     settings = AppSettings.from_env()
     with storage.request_path("console audit"):
-        result = audit.verify_case(settings, case_id)
-        raw = audit.read_raw(settings, case_id) if result.count else []
+        result, raw = audit.read_verified(settings, case_id)
     return full_records(raw, result), result
 
 

@@ -224,3 +224,18 @@ def test_a_container_gone_after_it_was_created_is_created_again_on_the_retry(sto
     with storage_faults("record_audit"):
         audit.append(storage_settings, "case-g", "e-1", "stage", {}, at=AT, record_id="case-g:1")
     assert [r.record_id for r in audit.read(storage_settings, "case-g")] == ["case-g:1"]
+
+
+def test_a_view_reads_the_trail_once(storage_settings, monkeypatch):
+    """read_verified: the verification and the stored records from one listing and one download per blob
+    (the case audit endpoint and the console used to read the trail twice)."""
+    batch = [audit.NewRecord(f"case-v:{i}", "stage", {"stage": f"s{i}"}, AT) for i in range(3)]
+    audit.append_many(storage_settings, "case-v", "e-1", batch)
+    audit.append(storage_settings, "case-v", "e-1", "stage", {}, at=AT, record_id="case-v:3")
+    calls = _count_calls(monkeypatch)
+
+    result, raw = audit.read_verified(storage_settings, "case-v")
+
+    assert result.ok and result.count == 4 and len(raw) == 4
+    assert calls == ["list_blobs", "download_blob", "download_blob"]
+    assert audit.read_verified(storage_settings, "case-none") == (audit.VerifyResult(ok=True, count=0), [])
