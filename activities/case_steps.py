@@ -1,5 +1,8 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
+From orchestration version 3.0 the case loads the policy in ``classify_case`` (one activity and one episode
+less per case); ``load_policy`` stays for instances started before.
+
 Each is one business action with a typed input and output (``shared/contracts/steps.py``) and runs in
 ``@case_step`` (``activities/step.py``: input validated at entry, span ``case.<step>`` with the run-schema
 attributes, one run-schema log line, the output's JSON returned). They read app settings here, at the edge
@@ -87,12 +90,22 @@ def _judged(step: Step, record: JudgmentRecord, risk_class: str) -> None:
 @case_step("classify", ClassifyInput, done="classified")
 def classify_case(payload: ClassifyInput, step: Step) -> Classified:
     """Classify the event with the configured judgment; input :class:`ClassifyInput`, output
-    :class:`Classified` (``{"value": Classification, "judgment": JudgmentRecord}``)."""
-    judgment = _judgment(payload, _policy(payload))
+    :class:`Classified` (``{"value": Classification, "judgment": JudgmentRecord}``). An input naming no
+    policy (orchestration version 3.0) loads the current one as ``load_policy`` does and returns its
+    reference with the classification (``policy``: :class:`PolicyLoaded`). Raises ``PolicyError`` when the
+    policy file is missing or invalid, or a reference no longer resolves."""
+    loaded: dict[str, PolicyLoaded] = {}
+    if payload.policy_ref is None and payload.policy is None:
+        policy, digest = policy_store.current(AppSettings.current())
+        step.note(policy_version=policy.version, policy_digest=digest)
+        loaded["policy"] = PolicyLoaded.model_validate(load_result(policy, digest))
+    else:
+        policy = _policy(payload)
+    judgment = _judgment(payload, policy)
     classification, record = judge_classification(judgment, payload.event)
     step.note(judgment=judgment.name, category=classification.category, confidence=classification.confidence)
     _judged(step, record, classification.risk_class)
-    return Classified(value=classification, judgment=record)
+    return Classified(value=classification, judgment=record, **loaded)
 
 
 def _assess(specialist: str, payload: AssessInput, step: Step) -> Assessed:

@@ -12,7 +12,10 @@ instance was started with. Instances started before versioning have version ``""
 - 1 (``""``): the queued audit records are flushed by a ``record_audit`` activity in parallel with the
   step they go with (``task_all``);
 - 2.0: the queued audit records travel in the input of the step they go with (``StepInput.audit``,
-  appended by ``@case_step`` before the step's body): no ``record_audit`` activity.
+  appended by ``@case_step`` before the step's body): no ``record_audit`` activity;
+- 3.0: no ``load_policy`` activity: ``classify_case`` loads the policy and returns its reference and
+  defaults with the classification (the steps before it run on the code's default retry and budgets, as
+  ``load_policy`` did).
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -22,10 +25,12 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "2.0"
+CURRENT = "3.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
+#: From this major version on, ``classify_case`` loads the policy (no ``load_policy`` activity).
+POLICY_IN_CLASSIFY = 3
 
 
 def major(version: str | None) -> int:

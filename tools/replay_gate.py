@@ -18,7 +18,8 @@ cannot be read. A recorded output that differs from the replayed one is reported
 Orchestration versions: an instance replays with the version it was started with (``ExecutionStarted
 .Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it, so an
 instance from there is replayed with each version the app knows (unversioned and host.json
-``defaultVersion``) and passes when one of them replays; its verdict otherwise is the unversioned one.
+``defaultVersion``, with every major version ``N.0`` up to it) and passes when one of them replays; when
+none does, the verdict is that of the version that replayed the most actions.
 
 History from the Durable HTTP API or from files without devhost's retry markers: a retry of an activity
 (TaskFailed, then a timer, then the same activity again) is recognised and folded into one action, as the
@@ -75,6 +76,8 @@ class GateResult:
     breaks: bool
     difference: str | None = None
     note: str | None = None
+    #: How many recorded actions replayed identically before the difference (picks among versions).
+    matched: int = 0
 
     def line(self) -> str:
         """One report line: ``BREAKS``/``ok``, instance, orchestrator, status and the difference."""
@@ -144,14 +147,17 @@ def replay(
     for version in versions:
         history = [{**e, "Version": version} if e is started else e for e in instance.history]
         results.append(_replay(dataclasses.replace(instance, history=history), handler))
-    return next((r for r in results if not r.breaks), results[0])
+    # one that replays; else the version that replayed furthest (the first, unversioned, on a tie)
+    return next((r for r in results if not r.breaks), None) or max(results, key=lambda r: r.matched)
 
 
 def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
 
-    def verdict(breaks: bool, difference: str | None = None, note: str | None = None) -> GateResult:
+    def verdict(
+        breaks: bool, difference: str | None = None, note: str | None = None, matched: int = 0
+    ) -> GateResult:
         return GateResult(
-            instance.instance_id, instance.name, instance.runtime_status, breaks, difference, note
+            instance.instance_id, instance.name, instance.runtime_status, breaks, difference, note, matched
         )
 
     if handler is None:
@@ -168,7 +174,7 @@ def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
         history = aligned
     if result.state is None:
         return verdict(breaks=True, difference=f"replay failed: {str(result.error)[:300]}")
-    for action, event in zip(leaves, state.leaves, strict=False):
+    for index, (action, event) in enumerate(zip(leaves, state.leaves, strict=False)):
         if not matches(action, event):
             return verdict(
                 breaks=True,
@@ -176,6 +182,7 @@ def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
                     f"#{event.get('EventId')}: history has {describe_event(event)}, "
                     f"today's code schedules {describe_action(action)}"
                 ),
+                matched=index,
             )
     if len(leaves) < len(state.leaves):
         event = state.leaves[len(leaves)]
@@ -188,6 +195,7 @@ def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
                 f"#{event.get('EventId')}: history has {describe_event(event)}, "
                 f"today's code schedules nothing{reason}"
             ),
+            matched=len(leaves),
         )
     if result.user_error or (result.state.get("error") and not _failed(history)):
         return verdict(
@@ -330,9 +338,15 @@ def _hub_name(app_dir: Path) -> str:
 
 
 def _known_versions(app_dir: Path) -> tuple[str, ...]:
-    """Unversioned, then host.json ``defaultVersion`` when set."""
+    """Unversioned, then ``N.0`` for N = 2 … host.json ``defaultVersion``'s major number, then
+    ``defaultVersion`` itself (when set and not among them)."""
     default = _durable_settings(app_dir).get("defaultVersion")
-    return ("", str(default)) if default else ("",)
+    if not default:
+        return ("",)
+    text = str(default)
+    head = text.split(".", 1)[0]
+    known = ["", *(f"{n}.0" for n in range(2, int(head) + 1))] if head.isdigit() else [""]
+    return (*known, text) if text not in known else tuple(known)
 
 
 def main(argv: list[str] | None = None) -> int:

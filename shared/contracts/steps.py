@@ -148,7 +148,8 @@ class PolicyLoaded(StepModel):
 # -- classify_case, assess_* ------------------------------------------------------------------------------
 class ClassifyInput(StepInput):
     """Input of ``classify_case``: the case, its ``event``, the policy (``policy_ref``, or a whole ``policy``
-    document from an older orchestrator), the case's ``judgment_usage`` so far and the step's
+    document from an older orchestrator; neither from orchestration version 3.0 on: the step loads the
+    policy itself and returns its reference), the case's ``judgment_usage`` so far and the step's
     ``judgment_slot`` (both absent from older inputs: no usage, slot 0 of 1)."""
 
     case_instance_id: str
@@ -185,10 +186,22 @@ class _Judged(StepModel):
 
 
 class Classified(_Judged):
-    """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``."""
+    """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``, plus
+    ``policy`` (:class:`PolicyLoaded`: the reference and defaults of the policy the step loaded) when its
+    input named no policy (orchestration version 3.0: ``load_policy`` folded into ``classify_case``)."""
 
     value: Classification
     judgment: JudgmentRecord
+    policy: PolicyLoaded | None = None
+
+    @classmethod
+    def read(cls, raw: Any, step: str) -> Self:
+        """As :meth:`_Judged.read`, keeping ``policy`` when the output carries it."""
+        judged = super().read(raw, step)
+        policy = raw.get("policy") if isinstance(raw, dict) else None
+        if policy is None:
+            return judged
+        return cls.model_validate({**judged.to_json(), "policy": policy})
 
 
 class Assessed(_Judged):
