@@ -8,7 +8,11 @@ returns its output model; the decorator supplies what every step repeats (``shar
    ``trace_context``;
 2. the input validated with the step's model (:meth:`shared.contracts.steps.StepModel.from_input`: a bad
    input raises ``StepInputError`` inside the span, so the span shows it);
-3. optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
+3. the audit records the input carries (``audit``: the case's records flushed with this step, orchestrator
+   version 2 on) appended to the case's trail before the body (``shared.audit.append_many``, idempotent per
+   record id, so a retried step appends nothing twice; a failure of storage is ``StorageUnavailable``,
+   transient, and the body does not run: audit first, then the step's effect);
+   optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
    ``StorageUnavailable``);
 4. after the body: ``latency_ms`` (since the activity started, milliseconds), the final run fields on the
    span, and one run-schema log line ``done`` with what the body noted (:meth:`Step.note`);
@@ -31,7 +35,9 @@ from typing import Any
 
 from opentelemetry import trace
 
+from shared import audit
 from shared.contracts.steps import StepInput, StepModel
+from shared.settings import AppSettings
 from shared.storage import storage_faults
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
@@ -77,6 +83,20 @@ class Step:
 
 
 Recover = Callable[[Exception, Any, RunFields], StepModel | None]
+
+
+def append_audit(inp: StepInput, step: Step, where: str) -> None:
+    """Append the audit records ``inp`` carries (``inp.audit``) to the trail of the case ``step`` runs for
+    (its run id and event id), as one batch; nothing when it carries none. Transient storage errors raise
+    ``StorageUnavailable`` naming ``where``; a record id already on the trail is not appended again."""
+    if not inp.audit:
+        return
+    if step.fields.run_id == "?" or step.fields.event_id is None:
+        raise ValueError(f"{where}: audit records need the case instance id and the event id in the input")
+    batch = [audit.NewRecord(r.record_id, r.kind, r.data, r.at) for r in inp.audit]
+    with storage_faults(where):
+        audit.append_many(AppSettings.current(), step.fields.run_id, step.fields.event_id, batch)
+    step.note(audit_records=len(batch))
 
 
 def case_step(
@@ -134,6 +154,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
+                        append_audit(inp, step, span_name)
                         output = await body(inp, step, *args, **kwargs)
                         finish(step, started)
                 except Exception as exc:
@@ -152,6 +173,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
+                        append_audit(inp, step, span_name)
                         output = body(inp, step, *args, **kwargs)
                         finish(step, started)
                 except Exception as exc:

@@ -15,6 +15,11 @@ would break (a differing or missing action, or the orchestrator raising while re
 cannot be read. A recorded output that differs from the replayed one is reported but does not fail the gate
 (the instance does not break; its result was already delivered).
 
+Orchestration versions: an instance replays with the version it was started with (``ExecutionStarted
+.Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it, so an
+instance from there is replayed with each version the app knows (unversioned and host.json
+``defaultVersion``) and passes when one of them replays; its verdict otherwise is the unversioned one.
+
 History from the Durable HTTP API or from files without devhost's retry markers: a retry of an activity
 (TaskFailed, then a timer, then the same activity again) is recognised and folded into one action, as the
 extension's retry interceptor does (:func:`mark_retries`).
@@ -23,6 +28,7 @@ extension's retry interceptor does (:func:`mark_retries`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -125,8 +131,23 @@ def mark_retries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
-def replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
-    """Replay ``instance`` against ``handler`` (None: the orchestrator no longer exists) and compare."""
+def replay(
+    instance: InstanceHistory, handler: Handler | None, versions: tuple[str, ...] = ("",)
+) -> GateResult:
+    """Replay ``instance`` against ``handler`` (None: the orchestrator no longer exists) and compare. An
+    instance whose version is unknown (``ExecutionStarted.Version`` None: from the Durable HTTP API) is
+    replayed with each of ``versions`` (module docstring)."""
+    started = next((e for e in instance.history if e.get("EventType") == h.EXECUTION_STARTED), None)
+    if started is None or started.get("Version") is not None:
+        return _replay(instance, handler)
+    results = []
+    for version in versions:
+        history = [{**e, "Version": version} if e is started else e for e in instance.history]
+        results.append(_replay(dataclasses.replace(instance, history=history), handler))
+    return next((r for r in results if not r.breaks), results[0])
+
+
+def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
 
     def verdict(breaks: bool, difference: str | None = None, note: str | None = None) -> GateResult:
         return GateResult(
@@ -276,10 +297,13 @@ def _output_note(history: list[dict[str, Any]], state: dict[str, Any]) -> str | 
     return None
 
 
-def run_gate(instances: Iterable[InstanceHistory], handlers: dict[str, Handler]) -> list[GateResult]:
-    """Replay every instance (orchestrator looked up case-insensitively, as the host does)."""
+def run_gate(
+    instances: Iterable[InstanceHistory], handlers: dict[str, Handler], versions: tuple[str, ...] = ("",)
+) -> list[GateResult]:
+    """Replay every instance (orchestrator looked up case-insensitively, as the host does); ``versions``:
+    what an instance of unknown version is tried with (:func:`replay`)."""
     lower = {name.lower(): fn for name, fn in handlers.items()}
-    return [replay(i, lower.get(i.name.lower())) for i in instances]
+    return [replay(i, lower.get(i.name.lower()), versions) for i in instances]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -296,9 +320,19 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _hub_name(app_dir: Path) -> str:
+def _durable_settings(app_dir: Path) -> dict[str, Any]:
     host = json.loads((app_dir / "host.json").read_text())
-    return str(host.get("extensions", {}).get("durableTask", {}).get("hubName") or "TestHubName")
+    return dict(host.get("extensions", {}).get("durableTask", {}))
+
+
+def _hub_name(app_dir: Path) -> str:
+    return str(_durable_settings(app_dir).get("hubName") or "TestHubName")
+
+
+def _known_versions(app_dir: Path) -> tuple[str, ...]:
+    """Unversioned, then host.json ``defaultVersion`` when set."""
+    default = _durable_settings(app_dir).get("defaultVersion")
+    return ("", str(default)) if default else ("",)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:
         print(f"replay gate: {exc}", file=sys.stderr)
         return 2
-    results = run_gate(instances, handlers)
+    results = run_gate(instances, handlers, _known_versions(app_dir))
     for result in results:
         print(result.line())
     broken = sum(r.breaks for r in results)

@@ -74,11 +74,25 @@ class StepModel(BaseModel):
             raise StepInputError(activity, cls.__name__, problems) from None
 
 
+class AuditRecordIn(StepModel):
+    """One audit record to append: its deterministic ``record_id`` (``{case}:{seq:03d}:{kind}``), ``kind``,
+    JSON ``data`` and the orchestrator's time ``at`` (UTC)."""
+
+    record_id: str
+    kind: str
+    data: dict[str, Any]
+    at: IsoDatetime
+
+
 class StepInput(StepModel):
     """Base of activity inputs: ``trace_context`` is the W3C context the orchestrator adds to every input
-    (``shared.telemetry.with_trace_context``); the activity's span becomes its child."""
+    (``shared.telemetry.with_trace_context``); the activity's span becomes its child. ``audit``: the case's
+    audit records flushed with this step (orchestrator version 2 on, ``orchestrations/names.py``):
+    ``@case_step`` appends them to the case's trail before the step's body runs (idempotent per record id),
+    instead of a ``record_audit`` activity beside the step."""
 
     trace_context: dict[str, str] | None = None
+    audit: list[AuditRecordIn] | None = None
 
 
 def _unwrap_judged(value: Any) -> Any:
@@ -207,6 +221,7 @@ class Decided(StepModel):
 __all__ = [
     "AssessInput",
     "Assessed",
+    "AuditRecordIn",
     "Classified",
     "ClassifyInput",
     "DecideInput",
