@@ -141,13 +141,17 @@ def assess_requester_history(payload: AssessInput, step: Step) -> Assessed:
 
 
 @bp.activity_trigger(input_name="payload")
-@case_step("decide_policy", DecideInput, done="policy_decided")
+@case_step("decide_policy", DecideInput, done="policy_decided", audit_after_body=True)
 def decide_policy(payload: DecideInput, step: Step) -> Decided:
     """Merge the assessments (declared tie-breaks, provenance kept) and evaluate the policy.
 
     Input :class:`DecideInput`; output :class:`Decided` (``{"merge": MergeResult, "decision":
     PolicyDecision}``). Running this pure code in an activity records its result in the history, so a
-    later code change never alters the decision of a case already decided.
+    later code change never alters the decision of a case already decided. With a ``record`` in the input
+    (orchestration version 4.0) the step completes the case's ``classified`` record with the
+    classification, merge and decision and appends it after the records riding in ``audit``, in one batch
+    (``@case_step``; idempotent per record id), and names it in ``recorded``. Raises ``PolicyError``;
+    ``StorageUnavailable`` when the append fails (transient: the orchestrator retries the step).
     """
     policy = _policy(payload)
     merged = merge_assessments(payload.assessments, policy.defaults.low_confidence_threshold)
@@ -158,5 +162,14 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
         approval_required=decision.approval.rule != "none",
     )
     step.note(policy_version=decision.policy_version, rule_id=decision.rule_id, merge_rule=merged.rule)
-    return Decided(merge=merged, decision=decision)
+    if payload.record is None:
+        return Decided(merge=merged, decision=decision)
+    data = {
+        **payload.record.data,
+        "classification": payload.classification.model_dump(mode="json"),
+        "merge": merged.model_dump(mode="json"),
+        "decision": decision.model_dump(mode="json"),
+    }
+    step.record(payload.record.model_copy(update={"data": data}))
+    return Decided(merge=merged, decision=decision, recorded=payload.record.record_id)
 

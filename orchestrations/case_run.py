@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from orchestrations import names
+from orchestrations import names, versions
 from orchestrations.run_state import RunState
 from shared.contracts.case import (
     ApprovalGate,
@@ -139,17 +139,34 @@ class CaseRun(RunState):
         self, policy: LoadedPolicy, classification: Classification, assessments: list[Assessment]
     ) -> Steps:
         """``decide_policy`` (merge + policy); the decision's budgets and retry apply from now on, and the
-        case enters ``classified`` with its judgment on record. Returns :class:`Decided`."""
+        case enters ``classified`` with its judgment on record. From orchestration version 4.0 the step
+        appends the queued records and the ``classified`` record itself (its id taken here, so a case whose
+        decision fails for good has no record with that id); before, the record is queued with the
+        decision copied in. Returns :class:`Decided`."""
+        in_step = self.version >= versions.DECIDE_RECORDS
+        record = (
+            self.audit("stage", {"stage": "classified", "judgment": self._judgment_audit()}, queue=False)
+            if in_step
+            else None
+        )
         step = DecideInput(
             case_instance_id=self.case_id,
             event=self.event,
             classification=classification,
             assessments=assessments,
             **policy.input,
+            **({"record": record} if record is not None else {}),
         )
-        raw = yield from self.step(names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step))
+        raw = yield from self.step(
+            names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step), with_audit=in_step
+        )
         decided = Decided.model_validate(raw)
         self.use_decision(decided.decision)
+        if record is not None:
+            if decided.recorded != record.record_id:
+                raise ValueError(f"decide_policy did not record {record.record_id}")
+            self.enter("classified", recorded=True)
+            return decided
         # merge and decision as recorded (an older history's lack later defaults: its audit record stays)
         self.enter(
             "classified",

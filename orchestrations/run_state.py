@@ -233,11 +233,13 @@ class RunState:
         """Send the tracker's status as the custom status (set again every episode by the SDK)."""
         self.context.set_custom_status(self.tracker.to_json())
 
-    def enter(self, stage: Stage, **data: Any) -> None:
-        """Enter ``stage`` now: timeline, custom status, an audit record and a log line."""
+    def enter(self, stage: Stage, *, recorded: bool = False, **data: Any) -> None:
+        """Enter ``stage`` now: timeline, custom status, an audit record (unless a step ``recorded`` it
+        already) and a log line."""
         self.tracker.enter(stage, self.now())
         self.publish()
-        self.audit("stage", {"stage": stage, **data})
+        if not recorded:
+            self.audit("stage", {"stage": stage, **data})
         self.log(stage)
         self.announce(stage)
 
@@ -248,11 +250,16 @@ class RunState:
             stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
                               f" ({detail})" if detail else "")
 
-    def audit(self, kind: str, data: dict[str, Any]) -> None:
-        """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now."""
+    def audit(self, kind: str, data: dict[str, Any], *, queue: bool = True) -> AuditRecordIn:
+        """An audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now, queued
+        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``).
+        Returns the record."""
         self._audit_seq += 1
         record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
-        self._pending_audit.append(AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now()))
+        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
+        if queue:
+            self._pending_audit.append(record)
+        return record
 
     def flush_audit(self) -> Any | None:
         """Schedule ``record_audit`` for the queued records (None when nothing is queued; version 1)."""

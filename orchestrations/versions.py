@@ -15,7 +15,10 @@ instance was started with. Instances started before versioning have version ``""
   appended by ``@case_step`` before the step's body): no ``record_audit`` activity;
 - 3.0: no ``load_policy`` activity: ``classify_case`` loads the policy and returns its reference and
   defaults with the classification (the steps before it run on the code's default retry and budgets, as
-  ``load_policy`` did).
+  ``load_policy`` did);
+- 4.0: ``decide_policy`` appends the records queued so far (``received``) and the ``classified`` record,
+  which it completes with the classification, merge and decision it has (``DecideInput.record``): the
+  decision is no longer copied into the next step's input as part of an audit record.
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -25,12 +28,14 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "3.0"
+CURRENT = "4.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
 #: From this major version on, ``classify_case`` loads the policy (no ``load_policy`` activity).
 POLICY_IN_CLASSIFY = 3
+#: From this major version on, ``decide_policy`` appends the ``classified`` record (and those queued before).
+DECIDE_RECORDS = 4
 
 
 def major(version: str | None) -> int:

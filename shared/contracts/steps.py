@@ -214,7 +214,10 @@ class Assessed(_Judged):
 # -- decide_policy ----------------------------------------------------------------------------------------
 class DecideInput(StepInput):
     """Input of ``decide_policy``: the case, ``event``, ``classification``, the specialists'
-    ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`)."""
+    ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`).
+    ``record`` (orchestration version 4.0): the case's ``classified`` stage record without what the step
+    computes; the step adds ``classification``, ``merge`` and ``decision`` and appends it after the records
+    riding in ``audit``, so the decision is not copied into a later step's input."""
 
     case_instance_id: str
     event: BusinessEvent
@@ -222,13 +225,17 @@ class DecideInput(StepInput):
     assessments: list[AssessmentIn]
     policy_ref: PolicyRef | None = None
     policy: dict[str, Any] | None = None
+    record: AuditRecordIn | None = None
 
 
 class Decided(StepModel):
-    """Output of ``decide_policy``: the ``merge`` of the assessments and the policy ``decision``."""
+    """Output of ``decide_policy``: the ``merge`` of the assessments and the policy ``decision`` (and
+    ``recorded``, below)."""
 
     merge: MergeResult
     decision: PolicyDecision
+    #: The id of the ``classified`` record the step appended (its input's ``record``; version 4.0).
+    recorded: str | None = None
 
 
 __all__ = [

@@ -49,9 +49,9 @@ def test_an_approved_case_is_explained_by_its_run_log(app, caplog):
     assert steps["policy_loaded"] == 0 and all(
         line.get("policy_version") for line in lines if line["step"] == "classified" and "category" in line
     ), steps
-    # the audit records ride with notify and apply (orchestration version 2.0): their lines count them
+    # audit records ride with decide, notify and apply (versions 2.0, 4.0): their lines count them
     riding = {line["step"]: line.get("audit_records") for line in lines if line.get("audit_records")}
-    assert set(riding) == {"notified", "applied"}, riding
+    assert set(riding) == {"policy_decided", "notified", "applied"}, riding  # decide: version 4.0
     for stage in ("received", "classified", "awaiting_approval", "ready_to_apply", "completed"):
         stage_lines = [line for line in lines if line["step"] == stage and line.get("stage") == stage]
         assert len(stage_lines) == 1, (stage, steps)

@@ -89,6 +89,20 @@ class Effects:
         known = {r["record_id"] for r in self.audited}
         self.audited.extend(r for r in payload.get("audit") or [] if r["record_id"] not in known)
 
+    def decide_policy(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The real ``decide_policy`` on the input without its audit part; what it would append (the riding
+        records, then the completed ``classified`` record: version 4.0) goes to ``audited``."""
+        record = payload.get("record")
+        core = {k: v for k, v in payload.items() if k not in ("audit", "record")}
+        out = user_fn(steps.decide_policy)(core)
+        self._audit_from(payload)
+        if record is None:
+            return out
+        data = {**record["data"], "classification": core["classification"], "merge": out["merge"],
+                "decision": out["decision"]}
+        self._audit_from({"audit": [{**record, "data": data}]})
+        return {**out, "recorded": record["record_id"]}
+
     def notify(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._audit_from(payload)
         self.notified.append(payload)
@@ -105,7 +119,7 @@ class Effects:
             names.ASSESS_POLICY: user_fn(steps.assess_policy),
             names.ASSESS_RISK: user_fn(steps.assess_risk),
             names.ASSESS_REQUESTER_HISTORY: user_fn(steps.assess_requester_history),
-            names.DECIDE_POLICY: user_fn(steps.decide_policy),
+            names.DECIDE_POLICY: self.decide_policy,
             names.APPLY_ACTION: self.apply_action,
             names.NOTIFY: self.notify,
             names.RECORD_AUDIT: self.record_audit,
