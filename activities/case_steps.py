@@ -172,5 +172,7 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
         "decision": decision.model_dump(mode="json"),
     }
     step.record(payload.record.model_copy(update={"data": data}))
-    return Decided(merge=merged, decision=decision, recorded=payload.record.record_id)
+    # the merge's provenance (inputs) is on the audit record just appended: not copied into the output
+    brief = merged.model_copy(update={"inputs": []})
+    return Decided(merge=brief, decision=decision, recorded=payload.record.record_id)
 

@@ -165,7 +165,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
-                        riding = list(inp.audit or [])
+                        riding = [r.filled(inp.to_json()) for r in inp.audit or []]
                         append_audit([] if audit_after_body else riding, step, span_name)
                         output = await body(inp, step, *args, **kwargs)
                         append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
@@ -186,7 +186,7 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
-                        riding = list(inp.audit or [])
+                        riding = [r.filled(inp.to_json()) for r in inp.audit or []]
                         append_audit([] if audit_after_body else riding, step, span_name)
                         output = body(inp, step, *args, **kwargs)
                         append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)

@@ -250,13 +250,17 @@ class RunState:
             stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
                               f" ({detail})" if detail else "")
 
-    def audit(self, kind: str, data: dict[str, Any], *, queue: bool = True) -> AuditRecordIn:
+    def audit(
+        self, kind: str, data: dict[str, Any], *, queue: bool = True, fill_from: list[str] | None = None
+    ) -> AuditRecordIn:
         """An audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now, queued
-        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``).
-        Returns the record."""
+        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``);
+        ``fill_from``: keys of the input of the step it rides with that complete ``data``
+        (:meth:`AuditRecordIn.filled`). Returns the record."""
         self._audit_seq += 1
         record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
-        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
+        extra = {"fill_from": fill_from} if fill_from else {}
+        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now(), **extra)
         if queue:
             self._pending_audit.append(record)
         return record

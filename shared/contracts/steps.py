@@ -19,7 +19,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    model_serializer,
+)
 
 from shared.case_errors import StepInputError
 from shared.contracts.case import (
@@ -88,6 +96,27 @@ class AuditRecordIn(StepModel):
     kind: str
     data: dict[str, Any]
     at: IsoDatetime
+    #: Keys of the carrying step's input whose values complete ``data`` before the append (a record riding
+    #: in a step's input that holds the same value, e.g. the close notice's ``outcome``: not copied twice).
+    fill_from: list[str] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_fill(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        if data.get("fill_from") is None:
+            data.pop("fill_from", None)  # the record's JSON as before the field existed
+        return data
+
+    def filled(self, step_input: dict[str, Any]) -> AuditRecordIn:
+        """This record with ``data`` completed from ``step_input`` (the carrying step's input JSON) for the
+        keys in ``fill_from``. Raises ``ValueError`` when one of them is missing there."""
+        if not self.fill_from:
+            return self
+        missing = [k for k in self.fill_from if step_input.get(k) is None]
+        if missing:
+            raise ValueError(f"audit record {self.record_id}: the step input lacks {missing}")
+        data = {**self.data, **{k: step_input[k] for k in self.fill_from}}
+        return AuditRecordIn(record_id=self.record_id, kind=self.kind, data=data, at=self.at)
 
 
 class StepInput(StepModel):
@@ -247,7 +276,8 @@ class Decided(StepModel):
 
     merge: MergeResult
     decision: PolicyDecision
-    #: The id of the ``classified`` record the step appended (its input's ``record``; version 4.0).
+    #: The id of the ``classified`` record the step appended (its input's ``record``; version 4.0); the
+    #: ``merge`` then comes without its ``inputs`` (they are on that record).
     recorded: str | None = None
 
 

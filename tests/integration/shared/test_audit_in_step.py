@@ -95,7 +95,8 @@ def test_decide_policy_appends_the_riding_records_and_the_completed_classified_r
     data = trail[1].data
     assert data["stage"] == "classified" and data["judgment"] == {"source": "rules"}
     assert data["classification"] == classified
-    assert data["merge"] == out["merge"] and data["decision"] == out["decision"]
+    assert data["decision"] == out["decision"] and data["merge"] == {**out["merge"], "inputs": [assessment]}
+    assert out["merge"]["inputs"] == []  # the provenance is on the record, not copied into the output
 
     assert decide(payload) == out  # retried: the same output, nothing appended twice
     assert len(audit.read(storage_settings, case_id)) == 2

@@ -21,6 +21,7 @@ from shared.apply_plan import plan_action
 from shared.approvals import DECISION_EVENT
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent, case_instance_id
+from shared.contracts.steps import AuditRecordIn
 from shared.judgment_budget import expand_judgment_audit
 from tests.unit.orchestrations.orch_sim import Sim
 
@@ -88,7 +89,9 @@ class Effects:
         """The records riding in a step's input (``audit``, version 2), appended before the step's body
         like ``@case_step`` does (once per record id: a retried step carries them again)."""
         known = {r["record_id"] for r in self.audited}
-        self.audited.extend(r for r in payload.get("audit") or [] if r["record_id"] not in known)
+        records = [AuditRecordIn.model_validate(r) for r in payload.get("audit") or []]
+        riding = [r.filled(payload).to_json() for r in records]
+        self.audited.extend(r for r in riding if r["record_id"] not in known)
 
     def decide_policy(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The real ``decide_policy`` on the input without its audit part; what it would append (the riding
@@ -102,7 +105,7 @@ class Effects:
         data = {**record["data"], "judgment": expand_judgment_audit(record["data"]["judgment"]),
                 "classification": core["classification"], "merge": out["merge"], "decision": out["decision"]}
         self._audit_from({"audit": [{**record, "data": data}]})
-        return {**out, "recorded": record["record_id"]}
+        return {**out, "merge": {**out["merge"], "inputs": []}, "recorded": record["record_id"]}
 
     def notify(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._audit_from(payload)

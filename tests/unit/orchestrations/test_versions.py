@@ -25,10 +25,20 @@ def test_major_version_of_an_instance():
         versions.major("99.0")
 
 
+def _timeless(value):
+    """``value`` without its ``at`` times (the simulated clock moves one second per episode, and the
+    versions run different numbers of episodes)."""
+    if isinstance(value, dict):
+        return {k: _timeless(v) for k, v in value.items() if k != "at"}
+    if isinstance(value, list):
+        return [_timeless(v) for v in value]
+    return value
+
+
 def test_each_version_schedules_what_its_histories_recorded():
-    """Same audit records in the same order, same outcome, whatever the version; version 1 flushes them
-    through ``record_audit``, 2.0 in the steps, 3.0 also loads the policy in ``classify_case``, 4.0 has
-    ``decide_policy`` append the records up to ``classified``."""
+    """Same audit records (ids, kinds, content) in the same order, same outcome, whatever the version;
+    version 1 flushes them through ``record_audit``, 2.0 in the steps, 3.0 also loads the policy in
+    ``classify_case``, 4.0 has ``decide_policy`` append the records up to ``classified``."""
     runs = {}
     for version in ("", "2.0", "3.0", versions.CURRENT):
         effects = Effects()
@@ -36,7 +46,7 @@ def test_each_version_schedules_what_its_histories_recorded():
         sim.run()
         assert sim.output["status"] == "completed"
         assert sim.custom_status["policyVersion"] == "2026-12-07.1"
-        runs[version] = (sim.activity_names(), [(r["record_id"], r["kind"]) for r in effects.audited])
+        runs[version] = (sim.activity_names(), [_timeless(r) for r in effects.audited])
     (v1, audit1), (v2, audit2), (v3, audit3) = runs[""], runs["2.0"], runs["3.0"]
     v4, audit4 = runs[versions.CURRENT]
     assert v1[0] == v2[0] == names.LOAD_POLICY and v3[0] == names.CLASSIFY_CASE
