@@ -52,8 +52,9 @@ bp = df.Blueprint()
 @case_step("record_audit", RecordAuditInput, done="audited", storage=True)
 def record_audit(payload: RecordAuditInput, step: Step) -> AuditAppended:
     """Append ``records`` (:class:`RecordAuditInput`) to the case's trail as one batch
-    (``shared.audit.append_many``: one listing, one upload per record); returns :class:`AuditAppended`
-    (``{"appended": n, "last_hash": ...}``). Idempotent per record id."""
+    (``shared.audit.append_many``: one blob; one upload, plus a listing when this process did not write the
+    trail's last blob); returns :class:`AuditAppended` (``{"appended": n, "last_hash": ...}``). Idempotent
+    per record id."""
     batch = [audit.NewRecord(r.record_id, r.kind, r.data, r.at) for r in payload.records]
     appended = audit.append_many(AppSettings.current(), payload.case_instance_id, payload.event_id, batch)
     step.note(records=len(payload.records))

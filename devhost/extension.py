@@ -33,6 +33,7 @@ class HostServices:
     invoker: Invoker
     base_url: str  # e.g. "http://127.0.0.1:7071" (no trailing slash)
     logger: logging.Logger
+    asgi_app: Any = None  # the host's ASGI app (what its HTTP server serves), for in-process calls
 
 
 class Extension(Protocol):

@@ -202,9 +202,9 @@ class Host:
             self.invoker.prepare(self.functions)
             self.state = "Initialized"
             self._warn_unowned()
-            services = HostServices(self.config, self.clock, self.functions, self.invoker, self.base_url,
-                                    self.log)
             asgi = build_asgi_app(self)
+            services = HostServices(self.config, self.clock, self.functions, self.invoker, self.base_url,
+                                    self.log, asgi)
             for ext in self.extensions:
                 await ext.start(services)
                 self._started_extensions.append(ext)

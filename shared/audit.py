@@ -1,18 +1,30 @@
-"""The audit trail: an append-only, hash-chained list of records per case, one blob per record.
+"""The audit trail: an append-only, hash-chained list of records per case, one blob per appended batch.
 
 Layout: container ``settings.audit_container`` (``case-audit``), blob ``{instance_id}/{seq:06d}.json`` holding
-one :class:`AuditRecord` as JSON. Each record carries the previous record's hash (``prev_hash``; the genesis
-value for seq 0 is 64 zeros), the instance id and the event id; its ``hash`` is the sha256 of the canonical
-JSON (sorted keys, no spaces, UTF-8) of the record without ``hash``. :func:`verify` recomputes the chain and
-reports the first record that does not fit: an edited, reordered, inserted or deleted-in-the-middle record is
-found. (Dropping the newest records leaves a shorter valid chain; the durable history and the ledger still
-show them.)
+the records ``seq``, ``seq + 1``, … of one append (an activity's audit flush is one blob), each record the
+canonical JSON of one :class:`AuditRecord`, one per line (JSON Lines; canonical JSON has no raw newline, so
+a blob of one record is exactly the record's JSON, as trails written one record per blob are). Each record
+carries the previous record's hash (``prev_hash``; the genesis value for seq 0 is 64 zeros), the instance
+id and the event id; its ``hash`` is the sha256 of the canonical JSON (sorted keys, no spaces, UTF-8) of
+the record without ``hash``. :func:`verify` recomputes the chain and reports the first record that does not
+fit: an edited, reordered, inserted or deleted-in-the-middle record is found. (Dropping the newest records
+leaves a shorter valid chain; the durable history and the ledger still show them.)
 
-Each blob's metadata carries ``record_key`` (a hash of the record id) and ``record_hash`` (the record's
-``hash``), so an append lists the trail once (with metadata) and needs no download: the idempotency check
-and the previous hash both come from the listing (:func:`append_many` appends a batch after one listing).
-The metadata is only a shortcut: :func:`verify` recomputes every hash from the blobs' content, so an edited
-record or metadata value still shows up as a broken chain.
+Each blob's metadata carries ``record_keys`` (hashes of its record ids, comma-separated; ``record_key``
+for one record in trails written before batches), ``record_count`` (absent: 1) and ``record_hash`` (the
+``hash`` of its last record), so an append that lists the trail needs no download: the idempotency check,
+the next seq and the previous hash all come from the listing. The metadata is only a shortcut:
+:func:`verify` recomputes every hash from the blobs' content, so an edited record or metadata value still
+shows up as a broken chain.
+
+Fewer round trips (issue 15): a process remembers the end of each trail it appended to (next seq, last
+hash, record keys; :class:`_Tails`, bounded); a trail it has not appended to is taken to be empty (a new
+case). An append uploads at once at that seq, with If-None-Match: when anyone else appended meanwhile
+(another process, the decision endpoint), the blob at that seq exists, since every append goes right after
+the last blob, so the upload fails and the append lists the trail as above. A batch holding a record id
+this process appended before (an activity retry) and any storage error go through the listing too. An
+audit flush is then one upload (two more requests, a refused upload and a listing, when the guess was
+stale).
 
 Appends are idempotent for activity retries: the caller passes a deterministic ``record_id`` (e.g.
 ``f"{instance_id}:stage:{n}"``, decided in the orchestrator) and an append whose ``record_id`` already exists
@@ -25,6 +37,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +54,10 @@ from shared.storage import ensure_container
 
 GENESIS_HASH = "0" * 64
 _MAX_APPEND_ATTEMPTS = 8
+#: Records per blob at most (their keys must fit the 8 KiB of blob metadata: 41 bytes each).
+MAX_RECORDS_PER_BLOB = 64
+#: Trail ends a process remembers (least recently used forgotten first).
+_MAX_TAILS = 4096
 
 
 class AuditError(DependencyError):
@@ -104,8 +122,57 @@ def _container(settings: AppSettings) -> ContainerClient:
     return ensure_container(settings, settings.audit_container)
 
 
-def _load(container: ContainerClient, name: str) -> AuditRecord:
-    return AuditRecord.model_validate_json(container.download_blob(name).readall())
+def _lines(body: bytes) -> list[bytes]:
+    """The records' JSON texts of one blob (one per line; a blob of one record has no newline)."""
+    return body.split(b"\n")
+
+
+def _load_blob(container: ContainerClient, name: str) -> list[AuditRecord]:
+    return [AuditRecord.model_validate_json(line) for line in _lines(container.download_blob(name).readall())]
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """The end of a case's trail: the seq the next record gets, the last record's hash, and the keys
+    (:func:`_record_key`) of the records this process knows are in it."""
+
+    next_seq: int
+    last_hash: str
+    keys: frozenset[str]
+
+
+class _Tails:
+    """Trail ends this process appended (module docstring), by (container URL, instance id); thread-safe,
+    at most :data:`_MAX_TAILS` (least recently used dropped)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tails: OrderedDict[tuple[str, str], _Tail] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> _Tail | None:
+        with self._lock:
+            tail = self._tails.get(key)
+            if tail is not None:
+                self._tails.move_to_end(key)
+            return tail
+
+    def put(self, key: tuple[str, str], tail: _Tail) -> None:
+        with self._lock:
+            self._tails[key] = tail
+            self._tails.move_to_end(key)
+            while len(self._tails) > _MAX_TAILS:
+                self._tails.popitem(last=False)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._tails.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tails.clear()
+
+
+_tails = _Tails()
 
 
 def append(
@@ -139,51 +206,105 @@ class NewRecord:
 def append_many(
     settings: AppSettings, instance_id: str, event_id: str, records: Sequence[NewRecord]
 ) -> list[AuditRecord]:
-    """Append ``records`` in order to the case's trail; returns them as stored (a record whose id is already
-    in the trail is returned as stored, not appended again).
+    """Append ``records`` in order to the case's trail as one blob (:data:`MAX_RECORDS_PER_BLOB` records
+    a blob at most); returns them as stored (a record whose id is already in the trail is returned as
+    stored, not appended again).
 
-    One listing of the trail (with metadata) per batch, then one upload per record: each blob carries its
-    ``record_key`` and ``record_hash`` in metadata, so neither the idempotency check nor the previous hash
-    needs a download (a blob written before ``record_hash`` existed is downloaded once). A seq taken by a
-    concurrent append (If-None-Match fails) re-lists and goes on after it. Raises :class:`AuditError` after
-    repeated conflicts, ``azure.core.exceptions`` errors when storage fails.
+    Requests: one upload when this process appended the case's last blob or the trail is new (module
+    docstring), else a refused upload, one listing of the trail (with metadata) and one upload; a record
+    appended before is downloaded to be returned. A seq taken by a concurrent append (If-None-Match
+    fails) re-lists and goes on after it. Raises :class:`AuditError` after repeated conflicts,
+    ``azure.core.exceptions`` errors when storage fails.
     """
+    if not records:
+        return []
     container = _container(settings)
-    done: list[AuditRecord] = []
-    todo = list(records)
+    where = (container.url, instance_id)
+    # a trail this process has not appended to is most often a new case's: try seq 0 first
+    tail = _tails.get(where) or _Tail(0, GENESIS_HASH, frozenset())
+    if not any(_record_key(r.record_id) in tail.keys for r in records):
+        try:
+            return _write(container, where, tail, instance_id, event_id, records)
+        except ResourceExistsError:
+            pass  # appended meanwhile by someone else: list the trail and go on after it
+        except BaseException:
+            _tails.forget(where)  # e.g. the container is gone: the retry starts from a listing
+            raise
+    _tails.forget(where)
     for _ in range(_MAX_APPEND_ATTEMPTS):
-        blobs = sorted(
-            container.list_blobs(name_starts_with=f"{instance_id}/", include=["metadata"]),
-            key=lambda b: b.name,
-        )
-        stored = {(b.metadata or {}).get("record_key"): b.name for b in blobs}
-        seq = len(blobs)
-        prev_hash = GENESIS_HASH
-        if blobs:
-            prev_hash = (blobs[-1].metadata or {}).get("record_hash") or _load(container, blobs[-1].name).hash
-        while todo:
-            new = todo[0]
-            key = _record_key(new.record_id)
-            if key in stored:  # a retried activity: appended before
-                done.append(_load(container, stored[key]))
-                todo.pop(0)
-                continue
-            record = _seal(seq, instance_id, event_id, new, prev_hash)
-            try:
-                container.upload_blob(
-                    _blob_name(instance_id, seq),
-                    canonical_json(record.model_dump(mode="json")),
-                    overwrite=False,
-                    metadata={"record_key": key, "record_hash": record.hash},
-                )
-            except ResourceExistsError:
-                break  # another append took this seq: re-list and go on after it
-            done.append(record)
-            todo.pop(0)
-            seq, prev_hash = seq + 1, record.hash
-        else:
-            return done
+        tail, stored = _scan(container, instance_id)
+        new = [r for r in records if _record_key(r.record_id) not in stored]
+        try:
+            written = _write(container, where, tail, instance_id, event_id, new)
+        except ResourceExistsError:
+            continue  # another append took this seq: re-list and go on after it
+        by_id = {r.record_id: r for r in written}
+        loaded: dict[str, list[AuditRecord]] = {}
+        out: list[AuditRecord] = []
+        for r in records:
+            record = by_id.get(r.record_id)
+            if record is None:  # a retried activity: appended before
+                name = stored[_record_key(r.record_id)]
+                if name not in loaded:
+                    loaded[name] = _load_blob(container, name)
+                record = next(x for x in loaded[name] if x.record_id == r.record_id)
+            out.append(record)
+        return out
     raise AuditError(f"could not append to the trail of {instance_id} after {_MAX_APPEND_ATTEMPTS} attempts")
+
+
+def _scan(container: ContainerClient, instance_id: str) -> tuple[_Tail, dict[str, str]]:
+    """One listing of the trail (with metadata): its end, and the blob holding each record key."""
+    blobs = sorted(
+        container.list_blobs(name_starts_with=f"{instance_id}/", include=["metadata"]), key=lambda b: b.name
+    )
+    stored: dict[str, str] = {}
+    count = 0
+    for blob in blobs:
+        meta = blob.metadata or {}
+        for key in (meta.get("record_keys") or meta.get("record_key") or "").split(","):
+            if key:
+                stored[key] = blob.name
+        count += int(meta.get("record_count") or 1)
+    last_hash = GENESIS_HASH
+    if blobs:
+        last = blobs[-1]
+        last_hash = (last.metadata or {}).get("record_hash") or _load_blob(container, last.name)[-1].hash
+    return _Tail(count, last_hash, frozenset(stored)), stored
+
+
+def _write(
+    container: ContainerClient,
+    where: tuple[str, str],
+    tail: _Tail,
+    instance_id: str,
+    event_id: str,
+    records: Sequence[NewRecord],
+) -> list[AuditRecord]:
+    """Seal ``records`` after ``tail`` and upload them (If-None-Match, one blob per
+    :data:`MAX_RECORDS_PER_BLOB`), remembering the new end after each blob. Raises ``ResourceExistsError``
+    when a blob's seq is taken."""
+    written: list[AuditRecord] = []
+    for start in range(0, len(records), MAX_RECORDS_PER_BLOB):
+        seq, prev_hash = tail.next_seq, tail.last_hash
+        sealed: list[AuditRecord] = []
+        for new in records[start : start + MAX_RECORDS_PER_BLOB]:
+            record = _seal(seq, instance_id, event_id, new, prev_hash)
+            sealed.append(record)
+            seq, prev_hash = seq + 1, record.hash
+        keys = [_record_key(r.record_id) for r in sealed]
+        container.upload_blob(
+            _blob_name(instance_id, tail.next_seq),
+            b"\n".join(canonical_json(r.model_dump(mode="json")) for r in sealed),
+            overwrite=False,
+            metadata={
+                "record_keys": ",".join(keys), "record_count": str(len(sealed)), "record_hash": prev_hash
+            },
+        )
+        written += sealed
+        tail = _Tail(seq, prev_hash, tail.keys | frozenset(keys))
+        _tails.put(where, tail)
+    return written
 
 
 def _seal(seq: int, instance_id: str, event_id: str, new: NewRecord, prev_hash: str) -> AuditRecord:
@@ -204,10 +325,18 @@ def _seal(seq: int, instance_id: str, event_id: str, new: NewRecord, prev_hash: 
 
 
 def read_raw(settings: AppSettings, instance_id: str) -> list[tuple[str, bytes]]:
-    """The case's record blobs as stored: ``[(blob name, bytes)]`` in blob-name order."""
+    """The case's records as stored: ``[(name, bytes)]`` in seq order, one entry per record; ``name`` is
+    the blob's name for a blob of one record, ``{blob name}#{i}`` for the i-th line of a batch blob."""
     container = _container(settings)
     names = sorted(b.name for b in container.list_blobs(name_starts_with=f"{instance_id}/"))
-    return [(name, container.download_blob(name).readall()) for name in names]
+    out: list[tuple[str, bytes]] = []
+    for name in names:
+        lines = _lines(container.download_blob(name).readall())
+        if len(lines) == 1:
+            out.append((name, lines[0]))
+        else:
+            out += [(f"{name}#{i}", line) for i, line in enumerate(lines)]
+    return out
 
 
 def read(settings: AppSettings, instance_id: str) -> list[AuditRecord]:
@@ -257,8 +386,18 @@ def verify(records: list[AuditRecord]) -> VerifyResult:
 def verify_case(settings: AppSettings, instance_id: str) -> VerifyResult:
     """Read and verify one case's trail; a stored blob that is not a valid record is reported as the first
     bad record rather than raised."""
-    records: list[AuditRecord] = []
+    return read_verified(settings, instance_id)[0]
+
+
+def read_verified(settings: AppSettings, instance_id: str) -> tuple[VerifyResult, list[tuple[str, bytes]]]:
+    """One read of the case's trail: its verification (as :func:`verify_case`) and its records as stored
+    (as :func:`read_raw`), so a view of the trail lists and downloads it once. Raises storage errors."""
     raw = read_raw(settings, instance_id)
+    return _verify_raw(raw), raw
+
+
+def _verify_raw(raw: list[tuple[str, bytes]]) -> VerifyResult:
+    records: list[AuditRecord] = []
     for position, (name, body) in enumerate(raw):
         try:
             records.append(AuditRecord.model_validate_json(body))

@@ -109,8 +109,7 @@ def _read_trail(settings: AppSettings, instance_id: str) -> tuple[Any, list[tupl
     """The audit trail's verification and raw records, on the request path's storage call site (no
     retries, short timeouts; raises ``storage.StorageUnavailable``)."""
     with storage.request_path("case audit"):
-        result = audit.verify_case(settings, instance_id)
-        return result, (audit.read_raw(settings, instance_id) if result.count else [])
+        return audit.read_verified(settings, instance_id)
 
 
 def storage_unavailable() -> func.HttpResponse:

@@ -21,6 +21,7 @@ without an identity.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -99,8 +100,7 @@ def _audit(case_id: str) -> tuple[list[dict[str, Any]], audit.VerifyResult]:
         return [], audit.VerifyResult(ok=True, count=0)
     settings = AppSettings.from_env()
     with storage.request_path("console audit"):
-        result = audit.verify_case(settings, case_id)
-        raw = audit.read_raw(settings, case_id) if result.count else []
+        result, raw = audit.read_verified(settings, case_id)
     return full_records(raw, result), result
 
 
@@ -158,7 +158,7 @@ async def _decision_page(client: df.DurableOrchestrationClient, req: func.HttpRe
     pending = row.pending or {}
     pack = pending.get("pack") if isinstance(pending.get("pack"), dict) else None
     try:
-        records, _ = _audit(case_id)
+        records, _ = await asyncio.to_thread(_audit, case_id)  # storage: off the loop
     except storage.StorageUnavailable:
         return _unavailable(principal)
     if pack is None:  # decided or never awaited approval: show the sealed pack from the audit trail
@@ -276,7 +276,7 @@ async def case_page(req: func.HttpRequest, client: df.DurableOrchestrationClient
                              "Only the requester, the people who may decide it and readers see this case.",
                              principal)
     try:
-        records, chain = _audit(case_id)
+        records, chain = await asyncio.to_thread(_audit, case_id)
     except storage.StorageUnavailable:
         return _unavailable(principal)
     history = getattr(status, "historyEvents", None) or getattr(status, "history", None)  # SDK keeps the key

@@ -21,6 +21,7 @@ The approval sub-orchestration verifies the seal and re-checks everything; it is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -114,6 +115,14 @@ def _record_refusal(principal: Principal, case_id: str, custom: dict, tier: int,
         logger.info("recording the refused decision on %s failed: %s", case_id, exc)
 
 
+def _record_submitted(case_id: str, custom: dict, submitted: dict[str, Any]) -> None:
+    """Record ``decision_submitted`` (fail fast: no retries, short timeouts). Synchronous storage calls: run
+    it in a thread. Raises ``StorageUnavailable`` when storage fails."""
+    with storage.request_path("decision record"):
+        decision_records.record(AppSettings.current(), case_id, str(custom.get("eventId") or ""),
+                                "decision_submitted", submitted)
+
+
 async def submit_decision(
     client: df.DurableOrchestrationClient,
     principal: Principal,
@@ -158,16 +167,16 @@ async def submit_decision(
     refused = precheck_decision(principal, request, custom["requester"], decided_by, evidence_hash, now)
     if refused is not None:
         logger.info("decision on %s by %s refused: %s", instance_id, principal.name, refused.body["error"])
-        _record_refusal(principal, instance_id, custom, request.tier, decision, refused)
+        # storage calls are synchronous: off the event loop, which serves every other request meanwhile
+        await asyncio.to_thread(_record_refusal, principal, instance_id, custom, request.tier, decision,
+                                refused)
         return refused
     nonce = uuid.uuid4().hex
     payload = decision_payload(principal, decision, reason, request, now, key=key, nonce=nonce)
     submitted = {"nonce": nonce, "approver": principal.name, "decision": decision, "tier": request.tier,
                  "approval_instance_id": request.approval_instance_id}
     try:
-        with storage.request_path("decision record"):  # fail fast: no retries, short timeouts
-            decision_records.record(AppSettings.current(), instance_id, str(custom.get("eventId") or ""),
-                                    "decision_submitted", submitted)
+        await asyncio.to_thread(_record_submitted, instance_id, custom, submitted)
     except Exception as exc:  # storage down: the tier's verdict is still audited (durably) once it is back
         logger.warning("recording decision %s on %s failed (%s); handing it on", nonce, instance_id, exc)
     try:

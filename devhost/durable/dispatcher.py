@@ -9,10 +9,13 @@ otherwise sleeps on the host clock until the next durable timer is due or new wo
 
 Episodes call the orchestrator's SDK wrapper inline on the loop (:mod:`replay`) in batches committed in one
 transaction, each between Executing/Executed log lines; an entity batch (:mod:`entities`) calls the entity
-function on a worker thread and is committed with the others; activities run through the host's Invoker
-(Executing/Executed logs, functionTimeout). At start every activity lock is
-released: this process is the hub's only worker, so a locked item belongs to a crashed run and runs again
-(at-least-once, as in Azure).
+function on a worker thread and is committed with the others. A batch replays for about
+``episode_slice_s`` of real time (8 ms; episodes loaded four at a time), then commits and lets the loop
+serve HTTP requests and activity completions; the ready instances it left run in the next round, oldest
+message first (issue 15: a batch of 20 case episodes held the loop, and every request waiting on it, for
+tens of ms). Activities run through the host's Invoker (Executing/Executed logs, functionTimeout). At start
+every activity lock is released: this process is the hub's only worker, so a locked item belongs to a
+crashed run and runs again (at-least-once, as in Azure).
 
 Host-side failures never hang an instance (issue 10 item 7). An activity whose result cannot be built
 (input not decodable, result not encodable) completes as TaskFailed with the error. When recording a batch
@@ -66,6 +69,8 @@ COALESCE_S = 0.05  # longest real-time wait for more completions of an instance 
 COALESCE_GAP_S = 0.01  # ... and longest wait for the next one
 HOST_ATTEMPTS = 3  # episode attempts failing inside the host before the instance is failed
 RECORD_RETRY_S = 0.5  # real-time wait before recording results again after the store failed
+EPISODE_SLICE_S = 0.008  # real time a round replays before it commits and lets the loop serve the rest
+LOAD_CHUNK = 4  # episodes loaded at a time within a round
 
 
 class Dispatcher:
@@ -85,6 +90,7 @@ class Dispatcher:
         coalesce_s: float = COALESCE_S,
         coalesce_gap_s: float = COALESCE_GAP_S,
         http_token: Callable[[str], str | None] = lambda _resource: None,
+        episode_slice_s: float = EPISODE_SLICE_S,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -101,6 +107,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running_act = 0
         self.coalesce_s, self.coalesce_gap_s = coalesce_s, coalesce_gap_s
+        self.episode_slice_s = episode_slice_s
         self._running_by: Counter[str] = Counter()  # instance → its activities running here
         self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
         self._coalesce_timer: asyncio.TimerHandle | None = None
@@ -266,21 +273,25 @@ class Dispatcher:
         commits: list[EpisodeCommit] = []
         inputs: dict[str, EpisodeInput] = {}
         failing: set[str] = set()  # instances whose commit records their host failure
-        for loaded in await self.store.load_episodes(instance_ids, now):
-            iid = loaded.instance.instance_id
-            inputs[iid] = loaded
-            try:
-                if is_entity_id(iid):  # user code that may block: on a worker thread, the loop serves on
-                    planned = await asyncio.to_thread(self.entities.plan, loaded, now)
+        started = time.perf_counter()
+        for offset in range(0, len(instance_ids), LOAD_CHUNK):
+            if offset and time.perf_counter() - started >= self.episode_slice_s:
+                break  # the rest are still ready: the next round runs them, after the loop served the rest
+            for loaded in await self.store.load_episodes(instance_ids[offset : offset + LOAD_CHUNK], now):
+                iid = loaded.instance.instance_id
+                inputs[iid] = loaded
+                try:
+                    if is_entity_id(iid):  # user code that may block: on a worker thread, the loop serves on
+                        planned = await asyncio.to_thread(self.entities.plan, loaded, now)
+                    else:
+                        planned = self._plan_episode(loaded, now)
+                except Exception as exc:
+                    planned = self._host_failed(loaded, now, "could not run the episode", exc)
+                    failing.add(iid)
                 else:
-                    planned = self._plan_episode(loaded, now)
-            except Exception as exc:
-                planned = self._host_failed(loaded, now, "could not run the episode", exc)
-                failing.add(iid)
-            else:
-                self._pending.pop(iid, None)
-            if planned is not None:
-                commits.append(planned)
+                    self._pending.pop(iid, None)
+                if planned is not None:
+                    commits.append(planned)
         if not commits:
             return False
         try:

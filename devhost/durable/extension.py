@@ -5,15 +5,18 @@ Owns the binding types ``orchestrationTrigger``, ``activityTrigger``, ``entityTr
 opens ``<data_dir>/taskhub.sqlite`` (one file for every hub name; hubs never see each other), builds the
 :class:`~devhost.durable.hub.TaskHub` façade and starts the :class:`~devhost.durable.dispatcher.Dispatcher`.
 ``routes()`` serves the Durable HTTP API (``devhost.durable.http_api``); the durableClient input binding is
-the JSON of ``devhost.durable.client_binding`` (docs/durable-extension-protocol.md#the-durable-client).
+the JSON of ``devhost.durable.client_binding`` (docs/durable-extension-protocol.md#the-durable-client);
+the client's calls to this host are served in-process (``devhost.durable.local_client``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from devhost.durable import client_binding, http_api, http_task, sdk_speedups
+from devhost.config import flag
+from devhost.durable import client_binding, http_api, http_task, local_client, sdk_speedups
 from devhost.durable.dispatcher import Dispatcher
 from devhost.durable.hub import TaskHub
 from devhost.durable.invocations import index_functions
@@ -43,6 +46,7 @@ class DurableExtension:
         self.options: DurableOptions | None = None
         self._store: AsyncStore | None = None
         self._base_url = ""
+        self._local = False  # client calls to this host served in-process (devhost.durable.local_client)
 
     def get_hub(self) -> TaskHub:
         """The running task hub. Raises DevhostError before start / after stop."""
@@ -73,10 +77,16 @@ class DurableExtension:
         self.options, self._store, self.dispatcher, self.hub = options, store, dispatcher, hub
         self._base_url = services.base_url
         await dispatcher.start()
+        if services.asgi_app is not None and not flag(config.setting(local_client.HTTP_SETTING)):
+            local_client.register(services.base_url, services.asgi_app, asyncio.get_running_loop())
+            self._local = True
         services.logger.info("Durable task hub '%s' at %s", options.hub_name, path)
 
     async def stop(self, timeout_s: float) -> None:
         """Stop the dispatcher (draining running work for at most ``timeout_s``) and close the database."""
+        if self._local:
+            self._local = False
+            await local_client.unregister(self._base_url)
         if self.dispatcher is not None:
             await self.dispatcher.stop(timeout_s)
         if self._store is not None:

@@ -139,10 +139,12 @@ def test_tampered_audit_record_is_detected(app, azurite):
     assert kinds[0] == "stage" and "side_effect" in kinds
 
     container = azurite.blob_service_client().get_container_client(app.settings["CASE_AUDIT_CONTAINER"])
-    name = f"{case_id}/000001.json"
-    record = json.loads(container.download_blob(name).readall())
+    name = f"{case_id}/000000.json"  # the first audit flush: records 0, 1, 2 (one per line)
+    lines = container.download_blob(name).readall().split(b"\n")
+    record = json.loads(lines[1])
     record["data"]["stage"] = "completed"
-    container.upload_blob(name, json.dumps(record).encode(), overwrite=True)
+    lines[1] = json.dumps(record).encode()
+    container.upload_blob(name, b"\n".join(lines), overwrite=True)
 
     tampered = app.client.http.get(url, headers=BOB).json()
     assert tampered["ok"] is False and tampered["firstBadSeq"] == 1

@@ -52,6 +52,11 @@ def test_repeated_record_id_is_not_appended_twice(storage_settings):
 
     assert again == first
     assert len(audit.read(storage_settings, "case-b")) == 1
+    audit._tails.clear()  # the retry runs in another process (or after a restart)
+    assert audit.append(
+        storage_settings, "case-b", "e-1", "decision", {"by": "alice"}, at=AT, record_id="case-b:decision:0"
+    ) == first
+    assert len(audit.read(storage_settings, "case-b")) == 1
 
 
 def test_trails_of_cases_are_separate(storage_settings):
@@ -117,15 +122,18 @@ def test_unknown_case_has_an_empty_valid_trail(storage_settings):
     assert audit.verify_case(storage_settings, "case-none").ok
 
 
-def test_a_batch_lists_once_and_a_retried_batch_adds_nothing(storage_settings, monkeypatch):
-    """append_many: one listing for the batch, no download (previous hash and record keys come from the
-    blobs' metadata), one upload per record; retried with one more record, only that one is appended and it
-    chains onto the stored ones."""
+def _count_calls(monkeypatch) -> list[str]:
+    """Names of the blob container calls ``shared.audit`` makes from now on."""
     calls: list[str] = []
     real_container = audit._container
 
+    patched: set[int] = set()
+
     def counting(settings):
         container = real_container(settings)
+        if id(container) in patched:  # container clients are cached per process
+            return container
+        patched.add(id(container))
         for name in ("list_blobs", "download_blob", "upload_blob"):
             real = getattr(container, name)
             monkeypatch.setattr(
@@ -134,20 +142,74 @@ def test_a_batch_lists_once_and_a_retried_batch_adds_nothing(storage_settings, m
         return container
 
     monkeypatch.setattr(audit, "_container", counting)
+    return calls
+
+
+def test_a_batch_is_one_upload_and_a_retried_batch_adds_nothing(storage_settings, monkeypatch):
+    """append_many: a batch is one blob; a new trail and one this process appended to last take one upload
+    (the trail's end is remembered); a batch retried with one more record lists the trail once, appends
+    only that one, chained onto the stored ones; a trail another process appended to last costs a refused
+    upload and a listing."""
+    calls = _count_calls(monkeypatch)
     batch = [audit.NewRecord(f"case-m:{i:03d}:stage", "stage", {"stage": f"s{i}"}, AT) for i in range(3)]
     audit.append(
         storage_settings, "case-m", "e-1", "stage", {"stage": "first"}, at=AT, record_id="case-m:first"
     )
+    assert calls == ["upload_blob"]
     calls.clear()
     first = audit.append_many(storage_settings, "case-m", "e-1", batch)
-    assert calls == ["list_blobs", "upload_blob", "upload_blob", "upload_blob"]
+    assert calls == ["upload_blob"]
+    assert [r.seq for r in first] == [1, 2, 3] and first[0].prev_hash != audit.GENESIS_HASH
 
+    calls.clear()
     more = audit.NewRecord("case-m:003:stage", "stage", {"stage": "s3"}, AT)
     again = audit.append_many(storage_settings, "case-m", "e-1", [*batch, more])
+    assert calls == ["list_blobs", "upload_blob", "download_blob"]
     assert again[:3] == first and again[3].seq == 4 and again[3].prev_hash == first[-1].hash
     trail = audit.read(storage_settings, "case-m")
     assert [r.record_id for r in trail] == ["case-m:first", *(r.record_id for r in [*batch, more])]
     assert audit.verify_case(storage_settings, "case-m").ok
+
+    audit._tails.clear()  # as another process would see it
+    calls.clear()
+    last = audit.append(storage_settings, "case-m", "e-1", "stage", {}, at=AT, record_id="case-m:004:stage")
+    assert calls == ["upload_blob", "list_blobs", "upload_blob"] and last.seq == 5
+    assert [name.split("/")[1] for name, _ in audit.read_raw(storage_settings, "case-m")] == [
+        "000000.json", "000001.json#0", "000001.json#1", "000001.json#2", "000004.json", "000005.json"
+    ]
+
+
+def test_an_append_elsewhere_since_this_process_last_appended_is_found(storage_settings):
+    """The remembered end of a trail is stale when another writer appended since: the upload at the
+    remembered seq fails (If-None-Match) and the append goes on after the other writer's records."""
+    audit.append(storage_settings, "case-s", "e-1", "stage", {}, at=AT, record_id="case-s:0")
+    where = next(k for k in audit._tails._tails if k[1] == "case-s")
+    stale = audit._tails.get(where)
+    audit.append(storage_settings, "case-s", "e-1", "decision_submitted", {}, at=AT, record_id="case-s:api:1")
+    audit._tails.put(where, stale)  # as if the endpoint's record had been written by another process
+
+    third = audit.append(storage_settings, "case-s", "e-1", "stage", {}, at=AT, record_id="case-s:1")
+
+    assert third.seq == 2
+    trail = audit.read(storage_settings, "case-s")
+    assert [r.record_id for r in trail] == ["case-s:0", "case-s:api:1", "case-s:1"]
+    assert audit.verify_case(storage_settings, "case-s").ok
+
+
+def test_a_tampered_record_inside_a_batch_blob_is_found(storage_settings):
+    """A batch blob is one record per line; editing the middle one breaks the chain at its seq."""
+    batch = [audit.NewRecord(f"case-t:{i}", "stage", {"stage": f"s{i}"}, AT) for i in range(3)]
+    audit.append_many(storage_settings, "case-t", "e-1", batch)
+    container = container_client(storage_settings, storage_settings.audit_container)
+    lines = container.download_blob("case-t/000000.json").readall().split(b"\n")
+    document = json.loads(lines[1])
+    document["data"] = {"stage": "completed"}
+    lines[1] = json.dumps(document).encode()
+    container.upload_blob("case-t/000000.json", b"\n".join(lines), overwrite=True)
+
+    result = audit.verify_case(storage_settings, "case-t")
+
+    assert not result.ok and result.first_bad_seq == 1
 
 
 def test_a_container_gone_after_it_was_created_is_created_again_on_the_retry(storage_settings):
@@ -162,3 +224,18 @@ def test_a_container_gone_after_it_was_created_is_created_again_on_the_retry(sto
     with storage_faults("record_audit"):
         audit.append(storage_settings, "case-g", "e-1", "stage", {}, at=AT, record_id="case-g:1")
     assert [r.record_id for r in audit.read(storage_settings, "case-g")] == ["case-g:1"]
+
+
+def test_a_view_reads_the_trail_once(storage_settings, monkeypatch):
+    """read_verified: the verification and the stored records from one listing and one download per blob
+    (the case audit endpoint and the console used to read the trail twice)."""
+    batch = [audit.NewRecord(f"case-v:{i}", "stage", {"stage": f"s{i}"}, AT) for i in range(3)]
+    audit.append_many(storage_settings, "case-v", "e-1", batch)
+    audit.append(storage_settings, "case-v", "e-1", "stage", {}, at=AT, record_id="case-v:3")
+    calls = _count_calls(monkeypatch)
+
+    result, raw = audit.read_verified(storage_settings, "case-v")
+
+    assert result.ok and result.count == 4 and len(raw) == 4
+    assert calls == ["list_blobs", "download_blob", "download_blob"]
+    assert audit.read_verified(storage_settings, "case-none") == (audit.VerifyResult(ok=True, count=0), [])

@@ -86,3 +86,18 @@ def test_results_are_held_only_while_others_run_and_keep_coming() -> None:
     )
     assert held == {"busy"}
     assert tracked == {"busy", "quiet", "old"}  # "alone" has nothing in flight: forgotten, never held
+
+
+def test_a_round_replays_for_its_time_slice_and_the_rest_run_next_round(engine: Engine) -> None:
+    """With a zero time slice each round replays one load chunk of the ready instances and commits it; the
+    others stay ready and run in the following rounds (the loop serves HTTP and activities in between)."""
+    dispatcher = engine.extension.dispatcher
+    saved = dispatcher.episode_slice_s
+    dispatcher.episode_slice_s = 0.0
+    try:
+        ids = [engine.start("chain") for _ in range(12)]
+        states = [engine.wait(iid, 30) for iid in ids]
+    finally:
+        dispatcher.episode_slice_s = saved
+    assert [s.runtime_status for s in states] == ["Completed"] * 12
+    assert all(_episodes(engine, iid) == 4 for iid in ids)
