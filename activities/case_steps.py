@@ -1,5 +1,8 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
+From orchestration version 3.0 the case loads the policy in ``classify_case`` (one activity and one episode
+less per case); ``load_policy`` stays for instances started before.
+
 Each is one business action with a typed input and output (``shared/contracts/steps.py``) and runs in
 ``@case_step`` (``activities/step.py``: input validated at entry, span ``case.<step>`` with the run-schema
 attributes, one run-schema log line, the output's JSON returned). They read app settings here, at the edge
@@ -87,12 +90,22 @@ def _judged(step: Step, record: JudgmentRecord, risk_class: str) -> None:
 @case_step("classify", ClassifyInput, done="classified")
 def classify_case(payload: ClassifyInput, step: Step) -> Classified:
     """Classify the event with the configured judgment; input :class:`ClassifyInput`, output
-    :class:`Classified` (``{"value": Classification, "judgment": JudgmentRecord}``)."""
-    judgment = _judgment(payload, _policy(payload))
+    :class:`Classified` (``{"value": Classification, "judgment": JudgmentRecord}``). An input naming no
+    policy (orchestration version 3.0) loads the current one as ``load_policy`` does and returns its
+    reference with the classification (``policy``: :class:`PolicyLoaded`). Raises ``PolicyError`` when the
+    policy file is missing or invalid, or a reference no longer resolves."""
+    loaded: dict[str, PolicyLoaded] = {}
+    if payload.policy_ref is None and payload.policy is None:
+        policy, digest = policy_store.current(AppSettings.current())
+        step.note(policy_version=policy.version, policy_digest=digest)
+        loaded["policy"] = PolicyLoaded.model_validate(load_result(policy, digest))
+    else:
+        policy = _policy(payload)
+    judgment = _judgment(payload, policy)
     classification, record = judge_classification(judgment, payload.event)
     step.note(judgment=judgment.name, category=classification.category, confidence=classification.confidence)
     _judged(step, record, classification.risk_class)
-    return Classified(value=classification, judgment=record)
+    return Classified(value=classification, judgment=record, **loaded)
 
 
 def _assess(specialist: str, payload: AssessInput, step: Step) -> Assessed:
@@ -128,13 +141,17 @@ def assess_requester_history(payload: AssessInput, step: Step) -> Assessed:
 
 
 @bp.activity_trigger(input_name="payload")
-@case_step("decide_policy", DecideInput, done="policy_decided")
+@case_step("decide_policy", DecideInput, done="policy_decided", audit_after_body=True)
 def decide_policy(payload: DecideInput, step: Step) -> Decided:
     """Merge the assessments (declared tie-breaks, provenance kept) and evaluate the policy.
 
     Input :class:`DecideInput`; output :class:`Decided` (``{"merge": MergeResult, "decision":
     PolicyDecision}``). Running this pure code in an activity records its result in the history, so a
-    later code change never alters the decision of a case already decided.
+    later code change never alters the decision of a case already decided. With a ``record`` in the input
+    (orchestration version 4.0) the step completes the case's ``classified`` record with the
+    classification, merge and decision and appends it after the records riding in ``audit``, in one batch
+    (``@case_step``; idempotent per record id), and names it in ``recorded``. Raises ``PolicyError``;
+    ``StorageUnavailable`` when the append fails (transient: the orchestrator retries the step).
     """
     policy = _policy(payload)
     merged = merge_assessments(payload.assessments, policy.defaults.low_confidence_threshold)
@@ -145,5 +162,14 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
         approval_required=decision.approval.rule != "none",
     )
     step.note(policy_version=decision.policy_version, rule_id=decision.rule_id, merge_rule=merged.rule)
-    return Decided(merge=merged, decision=decision)
+    if payload.record is None:
+        return Decided(merge=merged, decision=decision)
+    data = {
+        **payload.record.data,
+        "classification": payload.classification.model_dump(mode="json"),
+        "merge": merged.model_dump(mode="json"),
+        "decision": decision.model_dump(mode="json"),
+    }
+    step.record(payload.record.model_copy(update={"data": data}))
+    return Decided(merge=merged, decision=decision, recorded=payload.record.record_id)
 

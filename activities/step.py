@@ -8,7 +8,12 @@ returns its output model; the decorator supplies what every step repeats (``shar
    ``trace_context``;
 2. the input validated with the step's model (:meth:`shared.contracts.steps.StepModel.from_input`: a bad
    input raises ``StepInputError`` inside the span, so the span shows it);
-3. optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
+3. the audit records the input carries (``audit``: the case's records flushed with this step, orchestrator
+   version 2 on) appended to the case's trail before the body (after it, with the records the body adds,
+   for ``audit_after_body``) (``shared.audit.append_many``, idempotent per
+   record id, so a retried step appends nothing twice; a failure of storage is ``StorageUnavailable``,
+   transient, and the body does not run: audit first, then the step's effect);
+   optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
    ``StorageUnavailable``);
 4. after the body: ``latency_ms`` (since the activity started, milliseconds), the final run fields on the
    span, and one run-schema log line ``done`` with what the body noted (:meth:`Step.note`);
@@ -31,7 +36,9 @@ from typing import Any
 
 from opentelemetry import trace
 
-from shared.contracts.steps import StepInput, StepModel
+from shared import audit
+from shared.contracts.steps import AuditRecordIn, StepInput, StepModel
+from shared.settings import AppSettings
 from shared.storage import storage_faults
 from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, span
 
@@ -60,6 +67,13 @@ class Step:
         self.span = current
         self.fields = fields
         self.extra: dict[str, Any] = {}
+        #: Audit records the body adds (:meth:`record`), appended after it.
+        self.records: list[AuditRecordIn] = []
+
+    def record(self, record: AuditRecordIn) -> None:
+        """Append ``record`` to the case's trail when the body has returned (with the input's ``audit``
+        records when the step appends those after its body: ``case_step(audit_after_body=True)``)."""
+        self.records.append(record)
 
     def learn(self, **changes: Any) -> None:
         """Add run fields (``tool``, ``risk_class``, …) and set them on the span at once (so a failure
@@ -79,6 +93,20 @@ class Step:
 Recover = Callable[[Exception, Any, RunFields], StepModel | None]
 
 
+def append_audit(records: list[AuditRecordIn], step: Step, where: str) -> None:
+    """Append ``records`` to the trail of the case ``step`` runs for (its run id and event id), as one
+    batch; nothing when empty. Transient storage errors raise ``StorageUnavailable`` naming ``where``; a
+    record id already on the trail is not appended again."""
+    if not records:
+        return
+    if step.fields.run_id == "?" or step.fields.event_id is None:
+        raise ValueError(f"{where}: audit records need the case instance id and the event id in the input")
+    batch = [audit.NewRecord(r.record_id, r.kind, r.data, r.at) for r in records]
+    with storage_faults(where):
+        audit.append_many(AppSettings.current(), step.fields.run_id, step.fields.event_id, batch)
+    step.note(audit_records=len(batch))
+
+
 def case_step(
     span_name: str,
     model: type[StepInput],
@@ -89,13 +117,16 @@ def case_step(
     logger: logging.Logger = CASE_LOGGER,
     recover: Recover | None = None,
     observed: bool = True,
+    audit_after_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an activity body (module docstring). ``span_name``: the span is ``case.<span_name>``;
     ``model``: the input model; ``done``: the step name of the log line written on success; ``storage``:
     wrap the body in ``storage_faults(span_name)``; ``fields``: the run fields of a raw input;
     ``recover(exc, inp, fields)``: an output for an exception of the body (``inp`` the validated input),
     or None to let it propagate; ``observed=False``: no span and no log line (a step outside the case's
-    trace: only validation and the output JSON). Use below ``@bp.activity_trigger(input_name="payload")``."""
+    trace: only validation and the output JSON); ``audit_after_body``: the input's ``audit`` records are
+    appended after the body, in one batch with those it adds (a step without effects that records what it
+    computed: ``decide_policy``). Use below ``@bp.activity_trigger(input_name="payload")``."""
 
     def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
         activity = body.__name__
@@ -134,7 +165,10 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
+                        riding = list(inp.audit or [])
+                        append_audit([] if audit_after_body else riding, step, span_name)
                         output = await body(inp, step, *args, **kwargs)
+                        append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
                         finish(step, started)
                 except Exception as exc:
                     return recovered(exc, inp, step)
@@ -152,7 +186,10 @@ def case_step(
                     ):
                         step = Step(current, fields(payload))
                         inp = model.from_input(payload, activity)
+                        riding = list(inp.audit or [])
+                        append_audit([] if audit_after_body else riding, step, span_name)
                         output = body(inp, step, *args, **kwargs)
+                        append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
                         finish(step, started)
                 except Exception as exc:
                     return recovered(exc, inp, step)

@@ -4,7 +4,7 @@
 custom status, audit queue, logs) one method per business step. Each builds the step's typed input
 (``shared/contracts/steps.py``, ``effects.py``), schedules it through :meth:`RunState.step` (retry budgets,
 ``stalled``), reads the output with its model and keeps the run's bookkeeping (judgment tally, run fields,
-stage, audit records). The generator verbs are used as ``value = yield from run.classify(policy)``.
+stage, audit records). The generator verbs are used as ``value = yield from run.assess(policy, c)``.
 Outputs the case does not use (``notify``'s :class:`Notified`, ``record_audit``'s :class:`AuditAppended`)
 are not read at all, so an output shape recorded by older code can never fail a replay here.
 Deterministic like everything the orchestrator runs: no I/O, clock, randomness or settings.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from orchestrations import names
+from orchestrations import names, versions
 from orchestrations.run_state import RunState
 from shared.contracts.case import (
     ApprovalGate,
@@ -72,21 +72,25 @@ class CaseRun(RunState):
 
     def load_policy(self) -> Steps:
         """``load_policy``: the policy by reference; its default budgets and retry apply from now on.
-        Returns the :class:`LoadedPolicy`."""
+        Returns the :class:`LoadedPolicy`. Instances of orchestration version < 3.0 only (from 3.0 on,
+        :meth:`classify` loads it)."""
         step = LoadPolicyInput(case_instance_id=self.case_id, event_id=self.event.event_id)
         raw = yield from self.step(names.LOAD_POLICY, lambda: self.activity(names.LOAD_POLICY, step))
         policy = from_load_result(raw)
         self.use_defaults(policy.budgets, policy.retry)
         return policy
 
-    def classify(self, policy: LoadedPolicy) -> Steps:
-        """``classify_case`` with the judgment budget so far. Returns the :class:`Classification`."""
+    def classify(self, policy: LoadedPolicy | None) -> Steps:
+        """``classify_case`` with the judgment budget so far. ``policy`` None (orchestration version 3.0):
+        the step loads the policy and returns its reference with the classification, and the policy's
+        default budgets and retry apply from then on (as after :meth:`load_policy`). Returns
+        ``(LoadedPolicy, Classification)``."""
 
         def make() -> Any:
             step = ClassifyInput(
                 case_instance_id=self.case_id,
                 event=self.event,
-                **policy.input,
+                **(policy.input if policy is not None else {}),
                 **self.judgment.step_input(names.CLASSIFY_CASE, 0, 1),
             )
             return self.activity(names.CLASSIFY_CASE, step)
@@ -94,7 +98,12 @@ class CaseRun(RunState):
         raw = yield from self.step(names.CLASSIFY_CASE, make)
         classified = Classified.read(raw, "classify")
         self.judgment.add(classified.judgment)
-        return classified.value
+        if policy is None:
+            if classified.policy is None:
+                raise ValueError("classify_case returned no policy for an input that named none")
+            policy = from_load_result(classified.policy.to_json())
+            self.use_defaults(policy.budgets, policy.retry)
+        return policy, classified.value
 
     def assess(self, policy: LoadedPolicy, classification: Classification) -> Steps:
         """The specialists (``names.SPECIALIST_ACTIVITIES``) in parallel, each with its judgment slot.
@@ -130,17 +139,34 @@ class CaseRun(RunState):
         self, policy: LoadedPolicy, classification: Classification, assessments: list[Assessment]
     ) -> Steps:
         """``decide_policy`` (merge + policy); the decision's budgets and retry apply from now on, and the
-        case enters ``classified`` with its judgment on record. Returns :class:`Decided`."""
+        case enters ``classified`` with its judgment on record. From orchestration version 4.0 the step
+        appends the queued records and the ``classified`` record itself (its id taken here, so a case whose
+        decision fails for good has no record with that id); before, the record is queued with the
+        decision copied in. Returns :class:`Decided`."""
+        in_step = self.version >= versions.DECIDE_RECORDS
+        record = (
+            self.audit("stage", {"stage": "classified", "judgment": self._judgment_audit()}, queue=False)
+            if in_step
+            else None
+        )
         step = DecideInput(
             case_instance_id=self.case_id,
             event=self.event,
             classification=classification,
             assessments=assessments,
             **policy.input,
+            **({"record": record} if record is not None else {}),
         )
-        raw = yield from self.step(names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step))
+        raw = yield from self.step(
+            names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step), with_audit=in_step
+        )
         decided = Decided.model_validate(raw)
         self.use_decision(decided.decision)
+        if record is not None:
+            if decided.recorded != record.record_id:
+                raise ValueError(f"decide_policy did not record {record.record_id}")
+            self.enter("classified", recorded=True)
+            return decided
         # merge and decision as recorded (an older history's lack later defaults: its audit record stays)
         self.enter(
             "classified",

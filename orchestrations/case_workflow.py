@@ -17,8 +17,10 @@ when its budget is spent, or an unexpected exception in this code, fails the *in
 Failed, visible to monitoring and to rewind) after recording stage ``failed`` best effort: bugs and
 outages never look like business outcomes.
 
-Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity that
-returns a reference (version + digest) with the default budgets and retry, and the judgment steps resolve
+Deterministic: no I/O, clock, randomness or settings here; the policy is loaded by an activity
+(``classify_case``; ``load_policy`` before it for instances older than orchestration version 3.0,
+``orchestrations/versions.py``) that returns a reference (version + digest) with the default budgets and
+retry, and the judgment steps resolve
 the reference themselves (``shared/policy_ref.py``: the document is not copied into the history); time is
 ``context.current_utc_datetime``; logs only when not replaying (via :class:`CaseRun`).
 The input is ``BusinessEvent.model_dump(mode="json")``; the output is the :class:`Outcome` JSON. The custom
@@ -35,7 +37,7 @@ from datetime import timedelta
 
 import azure.durable_functions as df
 
-from orchestrations import names
+from orchestrations import names, versions
 from orchestrations.case_run import CaseRun, first_line
 from shared.approvals import build_evidence_pack, distinct_approvers, seal
 from shared.case_errors import BudgetExceeded
@@ -73,8 +75,8 @@ def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
 
 
 def _process(run: CaseRun):
-    policy = yield from run.load_policy()
-    classification = yield from run.classify(policy)
+    loaded = (yield from run.load_policy()) if run.version < versions.POLICY_IN_CLASSIFY else None
+    policy, classification = yield from run.classify(loaded)  # from 3.0, classify loads the policy
     assessments = yield from run.assess(policy, classification)
     decided = yield from run.decide(policy, classification, assessments)
     decision = decided.decision

@@ -32,12 +32,12 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrations import names
+from orchestrations import names, versions
 from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
 from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
-from shared.contracts.effects import AuditRecordIn, RecordAuditInput
+from shared.contracts.effects import RecordAuditInput
 from shared.contracts.event import BusinessEvent
-from shared.contracts.steps import StepInput
+from shared.contracts.steps import AuditRecordIn, StepInput
 from shared.judgment_budget import JudgmentTally
 from shared.stages import FINAL_STAGES, CaseStatusTracker
 from shared.telemetry import RunFields, log_step, trace_context_of, with_trace_context
@@ -58,6 +58,10 @@ class RunState:
     def __init__(self, context: df.DurableOrchestrationContext, event: BusinessEvent) -> None:
         self.context = context
         self.event = event
+        #: The major version the instance was started with (``orchestrations/versions.py``).
+        self.version = versions.major(context.version)
+        #: Audit records riding in the input of the step being scheduled (version 2 on, :meth:`step`).
+        self._riding: list[AuditRecordIn] | None = None
         self.case_id: str = context.instance_id
         self.started: datetime = context.current_utc_datetime
         self.tracker = CaseStatusTracker(self.case_id, event, self.started)
@@ -118,16 +122,22 @@ class RunState:
     # -- scheduling ---------------------------------------------------------------------------------
     def activity(self, name: str, payload: StepInput) -> Any:
         """Schedule activity ``name`` once with the input model's JSON (plus the case's trace context),
-        charging the budget. Returns the task (retries: :meth:`step`)."""
+        charging the budget; the audit records riding with the step (:meth:`step`) go in its ``audit``.
+        Returns the task (retries: :meth:`step`)."""
         self._charge(name)
+        if self._riding:
+            payload = payload.model_copy(update={"audit": self._riding})
+            self._riding = None
         return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
 
     def step(
         self, what: str, make: Callable[[], Any], *, with_audit: bool = False
     ) -> Generator[Any, Any, Any]:
         """Run the task ``make()`` builds until it succeeds, retrying per the policy (module docstring);
-        returns its result. ``with_audit``: the queued audit records are flushed (``record_audit``) in
-        parallel with it (``task_all``), and the result is still the task's own.
+        returns its result. ``with_audit``: the queued audit records are flushed with it: in the step's
+        own input (``audit``, appended by the activity before its body; version 2 on), or, for instances
+        of version 1, by a ``record_audit`` activity in parallel with it (``task_all``); the result is
+        still the task's own. A ``with_audit`` step schedules one activity.
 
         ``make`` is called again for every attempt (a task cannot be yielded twice); audit records a
         failed attempt flushed are queued again (their ids make the re-flush idempotent). Use as
@@ -141,10 +151,19 @@ class RunState:
         while True:
             attempt += 1
             scheduled, pending = self.scheduled, list(self._pending_audit)
-            task = waited = make()
-            if with_audit:
-                flush = self.flush_audit()
-                waited = self.context.task_all([task] if flush is None else [task, flush])
+            in_step = with_audit and self.version >= versions.AUDIT_IN_STEP
+            if in_step:
+                self._riding, self._pending_audit = self._pending_audit, []
+            try:
+                task = waited = make()
+                if with_audit and not in_step:
+                    flush = self.flush_audit()
+                    waited = self.context.task_all([task] if flush is None else [task, flush])
+            except BudgetExceeded:  # nothing was scheduled: the records stay queued for the closing steps
+                self._pending_audit = pending
+                raise
+            finally:
+                self._riding = None
             try:
                 result = yield waited
             except Exception as exc:
@@ -171,7 +190,7 @@ class RunState:
                 self.publish()
                 self.audit("stage", {"stage": resume_stage, "resumed_after": what, "attempts": attempt})
                 self.log("resumed", at_step=what, attempts=attempt)
-            return task.result if with_audit else result
+            return task.result if with_audit and not in_step else result
 
     def _retry_delay(self, exc: Exception, attempt: int, failing_s: float) -> float | None:
         """Seconds until the next attempt, or None when the failure's budget is spent."""
@@ -214,11 +233,13 @@ class RunState:
         """Send the tracker's status as the custom status (set again every episode by the SDK)."""
         self.context.set_custom_status(self.tracker.to_json())
 
-    def enter(self, stage: Stage, **data: Any) -> None:
-        """Enter ``stage`` now: timeline, custom status, an audit record and a log line."""
+    def enter(self, stage: Stage, *, recorded: bool = False, **data: Any) -> None:
+        """Enter ``stage`` now: timeline, custom status, an audit record (unless a step ``recorded`` it
+        already) and a log line."""
         self.tracker.enter(stage, self.now())
         self.publish()
-        self.audit("stage", {"stage": stage, **data})
+        if not recorded:
+            self.audit("stage", {"stage": stage, **data})
         self.log(stage)
         self.announce(stage)
 
@@ -229,14 +250,19 @@ class RunState:
             stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
                               f" ({detail})" if detail else "")
 
-    def audit(self, kind: str, data: dict[str, Any]) -> None:
-        """Queue an audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now."""
+    def audit(self, kind: str, data: dict[str, Any], *, queue: bool = True) -> AuditRecordIn:
+        """An audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now, queued
+        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``).
+        Returns the record."""
         self._audit_seq += 1
         record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
-        self._pending_audit.append(AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now()))
+        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
+        if queue:
+            self._pending_audit.append(record)
+        return record
 
     def flush_audit(self) -> Any | None:
-        """Schedule ``record_audit`` for the queued records (None when nothing is queued)."""
+        """Schedule ``record_audit`` for the queued records (None when nothing is queued; version 1)."""
         if not self._pending_audit:
             return None
         records, self._pending_audit = self._pending_audit, []

@@ -175,9 +175,10 @@ def judged_output(value: BaseModel, record: JudgmentRecord) -> dict[str, Any]:
 def unpack_judged(output: Any, step: str) -> tuple[Any, JudgmentRecord]:
     """Split a judgment activity's output into the judgment JSON and its :class:`JudgmentRecord`.
 
-    Outputs recorded before judgment records existed (the bare judgment JSON) read as ``source=rules``.
+    Outputs recorded before judgment records existed (the bare judgment JSON) read as ``source=rules``;
+    ``classify_case`` may add ``policy`` (the policy it loaded, orchestration version 3.0), not split here.
     Deterministic and I/O free (orchestrators call it)."""
-    if isinstance(output, dict) and set(output) == {"value", "judgment"}:
+    if isinstance(output, dict) and {"value", "judgment"} <= set(output) <= {"value", "judgment", "policy"}:
         return output["value"], JudgmentRecord.model_validate(output["judgment"])
     return output, JudgmentRecord(step=step, source="rules")
 

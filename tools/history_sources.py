@@ -198,7 +198,7 @@ def from_status_history(events: list[Mapping[str, Any]], instance_id: str) -> li
                 Input=_text(raw.get("Input")),
                 OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": ""},
                 ParentInstance=None,
-                Version="",
+                Version=None,  # the status API does not tell the version: the gate tries the known ones
             )
             received.append((_when(stamp), order, event))
         elif kind in _SCHEDULES:

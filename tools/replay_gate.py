@@ -15,6 +15,12 @@ would break (a differing or missing action, or the orchestrator raising while re
 cannot be read. A recorded output that differs from the replayed one is reported but does not fail the gate
 (the instance does not break; its result was already delivered).
 
+Orchestration versions: an instance replays with the version it was started with (``ExecutionStarted
+.Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it, so an
+instance from there is replayed with each version the app knows (unversioned and host.json
+``defaultVersion``, with every major version ``N.0`` up to it) and passes when one of them replays; when
+none does, the verdict is that of the version that replayed the most actions.
+
 History from the Durable HTTP API or from files without devhost's retry markers: a retry of an activity
 (TaskFailed, then a timer, then the same activity again) is recognised and folded into one action, as the
 extension's retry interceptor does (:func:`mark_retries`).
@@ -23,6 +29,7 @@ extension's retry interceptor does (:func:`mark_retries`).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import sys
@@ -69,6 +76,8 @@ class GateResult:
     breaks: bool
     difference: str | None = None
     note: str | None = None
+    #: How many recorded actions replayed identically before the difference (picks among versions).
+    matched: int = 0
 
     def line(self) -> str:
         """One report line: ``BREAKS``/``ok``, instance, orchestrator, status and the difference."""
@@ -125,12 +134,30 @@ def mark_retries(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return events
 
 
-def replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
-    """Replay ``instance`` against ``handler`` (None: the orchestrator no longer exists) and compare."""
+def replay(
+    instance: InstanceHistory, handler: Handler | None, versions: tuple[str, ...] = ("",)
+) -> GateResult:
+    """Replay ``instance`` against ``handler`` (None: the orchestrator no longer exists) and compare. An
+    instance whose version is unknown (``ExecutionStarted.Version`` None: from the Durable HTTP API) is
+    replayed with each of ``versions`` (module docstring)."""
+    started = next((e for e in instance.history if e.get("EventType") == h.EXECUTION_STARTED), None)
+    if started is None or started.get("Version") is not None:
+        return _replay(instance, handler)
+    results = []
+    for version in versions:
+        history = [{**e, "Version": version} if e is started else e for e in instance.history]
+        results.append(_replay(dataclasses.replace(instance, history=history), handler))
+    # one that replays; else the version that replayed furthest (the first, unversioned, on a tie)
+    return next((r for r in results if not r.breaks), None) or max(results, key=lambda r: r.matched)
 
-    def verdict(breaks: bool, difference: str | None = None, note: str | None = None) -> GateResult:
+
+def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
+
+    def verdict(
+        breaks: bool, difference: str | None = None, note: str | None = None, matched: int = 0
+    ) -> GateResult:
         return GateResult(
-            instance.instance_id, instance.name, instance.runtime_status, breaks, difference, note
+            instance.instance_id, instance.name, instance.runtime_status, breaks, difference, note, matched
         )
 
     if handler is None:
@@ -147,7 +174,7 @@ def replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
         history = aligned
     if result.state is None:
         return verdict(breaks=True, difference=f"replay failed: {str(result.error)[:300]}")
-    for action, event in zip(leaves, state.leaves, strict=False):
+    for index, (action, event) in enumerate(zip(leaves, state.leaves, strict=False)):
         if not matches(action, event):
             return verdict(
                 breaks=True,
@@ -155,6 +182,7 @@ def replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
                     f"#{event.get('EventId')}: history has {describe_event(event)}, "
                     f"today's code schedules {describe_action(action)}"
                 ),
+                matched=index,
             )
     if len(leaves) < len(state.leaves):
         event = state.leaves[len(leaves)]
@@ -167,6 +195,7 @@ def replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
                 f"#{event.get('EventId')}: history has {describe_event(event)}, "
                 f"today's code schedules nothing{reason}"
             ),
+            matched=len(leaves),
         )
     if result.user_error or (result.state.get("error") and not _failed(history)):
         return verdict(
@@ -276,10 +305,13 @@ def _output_note(history: list[dict[str, Any]], state: dict[str, Any]) -> str | 
     return None
 
 
-def run_gate(instances: Iterable[InstanceHistory], handlers: dict[str, Handler]) -> list[GateResult]:
-    """Replay every instance (orchestrator looked up case-insensitively, as the host does)."""
+def run_gate(
+    instances: Iterable[InstanceHistory], handlers: dict[str, Handler], versions: tuple[str, ...] = ("",)
+) -> list[GateResult]:
+    """Replay every instance (orchestrator looked up case-insensitively, as the host does); ``versions``:
+    what an instance of unknown version is tried with (:func:`replay`)."""
     lower = {name.lower(): fn for name, fn in handlers.items()}
-    return [replay(i, lower.get(i.name.lower())) for i in instances]
+    return [replay(i, lower.get(i.name.lower()), versions) for i in instances]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -296,9 +328,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _hub_name(app_dir: Path) -> str:
+def _durable_settings(app_dir: Path) -> dict[str, Any]:
     host = json.loads((app_dir / "host.json").read_text())
-    return str(host.get("extensions", {}).get("durableTask", {}).get("hubName") or "TestHubName")
+    return dict(host.get("extensions", {}).get("durableTask", {}))
+
+
+def _hub_name(app_dir: Path) -> str:
+    return str(_durable_settings(app_dir).get("hubName") or "TestHubName")
+
+
+def _known_versions(app_dir: Path) -> tuple[str, ...]:
+    """Unversioned, then ``N.0`` for N = 2 … host.json ``defaultVersion``'s major number, then
+    ``defaultVersion`` itself (when set and not among them)."""
+    default = _durable_settings(app_dir).get("defaultVersion")
+    if not default:
+        return ("",)
+    text = str(default)
+    head = text.split(".", 1)[0]
+    known = ["", *(f"{n}.0" for n in range(2, int(head) + 1))] if head.isdigit() else [""]
+    return (*known, text) if text not in known else tuple(known)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     except SourceError as exc:
         print(f"replay gate: {exc}", file=sys.stderr)
         return 2
-    results = run_gate(instances, handlers)
+    results = run_gate(instances, handlers, _known_versions(app_dir))
     for result in results:
         print(result.line())
     broken = sum(r.breaks for r in results)

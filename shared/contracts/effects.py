@@ -15,7 +15,7 @@ from pydantic import Field
 
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent
-from shared.contracts.steps import IsoDatetime, StepInput, StepModel
+from shared.contracts.steps import AuditRecordIn, IsoDatetime, StepInput, StepModel
 
 #: What a notification is about (``notify``'s ``kind``).
 NoticeKind = Literal[
@@ -32,18 +32,10 @@ ApplyMode = Literal["auto", "approved", "rejected", "expired"]
 
 
 # -- record_audit -----------------------------------------------------------------------------------------
-class AuditRecordIn(StepModel):
-    """One audit record to append: its deterministic ``record_id`` (``{case}:{seq:03d}:{kind}``), ``kind``,
-    JSON ``data`` and the orchestrator's time ``at`` (UTC)."""
-
-    record_id: str
-    kind: str
-    data: dict[str, Any]
-    at: IsoDatetime
-
-
 class RecordAuditInput(StepInput):
-    """Input of ``record_audit``: the case, its event id and the ``records`` to append as one batch."""
+    """Input of ``record_audit``: the case, its event id and the ``records`` to append as one batch (the
+    case's flushes of orchestrator version 1; version 2 on passes the records in the flushing step's
+    own input instead, :attr:`StepInput.audit`)."""
 
     case_instance_id: str
     event_id: str

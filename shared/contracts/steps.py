@@ -74,11 +74,25 @@ class StepModel(BaseModel):
             raise StepInputError(activity, cls.__name__, problems) from None
 
 
+class AuditRecordIn(StepModel):
+    """One audit record to append: its deterministic ``record_id`` (``{case}:{seq:03d}:{kind}``), ``kind``,
+    JSON ``data`` and the orchestrator's time ``at`` (UTC)."""
+
+    record_id: str
+    kind: str
+    data: dict[str, Any]
+    at: IsoDatetime
+
+
 class StepInput(StepModel):
     """Base of activity inputs: ``trace_context`` is the W3C context the orchestrator adds to every input
-    (``shared.telemetry.with_trace_context``); the activity's span becomes its child."""
+    (``shared.telemetry.with_trace_context``); the activity's span becomes its child. ``audit``: the case's
+    audit records flushed with this step (orchestrator version 2 on, ``orchestrations/names.py``):
+    ``@case_step`` appends them to the case's trail before the step's body runs (idempotent per record id),
+    instead of a ``record_audit`` activity beside the step."""
 
     trace_context: dict[str, str] | None = None
+    audit: list[AuditRecordIn] | None = None
 
 
 def _unwrap_judged(value: Any) -> Any:
@@ -134,7 +148,8 @@ class PolicyLoaded(StepModel):
 # -- classify_case, assess_* ------------------------------------------------------------------------------
 class ClassifyInput(StepInput):
     """Input of ``classify_case``: the case, its ``event``, the policy (``policy_ref``, or a whole ``policy``
-    document from an older orchestrator), the case's ``judgment_usage`` so far and the step's
+    document from an older orchestrator; neither from orchestration version 3.0 on: the step loads the
+    policy itself and returns its reference), the case's ``judgment_usage`` so far and the step's
     ``judgment_slot`` (both absent from older inputs: no usage, slot 0 of 1)."""
 
     case_instance_id: str
@@ -171,10 +186,22 @@ class _Judged(StepModel):
 
 
 class Classified(_Judged):
-    """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``."""
+    """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``, plus
+    ``policy`` (:class:`PolicyLoaded`: the reference and defaults of the policy the step loaded) when its
+    input named no policy (orchestration version 3.0: ``load_policy`` folded into ``classify_case``)."""
 
     value: Classification
     judgment: JudgmentRecord
+    policy: PolicyLoaded | None = None
+
+    @classmethod
+    def read(cls, raw: Any, step: str) -> Self:
+        """As :meth:`_Judged.read`, keeping ``policy`` when the output carries it."""
+        judged = super().read(raw, step)
+        policy = raw.get("policy") if isinstance(raw, dict) else None
+        if policy is None:
+            return judged
+        return cls.model_validate({**judged.to_json(), "policy": policy})
 
 
 class Assessed(_Judged):
@@ -187,7 +214,10 @@ class Assessed(_Judged):
 # -- decide_policy ----------------------------------------------------------------------------------------
 class DecideInput(StepInput):
     """Input of ``decide_policy``: the case, ``event``, ``classification``, the specialists'
-    ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`)."""
+    ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`).
+    ``record`` (orchestration version 4.0): the case's ``classified`` stage record without what the step
+    computes; the step adds ``classification``, ``merge`` and ``decision`` and appends it after the records
+    riding in ``audit``, so the decision is not copied into a later step's input."""
 
     case_instance_id: str
     event: BusinessEvent
@@ -195,18 +225,23 @@ class DecideInput(StepInput):
     assessments: list[AssessmentIn]
     policy_ref: PolicyRef | None = None
     policy: dict[str, Any] | None = None
+    record: AuditRecordIn | None = None
 
 
 class Decided(StepModel):
-    """Output of ``decide_policy``: the ``merge`` of the assessments and the policy ``decision``."""
+    """Output of ``decide_policy``: the ``merge`` of the assessments and the policy ``decision`` (and
+    ``recorded``, below)."""
 
     merge: MergeResult
     decision: PolicyDecision
+    #: The id of the ``classified`` record the step appended (its input's ``record``; version 4.0).
+    recorded: str | None = None
 
 
 __all__ = [
     "AssessInput",
     "Assessed",
+    "AuditRecordIn",
     "Classified",
     "ClassifyInput",
     "DecideInput",

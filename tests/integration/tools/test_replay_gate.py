@@ -6,6 +6,7 @@ rebuilt faithfully enough to give the same verdicts."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -68,11 +69,11 @@ def test_gate_names_the_first_reordered_activity(tmp_path):
     assert result.returncode == 1
     case_lines = [line for line in result.stdout.splitlines() if "(case_workflow" in line]
     assert case_lines and all(line.startswith("BREAKS") for line in case_lines)
-    for line in case_lines:
-        assert (
-            "#2: history has TaskScheduled 'assess_policy', today's code schedules activity 'assess_risk'"
-            in line
-        )
+    for line in case_lines:  # #1 from orchestration version 3.0 (no load_policy before classify)
+        assert re.search(
+            "#[12]: history has TaskScheduled 'assess_policy', today's code schedules activity 'assess_risk'",
+            line,
+        ), line
 
 
 def test_status_history_rebuild_keeps_schedule_order_and_results():

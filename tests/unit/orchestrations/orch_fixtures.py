@@ -14,7 +14,7 @@ from typing import Any
 
 import activities.case_steps as steps
 from activities.decisions import verdict as verdict_of
-from orchestrations import names
+from orchestrations import names, versions
 from orchestrations.approval import approval_tier_orchestrator
 from shared import decision_seal
 from shared.apply_plan import plan_action
@@ -61,6 +61,7 @@ class Effects:
         self.on_apply: Callable[[], None] | None = None
 
     def apply_action(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._audit_from(payload)
         if self.on_apply is not None:
             self.on_apply()
         if self.fail_apply:
@@ -82,7 +83,28 @@ class Effects:
             "result": {"tool": request.tool, "outcome": request.outcome},
         }
 
+    def _audit_from(self, payload: dict[str, Any]) -> None:
+        """The records riding in a step's input (``audit``, version 2), appended before the step's body
+        like ``@case_step`` does (once per record id: a retried step carries them again)."""
+        known = {r["record_id"] for r in self.audited}
+        self.audited.extend(r for r in payload.get("audit") or [] if r["record_id"] not in known)
+
+    def decide_policy(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The real ``decide_policy`` on the input without its audit part; what it would append (the riding
+        records, then the completed ``classified`` record: version 4.0) goes to ``audited``."""
+        record = payload.get("record")
+        core = {k: v for k, v in payload.items() if k not in ("audit", "record")}
+        out = user_fn(steps.decide_policy)(core)
+        self._audit_from(payload)
+        if record is None:
+            return out
+        data = {**record["data"], "classification": core["classification"], "merge": out["merge"],
+                "decision": out["decision"]}
+        self._audit_from({"audit": [{**record, "data": data}]})
+        return {**out, "recorded": record["record_id"]}
+
     def notify(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._audit_from(payload)
         self.notified.append(payload)
         return {"queue": "notifications", "notification_id": payload["kind"]}
 
@@ -97,7 +119,7 @@ class Effects:
             names.ASSESS_POLICY: user_fn(steps.assess_policy),
             names.ASSESS_RISK: user_fn(steps.assess_risk),
             names.ASSESS_REQUESTER_HISTORY: user_fn(steps.assess_requester_history),
-            names.DECIDE_POLICY: user_fn(steps.decide_policy),
+            names.DECIDE_POLICY: self.decide_policy,
             names.APPLY_ACTION: self.apply_action,
             names.NOTIFY: self.notify,
             names.RECORD_AUDIT: self.record_audit,
@@ -195,13 +217,20 @@ class Approvals:
         return sim.output
 
 
-def case_sim(event_json: dict[str, Any], effects: Effects, approvals: Approvals | None = None) -> Sim:
-    """A Sim of the real ``case_workflow`` orchestrator with the real judgment and fake effects."""
+def case_sim(
+    event_json: dict[str, Any],
+    effects: Effects,
+    approvals: Approvals | None = None,
+    version: str = versions.CURRENT,
+) -> Sim:
+    """A Sim of the real ``case_workflow`` orchestrator with the real judgment and fake effects, started
+    with orchestration ``version`` (default: what host.json stamps on new instances)."""
     from orchestrations.case_workflow import case_workflow_orchestrator
 
     subs = {names.APPROVAL_TIER: approvals} if approvals else {}
     instance_id = case_instance_id(BusinessEvent.model_validate(event_json))
-    sim = Sim(case_workflow_orchestrator, instance_id, event_json, activities=effects.table(), subs=subs)
+    sim = Sim(case_workflow_orchestrator, instance_id, event_json, activities=effects.table(), subs=subs,
+              version=version)
     if approvals is not None:
         approvals.parent = sim
     return sim

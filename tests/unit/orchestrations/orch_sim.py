@@ -58,6 +58,8 @@ class Sim:
     state: dict[str, Any] = field(default_factory=dict)
     calls: list[tuple[str, Any]] = field(default_factory=list)
     episodes: int = 0
+    #: The instance's orchestration version (``ExecutionStarted.Version``; ``""``: started unversioned).
+    version: str = ""
 
     def __post_init__(self) -> None:
         self.handler = df.Orchestrator.create(self.orchestrator)
@@ -117,9 +119,10 @@ class Sim:
         execution = next(self._ids)
         text = json.dumps(self.input)
         state = InstanceState(self.instance_id, "orchestrator", "Pending", text, None, None, self.now,
-                              self.now, "", execution)
+                              self.now, self.version, execution)
         self.store.create_instance(
-            state, h.execution_started(self.now, "orchestrator", self.instance_id, execution, text))
+            state, h.execution_started(self.now, "orchestrator", self.instance_id, execution, text,
+                                       self.version))
         self._episode()
 
     def step(self) -> bool:

@@ -19,13 +19,14 @@ def test_low_risk_event_completes_without_approval():
     assert sim.output["status"] == "completed"
     assert stages(sim) == ["received", "classified", "ready_to_apply", "completed"]
     assert [a["mode"] for a in effects.applied] == ["auto"]
-    assert sim.activity_names()[:6] == [
-        names.LOAD_POLICY,
+    assert sim.activity_names() == [  # the policy is loaded by classify (orchestration version 3.0)
         names.CLASSIFY_CASE,
         names.ASSESS_POLICY,
         names.ASSESS_RISK,
         names.ASSESS_REQUESTER_HISTORY,
         names.DECIDE_POLICY,
+        names.APPLY_ACTION,
+        names.NOTIFY,
     ]
     assert sim.custom_status["policyVersion"] == "2026-12-07.1"
     assert sim.custom_status["outcome"]["status"] == "completed"
@@ -36,8 +37,7 @@ def test_specialists_are_fanned_out_in_one_episode():
     effects = Effects()
     sim = case_sim(event("order.cancel"), effects)
     sim.begin()
-    for _ in range(2):  # load_policy, classify
-        sim.step()
+    sim.step()  # classify
     scheduled = [e["Name"] for e in sim.history if e["EventType"] == 4]
     assert scheduled[-3:] == [names.ASSESS_POLICY, names.ASSESS_RISK, names.ASSESS_REQUESTER_HISTORY]
 

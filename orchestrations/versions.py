@@ -1,0 +1,51 @@
+"""Versions of the case orchestration: which steps an instance schedules, by the version it was started with.
+
+A running case replays its recorded history on every episode, so code that schedules other activities than
+the history recorded would break it (docs/durable-extension-protocol.md#replay). Changes of that kind are
+versioned the Durable Functions way
+(https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-orchestration-versioning):
+host.json ``extensions.durableTask.defaultVersion`` (= :data:`CURRENT`) stamps every new instance
+(``ExecutionStarted.Version``, read back as ``context.version``), the default ``versionMatchStrategy``
+``CurrentOrOlder`` lets older instances run on newer code, and the orchestrator branches on the version the
+instance was started with. Instances started before versioning have version ``""`` (= 1).
+
+- 1 (``""``): the queued audit records are flushed by a ``record_audit`` activity in parallel with the
+  step they go with (``task_all``);
+- 2.0: the queued audit records travel in the input of the step they go with (``StepInput.audit``,
+  appended by ``@case_step`` before the step's body): no ``record_audit`` activity;
+- 3.0: no ``load_policy`` activity: ``classify_case`` loads the policy and returns its reference and
+  defaults with the classification (the steps before it run on the code's default retry and budgets, as
+  ``load_policy`` did);
+- 4.0: ``decide_policy`` appends the records queued so far (``received``) and the ``classified`` record,
+  which it completes with the classification, merge and decision it has (``DecideInput.record``): the
+  decision is no longer copied into the next step's input as part of an audit record.
+
+Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
+"""
+
+from __future__ import annotations
+
+#: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
+#: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
+#: compares versions numerically.
+CURRENT = "4.0"
+
+#: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
+AUDIT_IN_STEP = 2
+#: From this major version on, ``classify_case`` loads the policy (no ``load_policy`` activity).
+POLICY_IN_CLASSIFY = 3
+#: From this major version on, ``decide_policy`` appends the ``classified`` record (and those queued before).
+DECIDE_RECORDS = 4
+
+
+def major(version: str | None) -> int:
+    """The major number of an instance's version: ``""``/None (started before versioning) is 1, ``"2.0"``
+    is 2. Raises ``ValueError`` for a version this code does not know (newer than :data:`CURRENT`, or not
+    a number): such an instance must not run on this code (the host's ``CurrentOrOlder`` already refuses
+    newer ones)."""
+    if not version:
+        return 1
+    number = int(version.split(".", 1)[0])
+    if number > int(CURRENT.split(".", 1)[0]):
+        raise ValueError(f"orchestration version {version!r} is newer than this code's {CURRENT!r}")
+    return number
