@@ -32,7 +32,7 @@ from shared.contracts.steps import (
     PolicyLoaded,
 )
 from shared.judging import judge_assessment, judge_classification, select_judgment
-from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage
+from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, expand_judgment_audit
 from shared.judgment_settings import JudgmentSettings
 from shared.merge import merge_assessments
 from shared.policy import PolicyDocument, evaluate
@@ -166,6 +166,7 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
         return Decided(merge=merged, decision=decision)
     data = {
         **payload.record.data,
+        "judgment": expand_judgment_audit(payload.record.data.get("judgment") or {}),
         "classification": payload.classification.model_dump(mode="json"),
         "merge": merged.model_dump(mode="json"),
         "decision": decision.model_dump(mode="json"),

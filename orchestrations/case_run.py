@@ -36,6 +36,7 @@ from shared.contracts.steps import (
     DecideInput,
     LoadPolicyInput,
 )
+from shared.judgment_budget import compact_record
 from shared.policy_ref import LoadedPolicy, from_load_result
 from shared.stages import FINAL_STAGES
 
@@ -145,7 +146,7 @@ class CaseRun(RunState):
         decision copied in. Returns :class:`Decided`."""
         in_step = self.version >= versions.DECIDE_RECORDS
         record = (
-            self.audit("stage", {"stage": "classified", "judgment": self._judgment_audit()}, queue=False)
+            self.audit("stage", {"stage": "classified", "judgment": self._judgment_template()}, queue=False)
             if in_step
             else None
         )
@@ -186,6 +187,11 @@ class CaseRun(RunState):
             cost_estimate=summary["cost"], tokens=summary["tokens"], judgment_source=summary["source"]
         )
         return {**summary, "records": [r.model_dump(mode="json") for r in self.judgment.records]}
+
+    def _judgment_template(self) -> dict[str, Any]:
+        """:meth:`_judgment_audit` with compact records (``decide_policy`` writes them in full)."""
+        judgment = self._judgment_audit()
+        return {**judgment, "records": [compact_record(r) for r in self.judgment.records]}
 
     # -- approval -----------------------------------------------------------------------------------------
     def request_approval(self, request: ApprovalRequest) -> Steps:

@@ -167,6 +167,23 @@ class BudgetGuard:
         )
 
 
+def compact_record(record: JudgmentRecord) -> dict[str, Any]:
+    """``record``'s JSON without the fields at their defaults (``{"step": "classify", "source": "rules"}``
+    for a rules step): what judgment outputs and decide's audit template carry in the history; it reads
+    back (``JudgmentRecord.model_validate``) as the same record."""
+    return record.model_dump(mode="json", exclude_defaults=True)
+
+
+def expand_judgment_audit(judgment: dict[str, Any]) -> dict[str, Any]:
+    """The case's judgment audit data (summary + ``records``) with every record in full JSON again, as the
+    audit trail has always stored it (records given compact by :func:`compact_record` or in full)."""
+    records = judgment.get("records")
+    if not isinstance(records, list):
+        return judgment
+    full = [JudgmentRecord.model_validate(r).model_dump(mode="json") for r in records]
+    return {**judgment, "records": full}
+
+
 def judged_output(value: BaseModel, record: JudgmentRecord) -> dict[str, Any]:
     """A judgment activity's output: ``{"value": <typed judgment JSON>, "judgment": <record JSON>}``."""
     return {"value": value.model_dump(mode="json"), "judgment": record.model_dump(mode="json")}
@@ -226,8 +243,8 @@ class JudgmentTally:
             self._attempts[step] = self._attempts.get(step, 0) + 1
             if self._attempts[step] > 1:
                 self.usage = add_usage(self.usage, JudgmentUsage(calls=2 * of))
-        return {
-            "judgment_usage": self.usage.model_dump(mode="json"),
+        return {  # usage without zero fields ({} before any model call): it reads back the same
+            "judgment_usage": self.usage.model_dump(mode="json", exclude_defaults=True),
             "judgment_slot": {"index": index, "of": of},
         }
 

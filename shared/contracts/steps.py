@@ -31,7 +31,13 @@ from shared.contracts.case import (
     RetryPolicy,
 )
 from shared.contracts.event import BusinessEvent
-from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, unpack_judged
+from shared.judgment_budget import (
+    JudgmentRecord,
+    JudgmentSlot,
+    JudgmentUsage,
+    compact_record,
+    unpack_judged,
+)
 
 
 def _utc(value: datetime) -> datetime:
@@ -185,13 +191,19 @@ class _Judged(StepModel):
         return cls.model_validate({"value": value, "judgment": record.model_dump(mode="json")})
 
 
+#: A judgment step's :class:`JudgmentRecord`, written without its default fields (``compact_record``: the
+#: record is in the history of every judgment step; a rules step's is ``{"step", "source"}``), read in
+#: either form.
+CompactRecord = Annotated[JudgmentRecord, PlainSerializer(compact_record, return_type=dict)]
+
+
 class Classified(_Judged):
     """Output of ``classify_case``: ``{"value": Classification, "judgment": JudgmentRecord}``, plus
     ``policy`` (:class:`PolicyLoaded`: the reference and defaults of the policy the step loaded) when its
     input named no policy (orchestration version 3.0: ``load_policy`` folded into ``classify_case``)."""
 
     value: Classification
-    judgment: JudgmentRecord
+    judgment: CompactRecord
     policy: PolicyLoaded | None = None
 
     @classmethod
@@ -208,7 +220,7 @@ class Assessed(_Judged):
     """Output of an ``assess_*`` step: ``{"value": Assessment, "judgment": JudgmentRecord}``."""
 
     value: Assessment
-    judgment: JudgmentRecord
+    judgment: CompactRecord
 
 
 # -- decide_policy ----------------------------------------------------------------------------------------
@@ -216,8 +228,9 @@ class DecideInput(StepInput):
     """Input of ``decide_policy``: the case, ``event``, ``classification``, the specialists'
     ``assessments`` (in the orchestrator's order) and the policy (as in :class:`ClassifyInput`).
     ``record`` (orchestration version 4.0): the case's ``classified`` stage record without what the step
-    computes; the step adds ``classification``, ``merge`` and ``decision`` and appends it after the records
-    riding in ``audit``, so the decision is not copied into a later step's input."""
+    computes (its judgment ``records`` may be compact, ``shared.judgment_budget.compact_record``: the step
+    writes them in full); the step adds ``classification``, ``merge`` and ``decision`` and appends it after
+    the records riding in ``audit``, so the decision is not copied into a later step's input."""
 
     case_instance_id: str
     event: BusinessEvent

@@ -21,6 +21,7 @@ from shared.apply_plan import plan_action
 from shared.approvals import DECISION_EVENT
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
 from shared.contracts.event import BusinessEvent, case_instance_id
+from shared.judgment_budget import expand_judgment_audit
 from tests.unit.orchestrations.orch_sim import Sim
 
 
@@ -98,8 +99,8 @@ class Effects:
         self._audit_from(payload)
         if record is None:
             return out
-        data = {**record["data"], "classification": core["classification"], "merge": out["merge"],
-                "decision": out["decision"]}
+        data = {**record["data"], "judgment": expand_judgment_audit(record["data"]["judgment"]),
+                "classification": core["classification"], "merge": out["merge"], "decision": out["decision"]}
         self._audit_from({"audit": [{**record, "data": data}]})
         return {**out, "recorded": record["record_id"]}
 

@@ -115,7 +115,7 @@ def test_recorded_inputs_and_outputs_round_trip_through_their_models(golden, nam
         value = output["value"] if {"value", "judgment"} <= set(output) else output
         assert judged.value.model_dump(mode="json") == value
         if "policy" in output:  # classify_case loading the policy (orchestration version 3.0)
-            assert judged.to_json() == output
+            assert judged.to_json()["policy"] == output["policy"]
     elif name == names.DECIDE_POLICY:  # recorded before RetryPolicy's infra_* defaults: validates, dumps more
         assert Decided.model_validate(output).merge.model_dump(mode="json") == output["merge"]
     elif name == names.LOAD_POLICY:
