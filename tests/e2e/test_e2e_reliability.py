@@ -21,15 +21,21 @@ def drive(app, case_id: str, *stages: str, step_s: float = 5.0, timeout_s: float
     """Wait until the case's stage is one of ``stages``, moving the virtual clock ``step_s`` seconds on
     each poll that finds it elsewhere."""
 
+    last: list[str] = ["no answer"]
+
     def ready() -> dict[str, Any] | None:
         r = app.client.http.get(f"{app.client.base}/api/cases/{case_id}", headers=app.client.reader)
+        last[0] = f"{r.status_code} {r.text[:300]}"
         view = r.json() if r.status_code == 200 else None
         if view and view["stage"] in stages:
             return view
         app.host.clock.advance(step_s)
         return None
 
-    return wait_for(ready, timeout_s=timeout_s, interval_s=0.05, message=f"case {case_id} in {stages}")
+    try:
+        return wait_for(ready, timeout_s=timeout_s, interval_s=0.05, message=f"case {case_id} in {stages}")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}; last answer: {last[0]}") from None
 
 
 def cancel_posts(app) -> list:

@@ -42,19 +42,20 @@ def _ratio(value: str) -> float:
     return float(value.split()[0])
 
 
-def test_bench_rules_and_agent_against_the_local_server(pytestconfig, capsys, monkeypatch):
+def test_bench_rules_and_agent_against_the_local_server(record_property, capsys, monkeypatch):
     rules = run_bench(capsys, "--judgment", "rules")
     with ChatServerThread() as chat:
         monkeypatch.setenv("OPENAI_BASE_URL", chat.url)
         monkeypatch.setenv("OPENAI_MODEL", "scripted")
         agent = run_bench(capsys, "--judgment", "agent")
         calls = len(chat.requests)
-    pytestconfig.judgment_bench_lines = [
+    # shown at the end of the run by tests/fixtures/bench_summary.py
+    record_property("judgment_bench_lines", [
         "--judgment rules",
         *rules.splitlines(),
         "--judgment agent (local Chat Completions server, tests/fixtures/chat_server.py)",
         *agent.splitlines(),
-    ]
+    ])
     r, a = figures(rules), figures(agent)
     n = len(load_rows(DATA))
     assert r["events"].startswith(f"{n} ") and a["events"].startswith(f"{n} ")

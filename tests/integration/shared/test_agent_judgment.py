@@ -30,7 +30,11 @@ def policy_with(**judgment: Any):
     return policy_from_data(data)
 
 
-FAST = policy_with(timeout_s=0.5)
+#: A timeout only a hang reaches: a scripted answer comes in milliseconds, but the suite runs on a loaded
+#: 2-core machine (parallel workers), and an answer late by the scheduler must not fall back.
+PATIENT = policy_with(timeout_s=30.0)
+#: For the timeout test only: replies delayed 5 s never beat it.
+SHORT = policy_with(timeout_s=0.5)
 
 
 def event(type_: str = "account.change", **data: Any) -> BusinessEvent:
@@ -83,7 +87,7 @@ def settings_for(chat) -> JudgmentSettings:
     )
 
 
-def classify(chat, policy=FAST, ev=None, **kwargs: Any):
+def classify(chat, policy=PATIENT, ev=None, **kwargs: Any):
     judgment = AgentJudgment(settings_for(chat), policy, **kwargs)
     result = judgment.classify(ev or event())
     assert judgment.record is not None
@@ -179,7 +183,7 @@ def test_a_400_is_not_retried(chat):
 
 def test_no_answer_before_the_timeout_falls_back(chat):
     chat.queue(Reply(answer=CLASSIFIED, delay_s=5), Reply(answer=CLASSIFIED, delay_s=5))
-    _, record = classify(chat)
+    _, record = classify(chat, policy=SHORT)
 
     assert record.source == "rules-fallback"
     assert record.reason == "no answer within timeout_s=0.5 after one retry"
@@ -200,7 +204,7 @@ def test_an_exhausted_call_budget_makes_no_call(chat):
 
 def test_a_retry_needs_budget_too(chat):
     chat.queue(Reply(status=500), Reply(answer=CLASSIFIED))
-    _, record = classify(chat, policy=policy_with(timeout_s=0.5, max_calls=1))
+    _, record = classify(chat, policy=policy_with(timeout_s=30.0, max_calls=1))
     assert record.source == "rules-fallback"
     assert record.reason.startswith("HTTP 500 from the model endpoint (no retry: judgment budget max_calls=1")
     assert len(chat.requests) == 1
@@ -246,8 +250,8 @@ def test_specialist_agents_have_their_own_instructions(chat):
             }
         )
     )
-    judgment = AgentJudgment(settings_for(chat), FAST)
-    assessment = judgment.assess("risk", event(), classification, FAST)
+    judgment = AgentJudgment(settings_for(chat), PATIENT)
+    assessment = judgment.assess("risk", event(), classification, PATIENT)
 
     assert assessment.specialist == "risk" and assessment.recommendation == "approve"
     assert judgment.record.source == "agent" and judgment.record.step == "risk"
@@ -271,7 +275,7 @@ def test_event_content_is_delimited_untrusted_data(chat):
 
 def test_misconfiguration_falls_back_without_calling(chat):
     settings = JudgmentSettings.from_env({"CASE_JUDGMENT": "agent", "OPENAI_BASE_URL": chat.url})
-    judgment = AgentJudgment(settings, FAST)
+    judgment = AgentJudgment(settings, PATIENT)
     judgment.classify(event())
     assert judgment.record.source == "rules-fallback"
     assert "misconfigured" in judgment.record.reason and "OPENAI_MODEL" in judgment.record.reason
@@ -289,7 +293,7 @@ def test_azure_openai_with_an_api_key_uses_the_deployment_path(chat):
         }
     )
     chat.queue(Reply(answer=CLASSIFIED))
-    judgment = AgentJudgment(settings, FAST)
+    judgment = AgentJudgment(settings, PATIENT)
     judgment.classify(event())
 
     assert judgment.record.source == "agent" and judgment.record.model == "gpt-judge"

@@ -6,57 +6,49 @@ from __future__ import annotations
 
 import asyncio
 import json
-from types import SimpleNamespace
 
 import azure.functions as func
 import pytest
 
 from shared import decision_seal
 from shared.identity import encode_principal
+from tests.fixtures.durable_client import FakeDurableClient
 
 KEY = "unit-test-signing-key-0123456789abcdefghij"
 
 
-class _Client:
-    """A durable client whose calls fail the way the task hub can."""
+def _details(instance_id):
+    """What the task hub answers for a case waiting at its first approval tier, and for that tier."""
+    if instance_id.endswith("-approval-0"):
+        return {"custom_status": {"approvedBy": []}, "name": "approval_tier"}
+    pending = {
+        "case_instance_id": instance_id,
+        "approval_instance_id": f"{instance_id}-approval-0",
+        "tier": 0,
+        "tier_count": 1,
+        "roles": ["approver"],
+        "rule": "single",
+        "required": 1,
+        "requested_at": "2026-01-05T09:00:00+00:00",
+        "expires_at": "2026-01-06T09:00:00+00:00",
+        "remind_at": "2026-01-05T13:00:00+00:00",
+        "evidence_hash": "sha256:x",
+        "pack": _pack(instance_id),
+    }
+    custom = {
+        "stage": "awaiting_approval",
+        "approvalInstanceId": f"{instance_id}-approval-0",
+        "pendingApproval": pending,
+        "requester": "alice",
+        "eventId": "e1",
+    }
+    return {"custom_status": custom, "name": "case_workflow"}
 
-    def __init__(self, fail_status: Exception | None = None, fail_raise: Exception | None = None):
-        self.fail_status = fail_status
-        self.fail_raise = fail_raise
 
-    async def get_status(self, instance_id):
-        if self.fail_status:
-            raise self.fail_status
-        if instance_id.endswith("-approval-0"):
-            return SimpleNamespace(
-                runtime_status="Running", custom_status={"approvedBy": []}, name="approval_tier"
-            )
-        pending = {
-            "case_instance_id": instance_id,
-            "approval_instance_id": f"{instance_id}-approval-0",
-            "tier": 0,
-            "tier_count": 1,
-            "roles": ["approver"],
-            "rule": "single",
-            "required": 1,
-            "requested_at": "2026-01-05T09:00:00+00:00",
-            "expires_at": "2026-01-06T09:00:00+00:00",
-            "remind_at": "2026-01-05T13:00:00+00:00",
-            "evidence_hash": "sha256:x",
-            "pack": _pack(instance_id),
-        }
-        custom = {
-            "stage": "awaiting_approval",
-            "approvalInstanceId": f"{instance_id}-approval-0",
-            "pendingApproval": pending,
-            "requester": "alice",
-            "eventId": "e1",
-        }
-        return SimpleNamespace(runtime_status="Running", custom_status=custom, name="case_workflow")
-
-    async def raise_event(self, *args):
-        if self.fail_raise:
-            raise self.fail_raise
+def _Client(fail_status: Exception | None = None, fail_raise: Exception | None = None) -> FakeDurableClient:
+    """The shared fake durable client with a running case waiting for approval; its calls fail the way
+    the task hub can."""
+    return FakeDurableClient("Running", details=_details, status_error=fail_status, raise_error=fail_raise)
 
 
 def _pack(case_id):

@@ -56,12 +56,16 @@ def test_instance_with_nothing_else_in_flight_is_not_held(engine: Engine, long_w
 
 
 def _held(running: dict[str, int], pending: dict[str, tuple[float, float]]) -> tuple[set[str], set[str]]:
-    """Which instances a dispatcher (window 50 ms, gap 10 ms) holds back; and which it still tracks."""
+    """Which instances a dispatcher (window 50 s, gap 10 s) holds back; and which it still tracks.
+
+    Seconds, not the real defaults' milliseconds: the dispatcher reads ``time.monotonic()`` itself, and on a
+    loaded machine (parallel test workers on 2 cores) more than 10 ms may pass between the test's ``now``
+    and that read. The rule under test is the same at any scale."""
 
     async def run() -> tuple[set[str], set[str]]:
         store: Any = None  # never touched by _coalescing
         d = Dispatcher(store, SystemClock(), [], store, DurableOptions(), logging.getLogger("test"),
-                       coalesce_s=0.05, coalesce_gap_s=0.01)
+                       coalesce_s=50.0, coalesce_gap_s=10.0)
         d._running_by.update(running)
         d._pending.update(pending)
         held = d._coalescing()
@@ -77,7 +81,7 @@ def test_results_are_held_only_while_others_run_and_keep_coming() -> None:
     now = time.monotonic()
     held, tracked = _held(
         {"busy": 3, "quiet": 2, "old": 5},
-        {"busy": (now, now), "quiet": (now - 0.02, now - 0.02), "old": (now - 0.06, now),
+        {"busy": (now, now), "quiet": (now - 20.0, now - 20.0), "old": (now - 60.0, now),
          "alone": (now, now)},
     )
     assert held == {"busy"}

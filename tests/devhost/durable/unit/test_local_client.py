@@ -10,7 +10,6 @@ import json
 import threading
 from typing import Any
 
-import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -91,8 +90,14 @@ def test_own_urls_go_to_the_app_with_the_sdk_answer_shape() -> None:
     assert [getattr(SDK, name) for name in local_client._NAMES] == originals  # restored
 
 
-def test_other_urls_and_other_loops_use_the_sdk_functions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Another host's URL, or a call made on another event loop, goes to the SDK's own function."""
+def test_other_urls_and_other_loops_use_the_sdk_functions() -> None:
+    """Another host's URL, or a call made on another event loop, goes to the SDK's own function.
+
+    The SDK's function is replaced by a recorder in ``_saved`` only while this host is registered: the last
+    ``unregister`` writes ``_saved`` back into the SDK module, so a recorder left there (or a key put back
+    into ``_saved`` after it, as ``monkeypatch.setitem`` did) would answer every later client call in this
+    process (an e2e case read as "no case" once the tests ran in another order under pytest-xdist)."""
+    originals = [getattr(SDK, name) for name in local_client._NAMES]
     seen: list[str] = []
 
     async def sdk_get(url: str, function_invocation_id: str | None = None) -> list[Any]:
@@ -101,7 +106,8 @@ def test_other_urls_and_other_loops_use_the_sdk_functions(monkeypatch: pytest.Mo
 
     async def run() -> list[Any]:
         local_client.register(BASE, APP, asyncio.get_running_loop())
-        monkeypatch.setitem(local_client._saved, "get_async_request", sdk_get)
+        real = local_client._saved["get_async_request"]
+        local_client._saved["get_async_request"] = sdk_get
         try:
             elsewhere = await SDK.get_async_request("http://127.0.0.1:8000/runtime/webhooks/durabletask/echo")
             own = f"{BASE}/runtime/webhooks/durabletask/echo"
@@ -112,9 +118,11 @@ def test_other_urls_and_other_loops_use_the_sdk_functions(monkeypatch: pytest.Mo
             thread.join()
             return [elsewhere, other_loop[0], (await SDK.get_async_request(own))[1]["method"]]
         finally:
+            local_client._saved["get_async_request"] = real
             await local_client.unregister(BASE)
 
     elsewhere, other_loop, own = asyncio.run(run())
+    assert [getattr(SDK, name) for name in local_client._NAMES] == originals and not local_client._saved
     assert elsewhere == other_loop == [200, "from the SDK"]
     assert seen == ["http://127.0.0.1:8000/runtime/webhooks/durabletask/echo",
                     f"{BASE}/runtime/webhooks/durabletask/echo"]
