@@ -270,10 +270,7 @@ class CaseRun(RunState):
         budget's closing reserve). Returns ``outcome``."""
         self.tracker.finish(outcome)
         self.publish()
-        if self.version >= versions.AUDIT_IN_STEP:  # rides with the notice below, which holds the outcome
-            self.audit("stage", {"stage": outcome.status}, fill_from=["outcome"])
-        else:
-            self.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
+        self.audit("stage", {"stage": outcome.status, "outcome": outcome.model_dump(mode="json")})
         self.log(outcome.status, reason=outcome.reason)
         self.announce(outcome.status, outcome.reason)
         self.closing = True

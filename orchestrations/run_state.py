@@ -125,8 +125,9 @@ class RunState:
         charging the budget; the audit records riding with the step (:meth:`step`) go in its ``audit``.
         Returns the task (retries: :meth:`step`)."""
         self._charge(name)
-        if self._riding:
-            payload = payload.model_copy(update={"audit": self._riding})
+        if self._riding:  # without what the step's own input holds too (AuditRecordIn.brief_for)
+            body = payload.to_json()
+            payload = payload.model_copy(update={"audit": [r.brief_for(body) for r in self._riding]})
             self._riding = None
         return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
 
@@ -250,17 +251,13 @@ class RunState:
             stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
                               f" ({detail})" if detail else "")
 
-    def audit(
-        self, kind: str, data: dict[str, Any], *, queue: bool = True, fill_from: list[str] | None = None
-    ) -> AuditRecordIn:
+    def audit(self, kind: str, data: dict[str, Any], *, queue: bool = True) -> AuditRecordIn:
         """An audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now, queued
-        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``);
-        ``fill_from``: keys of the input of the step it rides with that complete ``data``
-        (:meth:`AuditRecordIn.filled`). Returns the record."""
+        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``).
+        Returns the record."""
         self._audit_seq += 1
         record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
-        extra = {"fill_from": fill_from} if fill_from else {}
-        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now(), **extra)
+        record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
         if queue:
             self._pending_audit.append(record)
         return record

@@ -16,6 +16,7 @@ orchestrator (no ``event_id``, a whole ``policy`` instead of a ``policy_ref``, a
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
@@ -96,8 +97,9 @@ class AuditRecordIn(StepModel):
     kind: str
     data: dict[str, Any]
     at: IsoDatetime
-    #: Keys of the carrying step's input whose values complete ``data`` before the append (a record riding
-    #: in a step's input that holds the same value, e.g. the close notice's ``outcome``: not copied twice).
+    #: Paths (``key`` or ``key.sub``) in the carrying step's input whose values complete ``data`` before the
+    #: append, each under its last segment, after the keys ``data`` holds (a record riding in a step's input
+    #: that holds the same value, e.g. the close notice's ``outcome``: not copied twice; :meth:`brief_for`).
     fill_from: list[str] | None = None
 
     @model_serializer(mode="wrap")
@@ -107,16 +109,48 @@ class AuditRecordIn(StepModel):
             data.pop("fill_from", None)  # the record's JSON as before the field existed
         return data
 
+    def brief_for(self, step_input: dict[str, Any]) -> AuditRecordIn:
+        """This record as it rides in ``step_input`` (the carrying step's input JSON): trailing ``data``
+        values larger than 64 bytes of JSON that the input holds too, at the same key or one level down
+        (``request.pack``), are left out and named in ``fill_from``; :meth:`filled` puts them back. The
+        orchestrator keeps the whole record, so a record that ends up riding with another step (a retry, a
+        budget stop) is never incomplete."""
+        keys: list[str] = list(self.data)
+        fill: list[str] = []
+        while keys:
+            key, value = keys[-1], self.data[keys[-1]]
+            if len(json.dumps(value)) <= 64:
+                break
+            paths = [key, *(f"{k}.{key}" for k, v in step_input.items() if isinstance(v, dict))]
+            path = next((p for p in paths if _at(step_input, p) == value), None)
+            if path is None:
+                break
+            fill.insert(0, path)
+            keys.pop()
+        if not fill:
+            return self
+        data = {k: self.data[k] for k in keys}
+        return AuditRecordIn(record_id=self.record_id, kind=self.kind, data=data, at=self.at, fill_from=fill)
+
     def filled(self, step_input: dict[str, Any]) -> AuditRecordIn:
         """This record with ``data`` completed from ``step_input`` (the carrying step's input JSON) for the
-        keys in ``fill_from``. Raises ``ValueError`` when one of them is missing there."""
+        paths in ``fill_from``. Raises ``ValueError`` when one of them is missing there."""
         if not self.fill_from:
             return self
-        missing = [k for k in self.fill_from if step_input.get(k) is None]
+        values = {p: _at(step_input, p) for p in self.fill_from}
+        missing = [p for p, v in values.items() if v is None]
         if missing:
             raise ValueError(f"audit record {self.record_id}: the step input lacks {missing}")
-        data = {**self.data, **{k: step_input[k] for k in self.fill_from}}
+        data = {**self.data, **{p.rsplit(".", 1)[-1]: v for p, v in values.items()}}
         return AuditRecordIn(record_id=self.record_id, kind=self.kind, data=data, at=self.at)
+
+
+def _at(document: dict[str, Any], path: str) -> Any:
+    """The value at ``path`` (``key`` or ``key.sub``) of ``document``, None when absent."""
+    value: Any = document
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 class StepInput(StepModel):

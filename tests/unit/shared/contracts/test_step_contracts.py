@@ -190,3 +190,30 @@ def test_classify_without_a_policy_loads_it_and_returns_its_reference():
     referenced = fn({"case_instance_id": "c", "event": event("order.cancel"),
                      "policy_ref": {"version": loaded["version"], "digest": loaded["digest"]}})
     assert "policy" not in referenced and referenced["value"] == out["value"]
+
+
+def test_an_audit_record_rides_without_what_its_step_input_holds_and_is_filled_back():
+    """``AuditRecordIn.brief_for`` leaves out trailing values the carrying input holds (top level or one
+    level down), ``filled`` restores the same record; small or differing values stay in the record."""
+    from datetime import UTC, datetime
+
+    from shared.contracts.steps import AuditRecordIn
+
+    pack = {"action_summary": "x" * 80, "evidence": {"a": 1}}
+    outcome = {"status": "completed", "reason": "y" * 80}
+    record = AuditRecordIn(record_id="c:004:approval_requested", kind="approval_requested",
+                           data={"tier": 0, "evidence_hash": "sha256:" + "0" * 64, "pack": pack},
+                           at=datetime(2026, 12, 7, tzinfo=UTC))
+    notice = {"kind": "approval_requested", "request": {"tier": 0, "pack": pack}, "outcome": outcome}
+    brief = record.brief_for(notice)
+    assert brief.fill_from == ["request.pack"] and "pack" not in brief.data
+    assert json.loads(json.dumps(brief.to_json()))["fill_from"] == ["request.pack"]
+    assert brief.filled(notice) == record and list(brief.filled(notice).data) == list(record.data)
+    assert record.brief_for({"request": {"pack": {**pack, "other": 1}}}) is record  # differs: stays whole
+    assert "fill_from" not in record.to_json()
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    ending = {"stage": "completed", "outcome": outcome}
+    closing = AuditRecordIn(record_id="c:005:stage", kind="stage", data=ending, at=at)
+    assert closing.brief_for(notice).fill_from == ["outcome"]
+    with pytest.raises(ValueError):
+        closing.brief_for(notice).filled({"kind": "case_failed"})
