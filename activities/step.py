@@ -30,8 +30,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from opentelemetry import trace
@@ -154,45 +154,41 @@ def case_step(
                 raise exc
             return output.to_json()
 
+        @contextmanager
+        def around(payload: Any, at: dict[str, Any]) -> Iterator[StepInput]:
+            """The step around the body: span, storage faults, validation, the audit appends, the
+            success line. ``at`` receives ``step`` and ``inp`` as they come, for ``recovered``."""
+            started = time.perf_counter()
+            with opened(payload) as current, storage_faults(span_name) if storage else nullcontext():
+                step = at["step"] = Step(current, fields(payload))
+                inp = at["inp"] = model.from_input(payload, activity)
+                riding = [r.filled(inp.to_json()) for r in inp.audit or []]
+                append_audit([] if audit_after_body else riding, step, span_name)
+                yield inp
+                append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
+                finish(step, started)
+
         if inspect.iscoroutinefunction(body):
 
             async def run_async(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-                started, inp, step = time.perf_counter(), None, None
+                at: dict[str, Any] = {}
                 try:
-                    with (
-                        opened(payload) as current,
-                        storage_faults(span_name) if storage else nullcontext(),
-                    ):
-                        step = Step(current, fields(payload))
-                        inp = model.from_input(payload, activity)
-                        riding = [r.filled(inp.to_json()) for r in inp.audit or []]
-                        append_audit([] if audit_after_body else riding, step, span_name)
-                        output = await body(inp, step, *args, **kwargs)
-                        append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
-                        finish(step, started)
+                    with around(payload, at) as inp:
+                        output = await body(inp, at["step"], *args, **kwargs)
                 except Exception as exc:
-                    return recovered(exc, inp, step)
+                    return recovered(exc, at.get("inp"), at.get("step"))
                 return output.to_json()
 
             wrapper: Callable[..., Any] = run_async
         else:
 
             def run(payload: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
-                started, inp, step = time.perf_counter(), None, None
+                at: dict[str, Any] = {}
                 try:
-                    with (
-                        opened(payload) as current,
-                        storage_faults(span_name) if storage else nullcontext(),
-                    ):
-                        step = Step(current, fields(payload))
-                        inp = model.from_input(payload, activity)
-                        riding = [r.filled(inp.to_json()) for r in inp.audit or []]
-                        append_audit([] if audit_after_body else riding, step, span_name)
-                        output = body(inp, step, *args, **kwargs)
-                        append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
-                        finish(step, started)
+                    with around(payload, at) as inp:
+                        output = body(inp, at["step"], *args, **kwargs)
                 except Exception as exc:
-                    return recovered(exc, inp, step)
+                    return recovered(exc, at.get("inp"), at.get("step"))
                 return output.to_json()
 
             wrapper = run
