@@ -136,8 +136,8 @@ class RunState:
         if callable(payload):
             payload = payload()
         if riding:  # without what the step's own input holds too (AuditRecordIn.brief_for)
-            body = payload.to_json()
-            payload = payload.model_copy(update={"audit": [r.brief_for(body) for r in riding]})
+            body, lean = payload.to_json(), self.version >= versions.LEAN_INPUTS
+            payload = payload.model_copy(update={"audit": [r.brief_for(body, lean=lean) for r in riding]})
         return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
 
     def step(

@@ -12,7 +12,7 @@ import azure.durable_functions as df
 import pytest
 
 from devhost.durable import replay
-from orchestrations import names, recorded_inputs
+from orchestrations import names, recorded_inputs, versions
 from orchestrations.case_workflow import case_workflow_orchestrator
 from orchestrations.recorded_inputs import RecordedInputs, decode
 from tests.golden.golden_replay import episodes
@@ -33,7 +33,7 @@ def _answers(instance_id: str, history: list[dict[str, Any]]) -> list[str]:
     return answers
 
 
-def _auto(version: str = "4.0") -> Any:
+def _auto(version: str = versions.CURRENT) -> Any:
     return case_sim(event("order.cancel", amount=20), Effects(), version=version)
 
 
@@ -64,6 +64,7 @@ SCENARIOS = {
     "classify retried": _flaky_classify,
     "auto, version 1.0": lambda: _auto("1.0"),
     "auto, version 3.0": lambda: _auto("3.0"),
+    "auto, version 4.0": lambda: _auto("4.0"),
 }
 
 
