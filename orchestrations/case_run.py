@@ -18,6 +18,7 @@ from typing import Any
 
 from orchestrations import names, versions
 from orchestrations.run_state import RunState
+from shared.approvals import full_outcome
 from shared.contracts.case import (
     ApprovalGate,
     ApprovalOutcome,
@@ -243,7 +244,7 @@ class CaseRun(RunState):
         raw = yield self.sub_orchestrator(
             names.APPROVAL_TIER, gate.model_dump(mode="json"), request.approval_instance_id
         )
-        outcome = ApprovalOutcome.model_validate(raw)
+        outcome = full_outcome(raw, gate, request.approval_instance_id)  # brief from tiers of 6.0 on
         self.tracker.clear_approval()
         self.publish()
         return outcome
