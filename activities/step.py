@@ -162,7 +162,8 @@ def case_step(
             with opened(payload) as current, storage_faults(span_name) if storage else nullcontext():
                 step = at["step"] = Step(current, fields(payload))
                 inp = at["inp"] = model.from_input(payload, activity)
-                riding = [r.filled(inp.to_json()) for r in inp.audit or []]
+                body = inp.to_json() if inp.audit else {}  # once, not per riding record
+                riding = [r.filled(body) for r in inp.audit or []]
                 append_audit([] if audit_after_body else riding, step, span_name)
                 yield inp
                 append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
