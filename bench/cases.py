@@ -270,6 +270,12 @@ def run(args: argparse.Namespace) -> int:
                     for kind, (rows, _) in seq.items():
                         hist = h.call(bench.hub.get_history(rows[0]["id"]))
                         (args.dump_history / f"{kind}.json").write_text(json.dumps(hist, indent=1))
+                        tier = 0  # the case's approval tier instances beside it: {kind}-approval-{tier}.json
+                        while h.call(bench.hub.get_instance(tier_id := f"{rows[0]['id']}-approval-{tier}")):
+                            tier_hist = h.call(bench.hub.get_history(tier_id))
+                            path = args.dump_history / f"{kind}-approval-{tier}.json"
+                            path.write_text(json.dumps(tier_hist, indent=1))
+                            tier += 1
             chain_after = chain5_reference(tmp_path / "chain-b", args.chain, args.chain_alone)
             print(f"chain5 after:  one alone p50 {chain_after[0]:.1f} ms, {chain_after[1]:.1f} orch/s",
                   flush=True)

@@ -236,17 +236,21 @@ class JudgmentTally:
 
     def step_input(self, step: str, index: int, of: int) -> dict[str, Any]:
         """Activity input keys of slot ``index`` of ``of`` of judgment step ``step``: ``judgment_usage``
-        (the case's model usage so far) and ``judgment_slot``. Called again for each attempt of the step: a
-        failed attempt's output, and with it what its model calls spent, is lost, so each retry first
-        charges the most that attempt could have called (two calls per slot, module docstring)."""
+        (the case's model usage so far, without its zero fields; absent before any model call) and
+        ``judgment_slot`` (absent for slot 0 of 1: the activity's default). Called again for each attempt
+        of the step: a failed attempt's output, and with it what its model calls spent, is lost, so each
+        retry first charges the most that attempt could have called (two calls per slot, module
+        docstring)."""
         if index == 0:
             self._attempts[step] = self._attempts.get(step, 0) + 1
             if self._attempts[step] > 1:
                 self.usage = add_usage(self.usage, JudgmentUsage(calls=2 * of))
-        return {  # usage without zero fields ({} before any model call): it reads back the same
-            "judgment_usage": self.usage.model_dump(mode="json", exclude_defaults=True),
-            "judgment_slot": {"index": index, "of": of},
-        }
+        # without what the activity assumes when absent: no usage before any model call, slot 0 of 1
+        usage = self.usage.model_dump(mode="json", exclude_defaults=True)
+        keys: dict[str, Any] = {"judgment_usage": usage} if usage else {}
+        if (index, of) != (0, 1):
+            keys["judgment_slot"] = {"index": index, "of": of}
+        return keys
 
     def add(self, record: JudgmentRecord) -> None:
         """Keep a judged step's record and add its usage to the case's."""

@@ -190,6 +190,14 @@ class PolicyDefaults(StepModel):
     budgets: Budgets
 
 
+#: The case's :class:`JudgmentUsage` so far as a judgment step's input carries it: without its zero fields
+#: (``{"calls": 2}``), read in either form.
+CompactUsage = Annotated[
+    JudgmentUsage,
+    PlainSerializer(lambda u: u.model_dump(mode="json", exclude_defaults=True), return_type=dict),
+]
+
+
 # -- load_policy ------------------------------------------------------------------------------------------
 class LoadPolicyInput(StepInput):
     """Input of ``load_policy``: ``case_instance_id`` and ``event_id`` only label the log line and span
@@ -219,13 +227,14 @@ class ClassifyInput(StepInput):
     """Input of ``classify_case``: the case, its ``event``, the policy (``policy_ref``, or a whole ``policy``
     document from an older orchestrator; neither from orchestration version 3.0 on: the step loads the
     policy itself and returns its reference), the case's ``judgment_usage`` so far and the step's
-    ``judgment_slot`` (both absent from older inputs: no usage, slot 0 of 1)."""
+    ``judgment_slot`` (either absent: no usage, slot 0 of 1; today's orchestrator leaves them out then, and
+    the usage without its zero fields, :data:`CompactUsage`)."""
 
     case_instance_id: str
     event: BusinessEvent
     policy_ref: PolicyRef | None = None
     policy: dict[str, Any] | None = None
-    judgment_usage: JudgmentUsage | None = None
+    judgment_usage: CompactUsage | None = None
     judgment_slot: JudgmentSlot | None = None
 
 
@@ -238,7 +247,7 @@ class AssessInput(StepInput):
     classification: ClassificationIn
     policy_ref: PolicyRef | None = None
     policy: dict[str, Any] | None = None
-    judgment_usage: JudgmentUsage | None = None
+    judgment_usage: CompactUsage | None = None
     judgment_slot: JudgmentSlot | None = None
 
 
