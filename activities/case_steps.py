@@ -164,15 +164,16 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
     step.note(policy_version=decision.policy_version, rule_id=decision.rule_id, merge_rule=merged.rule)
     if payload.record is None:
         return Decided(merge=merged, decision=decision)
+    record = payload.record.filled(payload.to_json())  # its id relative to the case (version 5.0)
     data = {
-        **payload.record.data,
-        "judgment": expand_judgment_audit(payload.record.data.get("judgment") or {}),
+        **record.data,
+        "judgment": expand_judgment_audit(record.data.get("judgment") or {}),
         "classification": payload.classification.model_dump(mode="json"),
         "merge": merged.model_dump(mode="json"),
         "decision": decision.model_dump(mode="json"),
     }
-    step.record(payload.record.model_copy(update={"data": data}))
+    step.record(record.model_copy(update={"data": data}))
     # the merge's provenance (inputs) is on the audit record just appended: not copied into the output
     brief = merged.model_copy(update={"inputs": []})
-    return Decided(merge=brief, decision=decision, recorded=payload.record.record_id)
+    return Decided(merge=brief, decision=decision, recorded=record.record_id)
 

@@ -95,9 +95,10 @@ def _refused(exc: Exception, payload: ApplyInput, fields: RunFields) -> ApplyRes
         exc, ApplyRefused | ledger.LedgerResultTooLarge | AdapterError
     ):
         return None
-    key = idempotency_key(payload.event.source, payload.event.event_id, payload.decision.action)
+    terms = payload.acting
+    key = idempotency_key(payload.event.source, payload.event.event_id, terms.action)
     reason = f"{type(exc).__name__}: {exc}"
-    refused = RunFields(run_id=fields.run_id, event_id=fields.event_id, tool=payload.decision.tool)
+    refused = RunFields(run_id=fields.run_id, event_id=fields.event_id, tool=terms.tool)
     log_step(CASE_LOGGER, "apply_refused", refused, reason=reason)
     return ApplyResult(
         key=key, status="refused", permanent=True, reason=reason, error=reason,
@@ -110,8 +111,9 @@ def _refused(exc: Exception, payload: ApplyInput, fields: RunFields) -> ApplyRes
 def apply_action(payload: ApplyInput, step: Step) -> ApplyResult:
     """Apply the case's action exactly once.
 
-    Input :class:`ApplyInput` (``at``: the orchestration's time of this attempt; the ledger's claim time
-    and busy grace use it, so the grace runs on the clock of the retry timers). Refuses what the policy and
+    Input :class:`ApplyInput` (the decision whole or its terms, :attr:`ApplyInput.acting`; ``at``: the
+    orchestration's time of this attempt; the ledger's claim time and busy grace use it, so the grace runs
+    on the clock of the retry timers). Refuses what the policy and
     approval do not allow, then runs the adapter through the ledger with the event's key; a repeated call
     (same event, any instance) returns the recorded result. Returns :class:`ApplyResult`: ``applied`` or
     ``refused`` (with ``reason``) for ``ApplyRefused``, a permanent adapter error (4xx, malformed request,
@@ -121,12 +123,12 @@ def apply_action(payload: ApplyInput, step: Step) -> ApplyResult:
     orchestrator) or anything unexpected (a bug).
     """
     settings = AppSettings.current()
-    case_id, event, decision = payload.case_instance_id, payload.event, payload.decision
+    case_id, event, decision = payload.case_instance_id, payload.event, payload.acting
     # known before the plan, so a refused apply's span carries them
     step.learn(
         tool=decision.tool,
         risk_class=decision.risk_class,
-        approval_required=decision.approval.rule != "none",
+        approval_required=decision.approval_rule != "none",
         decision=payload.mode,
     )
     request = plan_action(case_id, event, decision, payload.mode, payload.approval)

@@ -26,10 +26,11 @@ from shared.contracts.case import (
     Outcome,
     PolicyDecision,
 )
-from shared.contracts.effects import ApplyInput, ApplyMode, ApplyResult, NotifyInput
+from shared.contracts.effects import ApplyInput, ApplyMode, ApplyResult, ApplyTerms, NotifyInput
 from shared.contracts.steps import (
     Assessed,
     AssessInput,
+    AuditRecordIn,
     Classified,
     ClassifyInput,
     Decided,
@@ -156,7 +157,7 @@ class CaseRun(RunState):
             classification=classification,
             assessments=assessments,
             **policy.input,
-            **({"record": record} if record is not None else {}),
+            **({"record": self._brief(record)} if record is not None else {}),
         )
         raw = yield from self.step(
             names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step), with_audit=in_step
@@ -178,6 +179,13 @@ class CaseRun(RunState):
         )
         return decided
 
+    def _brief(self, record: AuditRecordIn) -> AuditRecordIn:
+        """``record`` as decide's input carries it: from orchestration version 5.0 with its id relative
+        to the case (``:002:stage``; ``AuditRecordIn.filled`` completes it)."""
+        if self.version < versions.LEAN_INPUTS:
+            return record
+        return record.brief_for({"case_instance_id": self.case_id}, lean=True)
+
     def _judgment_audit(self) -> dict[str, Any]:
         """The case's judgment for the audit record (summary + every step's record); its summary also goes
         to the custom status and the run fields (tokens, cost, source)."""
@@ -189,9 +197,15 @@ class CaseRun(RunState):
         return {**summary, "records": [r.model_dump(mode="json") for r in self.judgment.records]}
 
     def _judgment_template(self) -> dict[str, Any]:
-        """:meth:`_judgment_audit` with compact records (``decide_policy`` writes them in full)."""
+        """:meth:`_judgment_audit` with compact records (``decide_policy`` writes them in full); from
+        orchestration version 5.0 only the compact records and the case's ``usage`` (without zero fields):
+        the step computes the summary from them (``shared.judgment_budget.expand_judgment_audit``)."""
         judgment = self._judgment_audit()
-        return {**judgment, "records": [compact_record(r) for r in self.judgment.records]}
+        records = [compact_record(r) for r in self.judgment.records]
+        if self.version >= versions.LEAN_INPUTS:
+            usage = self.judgment.usage.model_dump(mode="json", exclude_defaults=True)
+            return {"records": records, "usage": usage}
+        return {**judgment, "records": records}
 
     # -- approval -----------------------------------------------------------------------------------------
     def request_approval(self, request: ApprovalRequest) -> Steps:
@@ -240,15 +254,20 @@ class CaseRun(RunState):
 
     # -- apply and close ----------------------------------------------------------------------------------
     def apply(self, decision: PolicyDecision, mode: ApplyMode, approval: ApprovalOutcome | None) -> Steps:
-        """``apply_action`` (with the audit flush) at this attempt's orchestration time, then the
+        """``apply_action`` (with the audit flush) at this attempt's orchestration time (from orchestration
+        version 5.0 with the decision's :class:`ApplyTerms` and the event without its ``data``), then the
         ``side_effect`` audit record (with ``outcome`` when reporting a rejection or expiry). Returns the
         :class:`ApplyResult` (``refused`` is a business outcome, not a failure)."""
+
+        lean = self.version >= versions.LEAN_INPUTS  # the terms it acts under, the event without its data
+        event = self.event.model_copy(update={"data": {}}) if lean else self.event
+        acting: dict[str, Any] = {"terms": ApplyTerms.of(decision)} if lean else {"decision": decision}
 
         def make() -> Any:  # ``at``: this attempt's time; the ledger's busy grace runs on this clock
             step = ApplyInput(
                 case_instance_id=self.case_id,
-                event=self.event,
-                decision=decision,
+                event=event,
+                **acting,
                 mode=mode,
                 approval=approval,
                 at=self.now(),

@@ -126,8 +126,9 @@ class RunState:
         Returns the task (retries: :meth:`step`)."""
         self._charge(name)
         if self._riding:  # without what the step's own input holds too (AuditRecordIn.brief_for)
-            body = payload.to_json()
-            payload = payload.model_copy(update={"audit": [r.brief_for(body) for r in self._riding]})
+            body, lean = payload.to_json(), self.version >= versions.LEAN_INPUTS
+            brief = [r.brief_for(body, lean=lean) for r in self._riding]
+            payload = payload.model_copy(update={"audit": brief})
             self._riding = None
         return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
 

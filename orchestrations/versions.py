@@ -18,7 +18,13 @@ instance was started with. Instances started before versioning have version ``""
   ``load_policy`` did);
 - 4.0: ``decide_policy`` appends the records queued so far (``received``) and the ``classified`` record,
   which it completes with the classification, merge and decision it has (``DecideInput.record``): the
-  decision is no longer copied into the next step's input as part of an audit record.
+  decision is no longer copied into the next step's input as part of an audit record;
+- 5.0: lean inputs: ``apply_action`` gets the terms of the decision it acts under (``ApplyInput.terms``:
+  action, tool, adapter, approval rule/required/roles) instead of the whole decision, and the event without
+  its ``data``; audit records riding in a step's input name their case relatively (``:005:decision``)
+  and leave out a ``data`` the input holds whole (``data_from``: the approver's decision is
+  ``approval.accepted.0`` of apply's input); ``decide_policy``'s ``classified`` template carries the judgment
+  records and usage only (the step computes the summary). Activities of 4.0 cannot read these inputs.
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -28,7 +34,7 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "4.0"
+CURRENT = "5.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
@@ -36,6 +42,9 @@ AUDIT_IN_STEP = 2
 POLICY_IN_CLASSIFY = 3
 #: From this major version on, ``decide_policy`` appends the ``classified`` record (and those queued before).
 DECIDE_RECORDS = 4
+#: From this major version on, the inputs are lean (``ApplyInput.terms``, brief riding records, the
+#: judgment template without its summary).
+LEAN_INPUTS = 5
 
 
 def major(version: str | None) -> int:

@@ -19,15 +19,16 @@ from shared.adapters.base import ActionRequest
 from shared.approvals import distinct_approvers, same_identity
 from shared.case_errors import ApplyRefused
 from shared.contracts.case import ApprovalOutcome, PolicyDecision
+from shared.contracts.effects import ApplyTerms
 from shared.contracts.event import BusinessEvent
 
 MODES = ("auto", "approved", "rejected", "expired")
 
 
-def _check_approval(event: BusinessEvent, decision: PolicyDecision, approval: ApprovalOutcome | None) -> None:
+def _check_approval(event: BusinessEvent, decision: ApplyTerms, approval: ApprovalOutcome | None) -> None:
     if approval is None or approval.outcome != "approved":
         raise ApplyRefused(f"{decision.action} needs an approved approval outcome")
-    allowed = set(decision.approval.roles)
+    allowed = set(decision.approval_roles)
     hashes = {d.evidence_hash for d in approval.accepted}
     if len(hashes) > 1:
         raise ApplyRefused("approvals were given on different evidence")
@@ -38,14 +39,14 @@ def _check_approval(event: BusinessEvent, decision: PolicyDecision, approval: Ap
             raise ApplyRefused(f"{d.approver} has no role allowed to approve")
     if any(d.decision == "reject" for d in approval.accepted):
         raise ApplyRefused("the approval contains a rejection")
-    if len(distinct_approvers(approval.accepted)) < decision.approval.required:
+    if len(distinct_approvers(approval.accepted)) < decision.approval_required:
         raise ApplyRefused(
-            f"{decision.action} needs {decision.approval.required} distinct approvers, "
+            f"{decision.action} needs {decision.approval_required} distinct approvers, "
             f"got {len(distinct_approvers(approval.accepted))}"
         )
 
 
-def _parameters(event: BusinessEvent, decision: PolicyDecision) -> dict[str, Any]:
+def _parameters(event: BusinessEvent, decision: ApplyTerms) -> dict[str, Any]:
     params: dict[str, Any] = dict(decision.tool_config)
     if decision.adapter == "github-deployment-status":
         params.setdefault("statuses_url", event.attributes.get("deployment_statuses_url"))
@@ -61,16 +62,19 @@ def _parameters(event: BusinessEvent, decision: PolicyDecision) -> dict[str, Any
 def plan_action(
     case_instance_id: str,
     event: BusinessEvent,
-    decision: PolicyDecision,
+    decision: PolicyDecision | ApplyTerms,
     mode: str,
     approval: ApprovalOutcome | None,
 ) -> ActionRequest:
-    """The adapter request for ``mode`` (auto | approved | rejected | expired), or :class:`ApplyRefused`."""
+    """The adapter request for ``mode`` (auto | approved | rejected | expired), or :class:`ApplyRefused`.
+    ``decision``: the policy decision or the terms ``apply_action`` was given of it (the same check)."""
+    if isinstance(decision, PolicyDecision):
+        decision = ApplyTerms.of(decision)
     if mode not in MODES:
         raise ApplyRefused(f"unknown apply mode {mode!r}")
-    if mode == "auto" and decision.approval.rule != "none":
+    if mode == "auto" and decision.approval_rule != "none":
         raise ApplyRefused(
-            f"{decision.action} requires {decision.approval.rule} approval; cannot apply automatically"
+            f"{decision.action} requires {decision.approval_rule} approval; cannot apply automatically"
         )
     if mode == "approved":
         _check_approval(event, decision, approval)

@@ -176,11 +176,17 @@ def compact_record(record: JudgmentRecord) -> dict[str, Any]:
 
 def expand_judgment_audit(judgment: dict[str, Any]) -> dict[str, Any]:
     """The case's judgment audit data (summary + ``records``) with every record in full JSON again, as the
-    audit trail has always stored it (records given compact by :func:`compact_record` or in full)."""
+    audit trail has always stored it (records given compact by :func:`compact_record` or in full). A
+    template of only ``records`` and ``usage`` (the case's usage, failed attempts' charges included;
+    orchestration version 5.0) gets its summary computed here (:func:`summarize`), as the orchestrator
+    computes it (``JudgmentTally.summary``)."""
     records = judgment.get("records")
     if not isinstance(records, list):
         return judgment
-    full = [JudgmentRecord.model_validate(r).model_dump(mode="json") for r in records]
+    parsed = [JudgmentRecord.model_validate(r) for r in records]
+    full = [r.model_dump(mode="json") for r in parsed]
+    if set(judgment) == {"records", "usage"}:
+        return {**summarize(parsed, JudgmentUsage.model_validate(judgment["usage"])), "records": full}
     return {**judgment, "records": full}
 
 

@@ -9,11 +9,11 @@ orchestrator passes down travel as ``isoformat()`` text (its deterministic clock
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from shared.contracts.case import ApprovalOutcome, PolicyDecision
+from shared.contracts.case import ApprovalOutcome, ApprovalRuleName, PolicyDecision, RiskClass
 from shared.contracts.event import BusinessEvent
 from shared.contracts.steps import AuditRecordIn, IsoDatetime, StepInput, StepModel
 
@@ -89,17 +89,68 @@ class Notified(StepModel):
 
 
 # -- apply_action -----------------------------------------------------------------------------------------
+class ApplyTerms(StepModel):
+    """What ``apply_action`` reads of the policy decision (``shared.apply_plan.plan_action``): ``action``,
+    ``tool`` with its ``adapter`` and ``tool_config``, ``report_outcome``, ``risk_class``, and of the approval
+    its ``approval_rule``, ``approval_required`` distinct approvers and the ``approval_roles`` allowed to
+    approve (every tier's, :attr:`ApprovalPolicy.roles`). The tiers' timeouts, retry, budgets and notes are
+    the orchestrator's business: orchestration version 5.0 sends these terms instead of the whole decision
+    (``ApplyInput.terms``)."""
+
+    action: str
+    tool: str
+    adapter: str
+    tool_config: dict[str, Any] = Field(default_factory=dict)
+    report_outcome: bool = False
+    risk_class: RiskClass
+    approval_rule: ApprovalRuleName
+    approval_required: int = 0
+    approval_roles: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, decision: PolicyDecision) -> ApplyTerms:
+        """The terms of ``decision``."""
+        return cls(
+            action=decision.action,
+            tool=decision.tool,
+            adapter=decision.adapter,
+            tool_config=dict(decision.tool_config),
+            report_outcome=decision.report_outcome,
+            risk_class=decision.risk_class,
+            approval_rule=decision.approval.rule,
+            approval_required=decision.approval.required,
+            approval_roles=decision.approval.roles,
+        )
+
+
 class ApplyInput(StepInput):
-    """Input of ``apply_action``: the case, ``event``, the policy ``decision``, the ``mode``, the tier's
+    """Input of ``apply_action``: the case, ``event``, the policy ``decision`` (orchestration versions before
+    5.0) or its :class:`ApplyTerms` (``terms``, 5.0 on: one of the two), the ``mode``, the tier's
     ``approval`` outcome (None when not required) and ``at``, the orchestration's time of this attempt (the
-    ledger's claim time and busy grace run on it; absent from older inputs: the activity's clock)."""
+    ledger's claim time and busy grace run on it; absent from older inputs: the activity's clock). From 5.0
+    the ``event`` comes without its ``data`` (the step acts on the event's attributes)."""
 
     case_instance_id: str
     event: BusinessEvent
-    decision: PolicyDecision
+    decision: PolicyDecision | None = None
+    terms: ApplyTerms | None = None
     mode: ApplyMode
     approval: ApprovalOutcome | None = None
     at: IsoDatetime | None = None
+
+    @model_validator(mode="after")
+    def _decision_or_terms(self) -> Self:
+        if (self.decision is None) == (self.terms is None):
+            raise ValueError("give the decision or its terms (exactly one)")
+        return self
+
+    @property
+    def acting(self) -> ApplyTerms:
+        """The terms the step acts under: ``terms``, or those of ``decision``."""
+        if self.terms is not None:
+            return self.terms
+        assert self.decision is not None  # _decision_or_terms
+        return ApplyTerms.of(self.decision)
 
 
 class ApplyResult(StepModel):
@@ -183,6 +234,7 @@ __all__ = [
     "ApplyInput",
     "ApplyMode",
     "ApplyResult",
+    "ApplyTerms",
     "AuditAppended",
     "AuditRecordIn",
     "FindWorkInput",

@@ -91,7 +91,8 @@ class StepModel(BaseModel):
 
 class AuditRecordIn(StepModel):
     """One audit record to append: its deterministic ``record_id`` (``{case}:{seq:03d}:{kind}``), ``kind``,
-    JSON ``data`` and the orchestrator's time ``at`` (UTC)."""
+    JSON ``data`` and the orchestrator's time ``at`` (UTC). A record riding in a step's input may be brief
+    (:meth:`brief_for`); :meth:`filled` makes it whole again before the append."""
 
     record_id: str
     kind: str
@@ -101,21 +102,29 @@ class AuditRecordIn(StepModel):
     #: append, each under its last segment, after the keys ``data`` holds (a record riding in a step's input
     #: that holds the same value, e.g. the close notice's ``outcome``: not copied twice; :meth:`brief_for`).
     fill_from: list[str] | None = None
+    #: A path (``key.sub.0``: list items by index) in the carrying step's input whose value is the
+    #: record's whole ``data`` (before ``fill_from``): the approver's decision riding in
+    #: ``apply_action``'s input is its ``approval.accepted.0`` (orchestration version 5.0).
+    data_from: str | None = None
 
     @model_serializer(mode="wrap")
     def _without_unset_fill(self, handler: Any) -> dict[str, Any]:
         data = handler(self)
-        if data.get("fill_from") is None:
-            data.pop("fill_from", None)  # the record's JSON as before the field existed
+        for key in ("fill_from", "data_from"):
+            if data.get(key) is None:
+                data.pop(key, None)  # the record's JSON as before the field existed
         return data
 
-    def brief_for(self, step_input: dict[str, Any]) -> AuditRecordIn:
+    def brief_for(self, step_input: dict[str, Any], *, lean: bool = False) -> AuditRecordIn:
         """This record as it rides in ``step_input`` (the carrying step's input JSON): trailing ``data``
         values larger than 64 bytes of JSON that the input holds too, at the same key or one level down
         (``request.pack``), are left out and named in ``fill_from``; :meth:`filled` puts them back. The
         orchestrator keeps the whole record, so a record that ends up riding with another step (a retry, a
-        budget stop) is never incomplete."""
-        keys: list[str] = list(self.data)
+        budget stop) is never incomplete. ``lean`` (orchestration version 5.0; activities of 4.0 cannot read
+        it): also a ``record_id`` relative to the input's case (``:005:decision``), and a ``data`` the input
+        holds whole (e.g. ``approval.accepted.0``) left out and named in ``data_from``."""
+        whole = _find(step_input, self.data) if lean and len(json.dumps(self.data)) > 64 else None
+        keys: list[str] = [] if whole is not None else list(self.data)
         fill: list[str] = []
         while keys:
             key, value = keys[-1], self.data[keys[-1]]
@@ -127,30 +136,78 @@ class AuditRecordIn(StepModel):
                 break
             fill.insert(0, path)
             keys.pop()
-        if not fill:
+        case_id = _case_of(step_input) if lean else None
+        record_id = self.record_id
+        if case_id and record_id.startswith(case_id + ":"):
+            record_id = record_id[len(case_id):]
+        if not fill and whole is None and record_id == self.record_id:
             return self
-        data = {k: self.data[k] for k in keys}
-        return AuditRecordIn(record_id=self.record_id, kind=self.kind, data=data, at=self.at, fill_from=fill)
+        brief: dict[str, Any] = {"record_id": record_id, "kind": self.kind, "at": self.at,
+                                 "data": {k: self.data[k] for k in keys}}
+        if fill:
+            brief["fill_from"] = fill
+        if whole is not None:
+            brief["data_from"] = whole
+        return AuditRecordIn.model_validate(brief)
 
     def filled(self, step_input: dict[str, Any]) -> AuditRecordIn:
-        """This record with ``data`` completed from ``step_input`` (the carrying step's input JSON) for the
-        paths in ``fill_from``. Raises ``ValueError`` when one of them is missing there."""
-        if not self.fill_from:
+        """This record with ``data`` completed from ``step_input`` (the carrying step's input JSON) for
+        ``data_from`` and the paths in ``fill_from``, and a relative ``record_id`` (``:005:decision``)
+        prefixed with the input's case id. Raises ``ValueError`` when one of them is missing there."""
+        if not self.fill_from and self.data_from is None and not self.record_id.startswith(":"):
             return self
-        values = {p: _at(step_input, p) for p in self.fill_from}
+        record_id = self.record_id
+        if record_id.startswith(":"):
+            case_id = _case_of(step_input)
+            if not case_id:
+                raise ValueError(f"audit record {record_id}: the step input names no case")
+            record_id = case_id + record_id
+        data = self.data
+        if self.data_from is not None:
+            base = _at(step_input, self.data_from)
+            if not isinstance(base, dict):
+                raise ValueError(f"audit record {record_id}: the step input lacks {self.data_from}")
+            data = {**base, **data}
+        values = {p: _at(step_input, p) for p in self.fill_from or []}
         missing = [p for p, v in values.items() if v is None]
         if missing:
-            raise ValueError(f"audit record {self.record_id}: the step input lacks {missing}")
-        data = {**self.data, **{p.rsplit(".", 1)[-1]: v for p, v in values.items()}}
-        return AuditRecordIn(record_id=self.record_id, kind=self.kind, data=data, at=self.at)
+            raise ValueError(f"audit record {record_id}: the step input lacks {missing}")
+        data = {**data, **{p.rsplit(".", 1)[-1]: v for p, v in values.items()}}
+        return AuditRecordIn(record_id=record_id, kind=self.kind, data=data, at=self.at)
 
 
 def _at(document: dict[str, Any], path: str) -> Any:
-    """The value at ``path`` (``key`` or ``key.sub``) of ``document``, None when absent."""
+    """The value at ``path`` (``key``, ``key.sub``; a digit segment indexes a list) of ``document``, None
+    when absent."""
     value: Any = document
     for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, list) and part.isdigit():
+            value = value[int(part)] if int(part) < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, dict) else None
     return value
+
+
+def _find(document: dict[str, Any], wanted: Any) -> str | None:
+    """The first path (``key``, ``key.sub``, ``key.sub.N``) of ``document`` whose value equals ``wanted``."""
+    for key, value in document.items():
+        if value == wanted:
+            return key
+        for sub, inner in value.items() if isinstance(value, dict) else ():
+            if inner == wanted:
+                return f"{key}.{sub}"
+            for index, item in enumerate(inner) if isinstance(inner, list) else ():
+                if item == wanted:
+                    return f"{key}.{sub}.{index}"
+    return None
+
+
+def _case_of(step_input: dict[str, Any]) -> str | None:
+    """The case a step input is about: its ``case_instance_id``, or its ``request``'s (a notice)."""
+    request = step_input.get("request")
+    case_id = step_input.get("case_instance_id") or (request.get("case_instance_id") if isinstance(
+        request, dict) else None)
+    return case_id if isinstance(case_id, str) and case_id else None
 
 
 class StepInput(StepModel):

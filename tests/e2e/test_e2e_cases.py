@@ -112,6 +112,16 @@ def test_quorum_two_of_three(app):
     assert view["stage"] == "completed"
     assert sorted(view["outcome"]["approvers"]) == ["bob", "dave"]
     assert len(webhook_posts(app.downstream, "payments.release")) == 1
+    # the approvers' decisions rode in apply's input by reference (orchestration version 5.0): stored whole
+    audit = app.client.http.get(f"{app.client.base}/api/cases/{case_id}/audit", headers=BOB).json()
+    decisions = [r for r in audit["records"] if r["kind"] == "decision"]
+    assert sorted(d["data"]["approver"] for d in decisions) == ["bob", "dave"]
+    for d in decisions:
+        assert d["data"]["case_instance_id"] == case_id and d["data"]["seal"].startswith("hmac-sha256:")
+        assert d["data"]["nonce"] and d["data"]["evidence_hash"].startswith("sha256:")
+    assert all(r["record_id"].startswith(case_id + ":") for r in audit["records"]), audit["records"]
+    classified = next(r for r in audit["records"] if r["data"].get("stage") == "classified")
+    assert {"source", "steps", "records"} <= set(classified["data"]["judgment"])
 
 
 def test_no_decision_escalates_then_expires(app):

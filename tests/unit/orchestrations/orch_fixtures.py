@@ -19,7 +19,7 @@ from orchestrations.approval import approval_tier_orchestrator
 from shared import decision_seal
 from shared.apply_plan import plan_action
 from shared.approvals import DECISION_EVENT
-from shared.contracts.case import ApprovalOutcome, PolicyDecision
+from shared.contracts.effects import ApplyInput
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.contracts.steps import AuditRecordIn
 from shared.judgment_budget import expand_judgment_audit
@@ -72,10 +72,9 @@ class Effects:
         if self.refuse_apply:
             return {"key": None, "status": "refused", "replayed": False, "attempts": 0, "result": None,
                     "reason": self.refuse_apply}
-        event_ = BusinessEvent.model_validate(payload["event"])
-        decision = PolicyDecision.model_validate(payload["decision"])
-        approval = ApprovalOutcome.model_validate(payload["approval"]) if payload.get("approval") else None
-        request = plan_action(payload["case_instance_id"], event_, decision, payload["mode"], approval)
+        inp = ApplyInput.model_validate(payload)  # the decision whole (before 5.0) or its terms
+        decision = inp.acting
+        request = plan_action(inp.case_instance_id, inp.event, decision, inp.mode, inp.approval)
         self.applied.append(payload)
         return {
             "key": f"{payload['case_instance_id']}:{decision.action}",
@@ -97,6 +96,8 @@ class Effects:
         """The real ``decide_policy`` on the input without its audit part; what it would append (the riding
         records, then the completed ``classified`` record: version 4.0) goes to ``audited``."""
         record = payload.get("record")
+        if record is not None:  # its id relative to the case (version 5.0)
+            record = AuditRecordIn.model_validate(record).filled(payload).to_json()
         core = {k: v for k, v in payload.items() if k not in ("audit", "record")}
         out = user_fn(steps.decide_policy)(core)
         self._audit_from(payload)

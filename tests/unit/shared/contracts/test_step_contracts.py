@@ -217,3 +217,52 @@ def test_an_audit_record_rides_without_what_its_step_input_holds_and_is_filled_b
     assert closing.brief_for(notice).fill_from == ["outcome"]
     with pytest.raises(ValueError):
         closing.brief_for(notice).filled({"kind": "case_failed"})
+
+
+def test_a_lean_record_rides_by_reference_and_relative_to_its_case():
+    """Orchestration version 5.0 (``lean``): the record id rides relative to the input's case, a ``data``
+    the input holds whole (the approver's decision in apply's ``approval.accepted``) is named by
+    ``data_from``; ``filled`` restores the very record, and says so when the input lacks what it names."""
+    from datetime import UTC, datetime
+
+    from shared.contracts.steps import AuditRecordIn
+
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    approver = {"decision": "approve", "approver": "bob", "roles": ["approver"], "nonce": "n" * 32,
+                "seal": "hmac-sha256:" + "0" * 64}
+    step_input = {"case_instance_id": "case-1", "approval": {"accepted": [{"other": 1}, approver]}}
+    record = AuditRecordIn(record_id="case-1:005:decision", kind="decision", data=approver, at=at)
+    brief = record.brief_for(step_input, lean=True)
+    assert brief.to_json() == {"record_id": ":005:decision", "kind": "decision", "data": {},
+                               "at": "2026-12-07T00:00:00+00:00", "data_from": "approval.accepted.1"}
+    assert brief.filled(step_input) == record
+    assert record.brief_for(step_input) is record  # not lean (before 5.0): whole, as older activities read
+    small = AuditRecordIn(record_id="case-1:006:stage", kind="stage", data={"stage": "ready"}, at=at)
+    assert small.brief_for(step_input, lean=True).to_json()["record_id"] == ":006:stage"
+    assert small.brief_for({"case_instance_id": "case-2"}, lean=True) is small  # another case: whole id
+    notice = {"kind": "approval_requested", "request": {"case_instance_id": "case-1"}}
+    assert small.brief_for(notice, lean=True).filled(notice) == small  # a notice's case: its request's
+    with pytest.raises(ValueError, match=r"approval\.accepted\.1"):
+        brief.filled({"case_instance_id": "case-1", "approval": {"accepted": []}})
+    with pytest.raises(ValueError, match="names no case"):
+        brief.filled({"approval": step_input["approval"]})
+
+
+def test_apply_takes_the_decision_or_its_terms():
+    """``ApplyInput`` holds the whole decision (inputs of versions before 5.0) or its ``terms`` (5.0), one of
+    the two; the step acts under the same terms either way."""
+    from shared.contracts.effects import ApplyTerms
+
+    approvals = Approvals(lambda tier, gate: [[decision("bob", ["approver"], gate)]])
+    sim = case_sim(event("account.change"), Effects(), approvals).run()
+    (raw,) = [p for name, p in sim.calls if name == names.APPLY_ACTION]
+    lean = ApplyInput.from_input(raw, "apply_action")
+    recorded = next(r for _, n, r, _ in RECORDED if n == names.APPLY_ACTION and "decision" in r)
+    whole = ApplyInput.from_input(recorded, "apply_action")
+    assert lean.terms is not None and lean.decision is None and lean.acting == lean.terms
+    assert whole.decision is not None and whole.acting == ApplyTerms.of(whole.decision)
+    assert whole.acting.approval_roles == whole.decision.approval.roles
+    neither = {k: v for k, v in raw.items() if k != "terms"}
+    for both_or_none in ({**raw, "decision": recorded["decision"]}, neither):
+        with pytest.raises(StepInputError, match="exactly one"):
+            ApplyInput.from_input(both_or_none, "apply_action")
