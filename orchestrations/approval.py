@@ -31,8 +31,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from orchestrations import names
-from shared.approvals import DECISION_EVENT, check_decision, tally
+from orchestrations import names, versions
+from shared import strict_values
+from shared.approvals import DECISION_EVENT, brief_outcome, check_decision, tally
 from shared.contracts.case import ApprovalDecision, ApprovalGate, ApprovalOutcome, RefusedDecision
 from shared.contracts.effects import Verdict, VerifyDecisionInput
 
@@ -101,9 +102,25 @@ def _nonce(raw: Any) -> str | None:
     return nonce if isinstance(nonce, str) else None
 
 
+def _as_object(raw: Any) -> Any:
+    """A raised decision's JSON text as the object it holds (strictly parsed, ``shared.strict_values``),
+    or ``raw`` itself when it is no text of a JSON object (``verify_decision`` refuses it then, as it
+    refuses the text)."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        value = strict_values.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, dict) else raw
+
+
 def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
-    """The tier's decision loop (see the module docstring). Input: :class:`ApprovalGate` JSON."""
+    """The tier's decision loop (see the module docstring). Input: :class:`ApprovalGate` JSON. From
+    orchestration version 6.0 (the tier's own, ``orchestrations/versions.py``) its output is brief
+    (``shared.approvals.brief_outcome``) and ``verify_decision`` gets a decision's text as its object."""
     gate = ApprovalGate.model_validate(context.get_input())
+    brief = versions.major(context.version) >= versions.BRIEF_APPROVALS
     approval_instance_id = context.instance_id
     accepted: list[ApprovalDecision] = list(gate.prior)
     refused: list[RefusedDecision] = []
@@ -135,7 +152,7 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
             raw = wait.result
             wait = context.wait_for_external_event(DECISION_EVENT)  # open again before the next yield
             check = VerifyDecisionInput(
-                decision=raw,
+                decision=_as_object(raw) if brief else raw,
                 case_instance_id=gate.case_instance_id,
                 approval_instance_id=approval_instance_id,
                 tier=gate.tier,
@@ -182,7 +199,7 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
         refused=refused,
         decided_at=context.current_utc_datetime,
     )
-    return result.model_dump(mode="json")
+    return brief_outcome(result, gate, approval_instance_id) if brief else result.model_dump(mode="json")
 
 
 @bp.orchestration_trigger(context_name="context")

@@ -24,7 +24,11 @@ instance was started with. Instances started before versioning have version ``""
   its ``data``; audit records riding in a step's input name their case relatively (``:005:decision``)
   and leave out a ``data`` the input holds whole (``data_from``: the approver's decision is
   ``approval.accepted.0`` of apply's input); ``decide_policy``'s ``classified`` template carries the judgment
-  records and usage only (the step computes the summary). Activities of 4.0 cannot read these inputs.
+  records and usage only (the step computes the summary). Activities of 4.0 cannot read these inputs;
+- 6.0: the ``approval_tier`` sub-orchestration returns the decisions it accepted without the evidence hash,
+  case and approval instance ids and tier it was given (``shared.approvals.brief_outcome``; the case restores
+  them, ``full_outcome``), and hands ``verify_decision`` the raised decision as a JSON object instead of
+  its text. The case schedules as in 5.0; the tier branches on its own version.
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -34,7 +38,7 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "5.0"
+CURRENT = "6.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
@@ -45,6 +49,9 @@ DECIDE_RECORDS = 4
 #: From this major version on, the inputs are lean (``ApplyInput.terms``, brief riding records, the
 #: judgment template without its summary).
 LEAN_INPUTS = 5
+#: From this major version on, an approval tier's output leaves out what the case knows of the decisions
+#: it accepted, and ``verify_decision`` gets the decision as an object.
+BRIEF_APPROVALS = 6
 
 
 def major(version: str | None) -> int:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from shared.contracts.case import (
     ApprovalDecision,
     ApprovalGate,
+    ApprovalOutcome,
     Classification,
     EvidencePack,
     MergeResult,
@@ -206,3 +207,39 @@ def distinct_approvers(accepted: Sequence[ApprovalDecision]) -> list[str]:
         if d.decision == "approve" and not any(same_identity(d.approver, n) for n in names):
             names.append(d.approver)
     return names
+
+
+def _bound(gate: ApprovalGate, approval_instance_id: str) -> dict[str, Any]:
+    """What every decision a tier accepts is bound to (verified seal, re-checked evidence hash)."""
+    return {
+        "evidence_hash": gate.evidence_hash,
+        "case_instance_id": gate.case_instance_id,
+        "approval_instance_id": approval_instance_id,
+        "tier": gate.tier,
+    }
+
+
+def brief_outcome(outcome: ApprovalOutcome, gate: ApprovalGate, approval_instance_id: str) -> dict[str, Any]:
+    """A tier's output (orchestration version 6.0): ``outcome``'s JSON whose decisions accepted in this tier
+    leave out what the case knows of them: the evidence hash, case and approval instance ids and tier it
+    gave the tier (``gate``, ``approval_instance_id``), which the tier verified they are bound to; decisions
+    carried over from earlier tiers stay whole. :func:`full_outcome` restores them."""
+    out = outcome.model_dump(mode="json")
+    bound = _bound(gate, approval_instance_id)
+    out["accepted"] = [
+        {k: v for k, v in d.items() if k not in bound} if all(d.get(k) == v for k, v in bound.items()) else d
+        for d in out["accepted"]
+    ]
+    return out
+
+
+def full_outcome(raw: Any, gate: ApprovalGate, approval_instance_id: str) -> ApprovalOutcome:
+    """The :class:`ApprovalOutcome` of a tier's output, whole or brief (:func:`brief_outcome`: an accepted
+    decision without ``evidence_hash`` gets the fields of the tier it was given, ``gate`` and
+    ``approval_instance_id``). Raises ``ValidationError`` for an output of another shape."""
+    accepted = raw.get("accepted") if isinstance(raw, dict) else None
+    if isinstance(accepted, list):
+        bound = _bound(gate, approval_instance_id)
+        whole = [{**d, **bound} if isinstance(d, dict) and "evidence_hash" not in d else d for d in accepted]
+        raw = {**raw, "accepted": whole}
+    return ApprovalOutcome.model_validate(raw)

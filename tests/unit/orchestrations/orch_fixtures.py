@@ -208,6 +208,7 @@ class Approvals:
             gate,
             activities=tier_activities(),
             **({"start": start} if start else {}),
+            version=versions.CURRENT,  # a new tier gets host.json's defaultVersion, whatever its case's
         )
         sim.begin()
         for batch in self.script(gate["tier"], gate):

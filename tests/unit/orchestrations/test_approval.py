@@ -257,3 +257,36 @@ def test_decisions_arriving_while_one_is_verified_are_each_counted_once():
     assert sim.output["outcome"] == "approved"
     assert [d["approver"] for d in sim.output["accepted"]] == ["bob", "carol"]
     assert sim.output["refused"] == []
+
+
+def test_from_version_6_the_output_is_brief_and_the_case_restores_it():
+    """A tier of orchestration version 6.0 returns the decisions it accepted without what its case gave it
+    (evidence hash, case and approval instance ids, tier) and hands ``verify_decision`` the decision as an
+    object; ``full_outcome`` restores the very outcome an older tier returns whole. A decision carried over
+    from an earlier tier stays whole."""
+    from orchestrations import versions
+    from shared.approvals import full_outcome
+    from shared.contracts.case import ApprovalGate
+
+    carried = decision("carol", ["admin"], {**gate(), "tier": 0})
+    carried_json = json.loads(json.dumps(carried))
+    outputs, verified = {}, {}
+    g = {**gate(required=2, prior=[carried_json]), "tier": 1}
+    raised = json.dumps(decision("bob", ["approver"], g))  # the Python client's double-encoded text
+    for version in ("5.0", versions.CURRENT):
+        sim = Sim(approval_tier_orchestrator, "case-1-approval-1", g, activities=tier_activities(),
+                  start=START, version=version)
+        sim.begin()
+        sim.raise_event(DECISION_EVENT, raised)
+        sim.run()
+        outputs[version] = sim.output
+        verified[version] = [p["decision"] for name, p in sim.calls if name == "verify_decision"]
+    whole, brief = outputs["5.0"], outputs[versions.CURRENT]
+    assert whole["outcome"] == brief["outcome"] == "approved"
+    assert [set(d) >= {"evidence_hash", "tier"} for d in whole["accepted"]] == [True, True]
+    bound = {"evidence_hash", "case_instance_id", "approval_instance_id", "tier"}
+    assert bound <= set(brief["accepted"][0]) and not bound & set(brief["accepted"][1])
+    assert isinstance(verified["5.0"][0], str) and isinstance(verified[versions.CURRENT][0], dict)
+    typed = ApprovalGate.model_validate(g)
+    assert full_outcome(brief, typed, "case-1-approval-1") == full_outcome(whole, typed, "case-1-approval-1")
+    assert len(json.dumps(brief)) < len(json.dumps(whole))

@@ -20,7 +20,7 @@ def test_host_json_stamps_the_current_version_and_accepts_older_ones():
 
 def test_major_version_of_an_instance():
     assert versions.major("") == 1 and versions.major(None) == 1
-    assert versions.major(versions.CURRENT) == 5
+    assert versions.major(versions.CURRENT) == 6
     with pytest.raises(ValueError):
         versions.major("99.0")
 
@@ -39,9 +39,9 @@ def test_each_version_schedules_what_its_histories_recorded():
     """Same audit records (ids, kinds, content) in the same order, same outcome, whatever the version;
     version 1 flushes them through ``record_audit``, 2.0 in the steps, 3.0 also loads the policy in
     ``classify_case``, 4.0 has ``decide_policy`` append the records up to ``classified``, 5.0 schedules as
-    4.0 with lean inputs."""
+    4.0 with lean inputs, 6.0 as 5.0 (its approval tiers' outputs are brief)."""
     runs = {}
-    for version in ("", "2.0", "3.0", "4.0", versions.CURRENT):
+    for version in ("", "2.0", "3.0", "4.0", "5.0", versions.CURRENT):
         effects = Effects()
         sim = case_sim(event("order.cancel", amount=20), effects, version=version)
         sim.run()
@@ -49,11 +49,11 @@ def test_each_version_schedules_what_its_histories_recorded():
         assert sim.custom_status["policyVersion"] == "2026-12-07.1"
         runs[version] = (sim.activity_names(), [_timeless(r) for r in effects.audited])
     (v1, audit1), (v2, audit2), (v3, audit3) = runs[""], runs["2.0"], runs["3.0"]
-    (v4, audit4), (v5, audit5) = runs["4.0"], runs[versions.CURRENT]
+    (v4, audit4), (v5, audit5), (v6, audit6) = runs["4.0"], runs["5.0"], runs[versions.CURRENT]
     assert v1[0] == v2[0] == names.LOAD_POLICY and v3[0] == names.CLASSIFY_CASE
     assert names.RECORD_AUDIT in v1 and names.RECORD_AUDIT not in v2
     assert [n for n in v1 if n != names.RECORD_AUDIT] == v2 == [names.LOAD_POLICY, *v3]
-    assert v5 == v4 == v3 and audit1 == audit2 == audit3 == audit4 == audit5 and audit1
+    assert v6 == v5 == v4 == v3 and audit1 == audit2 == audit3 == audit4 == audit5 == audit6 and audit1
 
 
 def _approvals(verdict: str) -> Approvals:
@@ -98,12 +98,14 @@ def test_an_approval_case_records_the_same_trail_in_every_version(event_type, at
     audit records with the same content in every version, though version 5.0 sends ``apply_action`` the
     decision's terms and the approver's decision rides by reference (``data_from``)."""
     trails = {}
-    for version in ("", "2.0", "3.0", "4.0", versions.CURRENT):
-        effects = Effects()
-        sim = case_sim(event(event_type, **attributes), effects, _approvals(verdict), version=version).run()
+    for version in ("", "2.0", "3.0", "4.0", "5.0", versions.CURRENT):
+        effects, approvals = Effects(), _approvals(verdict)
+        sim = case_sim(event(event_type, **attributes), effects, approvals, version=version).run()
+        # the tiers are new (host.json's version): brief outputs, which every case version reads
+        assert all("evidence_hash" not in d for t in approvals.tiers for d in t.output["accepted"])
         assert sim.output["status"] == status, (version, sim.output)
         trails[version] = [_untimed(r) for r in effects.audited]
-        if version == versions.CURRENT:
+        if versions.major(version) >= versions.LEAN_INPUTS:
             applied = [p for name, p in sim.calls if name == names.APPLY_ACTION]
             assert all("terms" in p and "decision" not in p and p["event"]["data"] == {} for p in applied)
             riding = [r for name, p in sim.calls for r in p.get("audit") or []]
