@@ -63,20 +63,26 @@ def record_audit(payload: RecordAuditInput, step: Step) -> AuditAppended:
 
 
 @bp.activity_trigger(input_name="payload")
-@case_step("notify", NotifyInput, done="notified", storage=True)
+@case_step("notify", NotifyInput, done="notified", storage=True, audit_beside=True)
 def notify(payload: NotifyInput, step: Step) -> Notified:
     """Send one notification (:class:`NotifyInput`: approval_requested | approval_escalated |
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
     message, its input (without the ``audit`` records riding with it) plus ``notification_id`` (with
     ``once`` at most once per notification id, through the ledger); requests to decide carry
     ``decision_url``, the case's decision page (``shared.links``).
-    Returns :class:`Notified` (``{"queue", "notification_id"}``)."""
+    Returns :class:`Notified` (``{"queue", "notification_id"}``).
+
+    The audit records riding in the input are appended while the message is sent (``audit_beside``): a
+    case ending's message may reach its queue a few milliseconds before its record reaches the trail (both
+    are there when the step completes, before the case does); a request to decide is sent only once its
+    records are on the trail, so nobody decides a case whose trail does not show the request yet."""
     settings = AppSettings.current()
     # the audit records riding with the step are the trail's (brief, filled by @case_step), not the reader's
     notice = {k: v for k, v in payload.to_json().items() if k != "audit"}
     message: dict[str, Any] = {"notification_id": payload.notification_id, **notice}
     if payload.kind in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
         message["decision_url"] = decision_page_url(payload.case_id)
+        step.audited()
 
     def send() -> dict[str, Any]:
         queue = ensure_queue(settings, settings.notifications_queue)
@@ -110,7 +116,7 @@ def _refused(exc: Exception, payload: ApplyInput, fields: RunFields) -> ApplyRes
 
 
 @bp.activity_trigger(input_name="payload")
-@case_step("apply_action", ApplyInput, done="applied", storage=True, recover=_refused)
+@case_step("apply_action", ApplyInput, done="applied", storage=True, recover=_refused, audit_beside=True)
 def apply_action(payload: ApplyInput, step: Step) -> ApplyResult:
     """Apply the case's action exactly once.
 
@@ -121,6 +127,10 @@ def apply_action(payload: ApplyInput, step: Step) -> ApplyResult:
     (same event, any instance) returns the recorded result. Returns :class:`ApplyResult`: ``applied`` or
     ``refused`` (with ``reason``) for ``ApplyRefused``, a permanent adapter error (4xx, malformed request,
     unknown tool) or a result too large to record.
+
+    The audit records riding in the input are appended while the plan is checked and the key claimed
+    (``audit_beside``); the adapter runs only once they are on the trail (the ledger's ``before``): when the
+    append fails, the claim is released, nothing is sent and the step fails with the append's error.
 
     Raises ``StorageUnavailable``, ``LedgerBusy``, ``TransientAdapterError`` (all transient: retried by the
     orchestrator) or anything unexpected (a bug).
@@ -139,7 +149,8 @@ def apply_action(payload: ApplyInput, step: Step) -> ApplyResult:
     adapter = get_adapter(request.tool, settings)
     at = payload.at or datetime.now(UTC)
     entry = ledger.apply_once(
-        settings, key, lambda: adapter.apply(request, key, settings), now=lambda: at, instance_id=case_id
+        settings, key, lambda: adapter.apply(request, key, settings), now=lambda: at, instance_id=case_id,
+        before=step.audited,
     )
     step.attribute("case.replayed", entry.replayed)
     step.note(key=key, replayed=entry.replayed)

@@ -12,7 +12,10 @@ returns its output model; the decorator supplies what every step repeats (``shar
    version 2 on) appended to the case's trail before the body (after it, with the records the body adds,
    for ``audit_after_body``) (``shared.audit.append_many``, idempotent per
    record id, so a retried step appends nothing twice; a failure of storage is ``StorageUnavailable``,
-   transient, and the body does not run: audit first, then the step's effect);
+   transient, and the body does not run: audit first, then the step's effect); for ``audit_beside``, on a
+   worker thread while the body runs, the body waiting for it (:meth:`Step.audited`) before its effect:
+   the append and the body's own reads or claims overlap instead of following each other (issue 15), and
+   the step fails with the append's error when the append fails, whatever the body did;
    optionally ``shared.storage.storage_faults`` around the body (transient storage errors become
    ``StorageUnavailable``);
 4. after the body: ``latency_ms`` (since the activity started, milliseconds), the final run fields on the
@@ -27,10 +30,12 @@ bindings (e.g. ``client`` for ``durable_client_input``), sync or ``async`` like 
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -44,6 +49,10 @@ from shared.telemetry import RunFields, elapsed_ms, log_step, set_run_fields, sp
 
 #: The logger of the case activities' run-schema lines.
 CASE_LOGGER = logging.getLogger("case_workflow.activities")
+#: Threads appending a step's riding audit records beside its body (``case_step(audit_beside=True)``). An
+#: append only waits on storage, so a few threads serve every activity thread of the process; a busy pool
+#: queues the append (its step waits for it), it never fails it.
+_AUDIT_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="case-audit")
 
 
 def case_fields(payload: Any) -> RunFields:
@@ -69,6 +78,16 @@ class Step:
         self.extra: dict[str, Any] = {}
         #: Audit records the body adds (:meth:`record`), appended after it.
         self.records: list[AuditRecordIn] = []
+        #: The append of the input's records running beside the body (``audit_beside``), if any.
+        self._audit: Future[None] | None = None
+
+    def audited(self) -> None:
+        """Return once the audit records the step's input carries are on the case's trail; a step appending
+        them beside its body (``case_step(audit_beside=True)``) calls this before its effect. Raises the
+        append's error (``StorageUnavailable`` when storage failed) every time it is called; returns at
+        once when nothing is pending (the records were appended before the body, or there were none)."""
+        if self._audit is not None:
+            self._audit.result()
 
     def record(self, record: AuditRecordIn) -> None:
         """Append ``record`` to the case's trail when the body has returned (with the input's ``audit``
@@ -118,6 +137,7 @@ def case_step(
     recover: Recover | None = None,
     observed: bool = True,
     audit_after_body: bool = False,
+    audit_beside: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate an activity body (module docstring). ``span_name``: the span is ``case.<span_name>``;
     ``model``: the input model; ``done``: the step name of the log line written on success; ``storage``:
@@ -126,10 +146,17 @@ def case_step(
     or None to let it propagate; ``observed=False``: no span and no log line (a step outside the case's
     trace: only validation and the output JSON); ``audit_after_body``: the input's ``audit`` records are
     appended after the body, in one batch with those it adds (a step without effects that records what it
-    computed: ``decide_policy``). Use below ``@bp.activity_trigger(input_name="payload")``."""
+    computed: ``decide_policy``); ``audit_beside``: the input's ``audit`` records are appended on a worker
+    thread while the body runs; the body calls :meth:`Step.audited` before its effect, and the step ends
+    (returns, or raises the append's error before anything the body raised) only once the append did
+    (sync bodies only). Use below ``@bp.activity_trigger(input_name="payload")``."""
+    if audit_beside and audit_after_body:
+        raise ValueError("case_step: audit_beside and audit_after_body exclude each other")
 
     def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
         activity = body.__name__
+        if audit_beside and inspect.iscoroutinefunction(body):
+            raise TypeError(f"case_step({span_name!r}): audit_beside needs a sync body")
         bindings = [
             p.replace(annotation=inspect.Parameter.empty)
             for p in list(inspect.signature(body).parameters.values())[2:]
@@ -163,8 +190,17 @@ def case_step(
                 step = at["step"] = Step(current, fields(payload))
                 inp = at["inp"] = model.from_input(payload, activity)
                 riding = [r.filled(inp.to_json()) for r in inp.audit or []]
-                append_audit([] if audit_after_body else riding, step, span_name)
-                yield inp
+                if audit_beside and riding:
+                    context = contextvars.copy_context()  # the step's span and storage call site
+                    step._audit = _AUDIT_POOL.submit(context.run, append_audit, riding, step, span_name)
+                else:
+                    append_audit([] if audit_after_body else riding, step, span_name)
+                try:
+                    yield inp
+                except Exception:
+                    step.audited()  # a failed append fails the step (transient), whatever the body raised
+                    raise
+                step.audited()
                 append_audit([*(riding if audit_after_body else []), *step.records], step, span_name)
                 finish(step, started)
 

@@ -12,7 +12,8 @@ Deterministic like everything the orchestrator runs: no I/O, clock, randomness o
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from datetime import datetime
 from typing import Any
 
 from orchestrations import names, versions
@@ -77,8 +78,10 @@ class CaseRun(RunState):
         """``load_policy``: the policy by reference; its default budgets and retry apply from now on.
         Returns the :class:`LoadedPolicy`. Instances of orchestration version < 3.0 only (from 3.0 on,
         :meth:`classify` loads it)."""
-        step = LoadPolicyInput(case_instance_id=self.case_id, event_id=self.event.event_id)
-        raw = yield from self.step(names.LOAD_POLICY, lambda: self.activity(names.LOAD_POLICY, step))
+        def build() -> LoadPolicyInput:
+            return LoadPolicyInput(case_instance_id=self.case_id, event_id=self.event.event_id)
+
+        raw = yield from self.step(names.LOAD_POLICY, lambda: self.activity(names.LOAD_POLICY, build))
         policy = from_load_result(raw)
         self.use_defaults(policy.budgets, policy.retry)
         return policy
@@ -89,14 +92,14 @@ class CaseRun(RunState):
         default budgets and retry apply from then on (as after :meth:`load_policy`). Returns
         ``(LoadedPolicy, Classification)``."""
 
-        def make() -> Any:
-            step = ClassifyInput(
+        def make() -> Any:  # the attempt is charged even when replay takes the input from the history
+            judgment = self.judgment.step_input(names.CLASSIFY_CASE, 0, 1)
+            return self.activity(names.CLASSIFY_CASE, lambda: ClassifyInput(
                 case_instance_id=self.case_id,
                 event=self.event,
                 **(policy.input if policy is not None else {}),
-                **self.judgment.step_input(names.CLASSIFY_CASE, 0, 1),
-            )
-            return self.activity(names.CLASSIFY_CASE, step)
+                **judgment,
+            ))
 
         raw = yield from self.step(names.CLASSIFY_CASE, make)
         classified = Classified.read(raw, "classify")
@@ -113,21 +116,20 @@ class CaseRun(RunState):
         Returns their :class:`Assessment` list in the specialists' order."""
         specialists = list(names.SPECIALIST_ACTIVITIES.items())
 
-        def make() -> Any:
+        def build(judgment: dict[str, Any]) -> Callable[[], AssessInput]:
+            return lambda: AssessInput(
+                case_instance_id=self.case_id,
+                event=self.event,
+                classification=classification,
+                **policy.input,
+                **judgment,
+            )
+
+        def make() -> Any:  # slots charged in order, even when replay takes the inputs from the history
+            of = len(specialists)
+            slots = [self.judgment.step_input("specialists", index, of) for index in range(of)]
             return self.context.task_all(
-                [
-                    self.activity(
-                        activity,
-                        AssessInput(
-                            case_instance_id=self.case_id,
-                            event=self.event,
-                            classification=classification,
-                            **policy.input,
-                            **self.judgment.step_input("specialists", index, len(specialists)),
-                        ),
-                    )
-                    for index, (_, activity) in enumerate(specialists)
-                ]
+                [self.activity(act, build(slot)) for slot, (_, act) in zip(slots, specialists, strict=True)]
             )
 
         results = yield from self.step("specialists", make)
@@ -152,16 +154,19 @@ class CaseRun(RunState):
             if in_step
             else None
         )
-        step = DecideInput(
-            case_instance_id=self.case_id,
-            event=self.event,
-            classification=classification,
-            assessments=assessments,
-            **policy.input,
-            **({"record": self._brief(record)} if record is not None else {}),
-        )
+
+        def build() -> DecideInput:
+            return DecideInput(
+                case_instance_id=self.case_id,
+                event=self.event,
+                classification=classification,
+                assessments=assessments,
+                **policy.input,
+                **({"record": self._brief(record)} if record is not None else {}),
+            )
+
         raw = yield from self.step(
-            names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, step), with_audit=in_step
+            names.DECIDE_POLICY, lambda: self.activity(names.DECIDE_POLICY, build), with_audit=in_step
         )
         decided = Decided.model_validate(raw)
         self.use_decision(decided.decision)
@@ -225,7 +230,9 @@ class CaseRun(RunState):
             },
         )
         self.log(kind, tier=request.tier)
-        notice = NotifyInput(kind=kind, event_id=self.event.event_id, request=request_json)
+        def notice() -> NotifyInput:
+            return NotifyInput(kind=kind, event_id=self.event.event_id, request=request_json)
+
         yield from self.step(names.NOTIFY, lambda: self.activity(names.NOTIFY, notice), with_audit=True)
 
     def await_approval(self, request: ApprovalRequest, gate: ApprovalGate) -> Steps:
@@ -261,19 +268,21 @@ class CaseRun(RunState):
         :class:`ApplyResult` (``refused`` is a business outcome, not a failure)."""
 
         lean = self.version >= versions.LEAN_INPUTS  # the terms it acts under, the event without its data
-        event = self.event.model_copy(update={"data": {}}) if lean else self.event
-        acting: dict[str, Any] = {"terms": ApplyTerms.of(decision)} if lean else {"decision": decision}
 
-        def make() -> Any:  # ``at``: this attempt's time; the ledger's busy grace runs on this clock
-            step = ApplyInput(
+        def build(at: datetime) -> ApplyInput:
+            acting: dict[str, Any] = {"terms": ApplyTerms.of(decision)} if lean else {"decision": decision}
+            return ApplyInput(
                 case_instance_id=self.case_id,
-                event=event,
+                event=self.event.model_copy(update={"data": {}}) if lean else self.event,
                 **acting,
                 mode=mode,
                 approval=approval,
-                at=self.now(),
+                at=at,
             )
-            return self.activity(names.APPLY_ACTION, step)
+
+        def make() -> Any:  # ``at``: this attempt's time; the ledger's busy grace runs on this clock
+            at = self.now()
+            return self.activity(names.APPLY_ACTION, lambda: build(at))
 
         raw = yield from self.step(names.APPLY_ACTION, make, with_audit=True)
         result = ApplyResult.model_validate(raw)
@@ -294,14 +303,16 @@ class CaseRun(RunState):
         self.log(outcome.status, reason=outcome.reason)
         self.announce(outcome.status, outcome.reason)
         self.closing = True
-        notice = NotifyInput(
-            kind=f"case_{outcome.status}",  # type: ignore[arg-type]
-            case_instance_id=self.case_id,
-            requester=self.event.requester,
-            event_id=self.event.event_id,
-            event_type=self.event.type,
-            outcome=outcome.model_dump(mode="json"),
-        )
+        def notice() -> NotifyInput:
+            return NotifyInput(
+                kind=f"case_{outcome.status}",  # type: ignore[arg-type]
+                case_instance_id=self.case_id,
+                requester=self.event.requester,
+                event_id=self.event.event_id,
+                event_type=self.event.type,
+                outcome=outcome.model_dump(mode="json"),
+            )
+
         yield from self.step(names.NOTIFY, lambda: self.activity(names.NOTIFY, notice), with_audit=True)
         return outcome
 

@@ -33,6 +33,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from orchestrations import names, versions
+from orchestrations.recorded_inputs import RecordedInputs
 from shared.case_errors import BudgetExceeded, failure_type, is_transient_failure
 from shared.contracts.case import Budgets, PolicyDecision, RetryPolicy, Stage
 from shared.contracts.effects import RecordAuditInput
@@ -77,6 +78,7 @@ class RunState:
         #: W3C trace context of the ingress span (case input ``trace_context``), passed to every activity.
         self.trace_context = trace_context_of(context.get_input())
         self.judgment = JudgmentTally()
+        self._recorded = RecordedInputs(context)
 
     # -- time and budgets ---------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -120,16 +122,22 @@ class RunState:
         self.scheduled += 1
 
     # -- scheduling ---------------------------------------------------------------------------------
-    def activity(self, name: str, payload: StepInput) -> Any:
+    def activity(self, name: str, payload: StepInput | Callable[[], StepInput]) -> Any:
         """Schedule activity ``name`` once with the input model's JSON (plus the case's trace context),
         charging the budget; the audit records riding with the step (:meth:`step`) go in its ``audit``.
-        Returns the task (retries: :meth:`step`)."""
+        ``payload`` may be a function building the input, with no effect on the run: it is not called
+        when the history already holds this scheduling (:class:`RecordedInputs`: replay passes the
+        recorded input, the same JSON). Returns the task (retries: :meth:`step`)."""
         self._charge(name)
-        if self._riding:  # without what the step's own input holds too (AuditRecordIn.brief_for)
+        riding, self._riding = self._riding, None
+        recorded = self._recorded.next(name)
+        if recorded is not None:
+            return self.context.call_activity(name, recorded)
+        if callable(payload):
+            payload = payload()
+        if riding:  # without what the step's own input holds too (AuditRecordIn.brief_for)
             body, lean = payload.to_json(), self.version >= versions.LEAN_INPUTS
-            brief = [r.brief_for(body, lean=lean) for r in self._riding]
-            payload = payload.model_copy(update={"audit": brief})
-            self._riding = None
+            payload = payload.model_copy(update={"audit": [r.brief_for(body, lean=lean) for r in riding]})
         return self.context.call_activity(name, with_trace_context(payload.to_json(), self.trace_context))
 
     def step(

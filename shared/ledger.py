@@ -221,6 +221,7 @@ def apply_once(
     busy_grace_s: float = DEFAULT_BUSY_GRACE_S,
     now: Callable[[], datetime] = _utcnow,
     instance_id: str | None = None,
+    before: Callable[[], None] | None = None,
 ) -> LedgerEntry:
     """Run ``action`` at most once per ``key`` (as far as the ledger can see) and return its recorded result.
 
@@ -233,7 +234,10 @@ def apply_once(
 
     ``now`` is the clock of the claim time and the grace (seconds; pass the orchestration's time so the grace
     and the retry timers share one clock); ``instance_id`` is recorded as the claiming case (default: the
-    key's scope).
+    key's scope). ``before`` runs once the key is claimed for this run, right before ``action`` (not for a key
+    applied before): what must be done before the effect, e.g. waiting for the audit records that precede
+    it (``activities.step.Step.audited``); when it raises, the claim is released and its error propagates
+    (the action did not run).
 
     Raises :class:`LedgerBusy` (retryable) when another run holds a fresh claim, or lost the claim race;
     :class:`LedgerResultTooLarge`; whatever ``action`` raises: when the error is known not to have applied
@@ -248,6 +252,12 @@ def apply_once(
     if applied is not None:
         return _entry(applied, replayed=True)
 
+    if before is not None:
+        try:
+            before()
+        except Exception:
+            _release(table, key, etag)  # the action never ran
+            raise
     try:
         result = action()
     except Exception as exc:

@@ -33,7 +33,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableServiceClient
-from azure.storage.blob import BlobServiceClient, ContainerClient, ExponentialRetry
+from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 from azure.storage.queue import (
     BinaryBase64DecodePolicy,
     BinaryBase64EncodePolicy,
@@ -42,7 +42,7 @@ from azure.storage.queue import (
     TextBase64DecodePolicy,
     TextBase64EncodePolicy,
 )
-from azure.storage.queue import ExponentialRetry as QueueExponentialRetry
+from azure.storage.queue import LinearRetry as QueueLinearRetry
 
 from shared.case_errors import DependencyError
 from shared.settings import AppSettings
@@ -112,9 +112,15 @@ def storage_faults(where: str) -> Iterator[None]:
 @dataclass(frozen=True)
 class CallSite:
     """How patient storage calls from one kind of caller are (per call: ``retry_total`` retries after the
-    first try, exponential backoff from ``backoff_s`` seconds, ``connection_timeout_s`` to connect and
-    ``read_timeout_s`` per socket read). The SDK defaults retry for ~80 s, which held request threads for
-    minutes when storage was down; these bound every call."""
+    first try, ``connection_timeout_s`` to connect and ``read_timeout_s`` per socket read). Waits before a
+    retry: blob and queue ``backoff_s`` seconds each (the storage SDK's ``LinearRetry``, no jitter); table
+    at once, then ``backoff_s * 2**(n-1)`` seconds (azure-core's ``RetryPolicy``, which the tables SDK
+    uses). The SDK defaults retry for ~80 s, which held request threads for minutes when storage was down;
+    these bound every call.
+
+    Not the storage SDK's ``ExponentialRetry``: it waits ``initial_backoff + increment_base**n`` seconds
+    before retry n, so 0.5 s and base 2 made 2.5 s then 4.5 s: every activity call held its thread 7 s
+    when storage was unreachable before the orchestrator's own (durable) retry took over."""
 
     name: str
     retry_total: int
@@ -194,10 +200,7 @@ def _service(kind: str, settings: AppSettings) -> Any:
         "use_env_settings": bool(urllib.request.getproxies_environment()),
     }
     retry: dict[str, Any] = {
-        "initial_backoff": site.backoff_s,
-        "increment_base": 2,
-        "retry_total": site.retry_total,
-        "random_jitter_range": 0,
+        "backoff": site.backoff_s, "retry_total": site.retry_total, "random_jitter_range": 0,
     }
     factory: Any
     if kind == "table":
@@ -207,10 +210,10 @@ def _service(kind: str, settings: AppSettings) -> Any:
         )
     elif kind == "blob":
         factory, url = BlobServiceClient, connection.blob_url
-        options["retry_policy"] = ExponentialRetry(**retry)
+        options["retry_policy"] = LinearRetry(**retry)
     else:
         factory, url = QueueServiceClient, connection.queue_url
-        options["retry_policy"] = QueueExponentialRetry(**retry)
+        options["retry_policy"] = QueueLinearRetry(**retry)
     if connection.connection_string is not None:
         client = factory.from_connection_string(connection.connection_string, **options)
     else:

@@ -73,7 +73,7 @@ def read_taskhub(
     script and whose closing checkpoints the WAL: the file may belong to a running host. Rows are mapped
     with the store's own row mapping. Raises :class:`SourceError` when the file does not exist or is not a
     task hub."""
-    from devhost.durable.sqlite_store import _COLUMNS, _row_state
+    from devhost.durable.sqlite_rows import COLUMNS, row_state
 
     file = Path(path)
     if not file.is_file():
@@ -86,11 +86,11 @@ def read_taskhub(
         raise SourceError(f"cannot open task hub file {file}: {exc}") from exc
     try:
         rows = db.execute(
-            f"SELECT {_COLUMNS} FROM instances WHERE {where} ORDER BY created_time, instance_id",
+            f"SELECT {COLUMNS} FROM instances WHERE {where} ORDER BY created_time, instance_id",
             [hub, *wanted],
         ).fetchall()
         for row in rows:
-            state = _row_state(row)
+            state = row_state(row)
             history: list[Event] = []
             if with_history:
                 history = [

@@ -1,6 +1,7 @@
 """The SQLite task hub: one file (WAL) in the data dir; several hubs share it without seeing each other.
 
-Implements :class:`devhost.durable.store.TaskHubStore` (schema in ``schema.sql`` beside this file), after
+Implements :class:`devhost.durable.store.TaskHubStore` (schema in ``schema.sql`` beside this file; rows
+of ``instances`` mapped by :mod:`devhost.durable.sqlite_rows`), after
 microsoft/durabletask-go ``backend/sqlite/sqlite.go``: every episode is ONE transaction (history append,
 status, work items, timers, messages, inbox deletions), so ``kill -9`` at any moment leaves either the
 episode or nothing. ``synchronous=NORMAL`` in WAL mode survives process crashes (an OS crash may lose the
@@ -9,7 +10,6 @@ last commits). Use from one thread only (see :class:`devhost.durable.store.Async
 
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -29,38 +29,23 @@ from devhost.durable.models import (
 )
 from devhost.durable.outcome import ChildStart, EpisodeOutcome
 from devhost.durable.replay import played_text
+from devhost.durable.sqlite_rows import (
+    COLUMNS,
+    INSERT_VALUES,
+    after_token,
+    instance_filter,
+    page_token,
+    row_state,
+    time_text,
+)
 from devhost.durable.store import ActivityResult, EpisodeCommit, TaskHubStore
 
 Event = dict[str, Any]
 _SCHEMA = (Path(__file__).with_name("schema.sql")).read_text(encoding="utf-8")
-_FIELDS = (
-    "instance_id", "execution_id", "name", "version", "runtime_status", "input", "output", "custom_status",
-    "failure_details", "parent_instance_id", "created_time", "last_updated_time", "completed_time",
-)
-_COLUMNS = ", ".join(_FIELDS)
-_COL_INSTANCE_ID, _COL_CREATED = _FIELDS.index("instance_id"), _FIELDS.index("created_time")
 # Inbox ``kind`` values named (the column holds the event's EventType).
 _TERMINATE, _RESUME, _TIMER, _EVENT, _START = (
     h.EXECUTION_TERMINATED, h.EXECUTION_RESUMED, h.TIMER_FIRED, h.EVENT_RAISED, h.EXECUTION_STARTED,
 )
-
-
-def _ts(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _row_state(row: sqlite3.Row | tuple[Any, ...]) -> InstanceState:
-    (iid, exe, name, ver, status, inp, out, custom, failure, parent, created, updated, completed) = row
-    return InstanceState(
-        instance_id=iid, name=name, runtime_status=status, input=inp, output=out, custom_status=custom,
-        created_time=_dt(created), last_updated_time=_dt(updated),  # type: ignore[arg-type]
-        version=ver, execution_id=exe, parent_instance_id=parent,
-        failure_details=json.loads(failure) if failure else None, completed_time=_dt(completed),
-    )
 
 
 class SqliteStore(TaskHubStore):
@@ -148,10 +133,10 @@ class SqliteStore(TaskHubStore):
                 raise InstanceAlreadyExists(state.instance_id, existing[0])
             self._delete_instance_rows(db, state.instance_id)
         db.execute(
-            f"INSERT OR REPLACE INTO instances (hub, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE {INSERT_VALUES}",
             (self.hub, state.instance_id, state.execution_id, state.name, state.version,
              state.runtime_status, state.input, None, None, None, state.parent_instance_id,
-             _ts(state.created_time), _ts(state.last_updated_time), None),
+             time_text(state.created_time), time_text(state.last_updated_time), None),
         )
         self._insert_inbox(db, [(state.instance_id, start, state.created_time.timestamp())])
 
@@ -163,9 +148,9 @@ class SqliteStore(TaskHubStore):
     def get_instance(self, instance_id: str) -> InstanceState | None:
         with self._read() as db:
             row = db.execute(
-                f"SELECT {_COLUMNS} FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
+                f"SELECT {COLUMNS} FROM instances WHERE hub=? AND instance_id=?", (self.hub, instance_id)
             ).fetchone()
-        return _row_state(row) if row else None
+        return row_state(row) if row else None
 
     def get_history(self, instance_id: str) -> list[Event]:
         return [json.loads(t) for t in self._history_texts(instance_id)]
@@ -182,19 +167,16 @@ class SqliteStore(TaskHubStore):
               statuses: Sequence[str] | None = None, instance_id_prefix: str | None = None,
               top: int | None = None, continuation: str | None = None,
               ) -> tuple[list[InstanceState], str | None]:
-        where, args = self._filter(created_from, created_to, statuses)
+        where, args = instance_filter(self.hub, created_from, created_to, statuses)
         if instance_id_prefix:  # case-sensitive, as the Azure Storage backend's key range
             where.append("substr(instance_id, 1, ?) = ?")
             args += [len(instance_id_prefix), instance_id_prefix]
         if continuation:
-            try:
-                created, iid = json.loads(base64.urlsafe_b64decode(continuation.encode()).decode())
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"invalid continuation token {continuation!r}") from exc
-            where.append("(created_time, instance_id) > (?, ?)")
-            args += [created, iid]
+            after, after_args = after_token(continuation)
+            where.append(after)
+            args += after_args
         sql = (
-            f"SELECT {_COLUMNS} FROM instances WHERE {' AND '.join(where)} "
+            f"SELECT {COLUMNS} FROM instances WHERE {' AND '.join(where)} "
             "ORDER BY created_time, instance_id"
         )
         if top:
@@ -204,26 +186,8 @@ class SqliteStore(TaskHubStore):
         token = None
         if top and len(rows) > top:
             rows = rows[:top]
-            last = rows[-1]
-            key = [last[_COL_CREATED], last[_COL_INSTANCE_ID]]
-            token = base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
-        return [_row_state(r) for r in rows], token
-
-    def _filter(
-        self, created_from: datetime | None, created_to: datetime | None, statuses: Sequence[str] | None
-    ) -> tuple[list[str], list[Any]]:
-        where: list[str] = ["hub=?"]
-        args: list[Any] = [self.hub]
-        if created_from is not None:
-            where.append("created_time >= ?")
-            args.append(_ts(created_from))
-        if created_to is not None:
-            where.append("created_time <= ?")
-            args.append(_ts(created_to))
-        if statuses:
-            where.append(f"runtime_status IN ({','.join('?' * len(statuses))})")
-            args += list(statuses)
-        return where, args
+            token = page_token(rows[-1])
+        return [row_state(r) for r in rows], token
 
     def enqueue(self, instance_id: str, event: Event, refuse: Iterable[str] = ()) -> None:
         refused = set(refuse)
@@ -237,8 +201,9 @@ class SqliteStore(TaskHubStore):
 
     def _ensure_entity(self, db: sqlite3.Connection, entity_id: str, name: str, at: datetime) -> None:
         """Create the entity instance ``entity_id`` (Running, no input, no history) unless it exists."""
-        db.execute(f"INSERT OR IGNORE INTO instances (hub, {_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                   (self.hub, entity_id, "", name, None, "Running", *[None] * 5, _ts(at), _ts(at), None))
+        db.execute(f"INSERT OR IGNORE {INSERT_VALUES}",
+                   (self.hub, entity_id, "", name, None, "Running", *[None] * 5, time_text(at), time_text(at),
+                    None))
 
     def enqueue_entity(self, entity_id: str, name: str, event: Event) -> None:
         at = h.event_time(event)
@@ -357,9 +322,9 @@ class SqliteStore(TaskHubStore):
             "runtime_status=?", "last_updated_time=?", "output=?", "failure_details=?", "completed_time=?",
         ]
         args: list[Any] = [
-            outcome.runtime_status, _ts(now), outcome.output,
+            outcome.runtime_status, time_text(now), outcome.output,
             json.dumps(outcome.failure) if outcome.failure else None,
-            _ts(now) if outcome.is_terminal else None,
+            time_text(now) if outcome.is_terminal else None,
         ]
         if outcome.custom_status_set:
             sets.append("custom_status=?")
@@ -444,7 +409,7 @@ class SqliteStore(TaskHubStore):
         return n
 
     def purge_by(self, *, created_from: datetime, created_to: datetime, statuses: Sequence[str]) -> int:
-        where, args = self._filter(created_from, created_to, statuses)
+        where, args = instance_filter(self.hub, created_from, created_to, statuses)
         with self._tx() as db:
             sql = f"SELECT instance_id FROM instances WHERE {' AND '.join(where)}"
             ids = [r[0] for r in db.execute(sql, args)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -68,6 +69,33 @@ def test_request_path_tries_once_and_raises_storage_unavailable(black_hole, monk
         audit.read_raw(settings_at(black_hole.port), "case-1")
     assert "case audit" in str(caught.value)
     assert len(black_hole.accepted) == 1
+
+
+def test_activity_calls_retry_quickly_then_leave_the_outage_to_the_orchestrator(monkeypatch):
+    """Storage refusing connections: an activity's call retries ``ACTIVITY.retry_total`` times, waiting
+    ``backoff_s`` before each retry on blob and queue (at once, then 2 x ``backoff_s`` on table), then raises
+    StorageUnavailable. The storage SDK's ExponentialRetry waited 2.5 s then 4.5 s here (7 s per call).
+    The SDKs' sleeps are recorded instead of slept."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens there: every try is refused at once
+    settings = settings_at(port)
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    site = storage.ACTIVITY
+    calls = {
+        "blob": lambda: storage.container_client(settings, "c").upload_blob("x", b"1"),
+        "queue": lambda: storage.queue_client(settings, "q").send_message("x"),
+        "table": lambda: storage.table_client(settings, "t").get_entity("a", "b"),
+    }
+    waits = {"blob": [site.backoff_s] * site.retry_total, "queue": [site.backoff_s] * site.retry_total,
+             "table": [site.backoff_s * 2 ** n for n in range(1, site.retry_total)]}
+    for kind, call in calls.items():
+        slept.clear()
+        with pytest.raises(storage.StorageUnavailable), storage.storage_faults(kind):
+            call()
+        assert slept == waits[kind], kind
 
 
 def test_clients_are_built_once_per_process_and_call_site():
