@@ -67,8 +67,9 @@ def record_audit(payload: RecordAuditInput, step: Step) -> AuditAppended:
 def notify(payload: NotifyInput, step: Step) -> Notified:
     """Send one notification (:class:`NotifyInput`: approval_requested | approval_escalated |
     approval_reminder | case_completed | case_rejected | case_expired | case_failed) as a JSON queue
-    message, its input plus ``notification_id`` (with ``once`` at most once per notification id, through
-    the ledger); requests to decide carry ``decision_url``, the case's decision page (``shared.links``).
+    message, its input (without the ``audit`` records riding with it) plus ``notification_id`` (with
+    ``once`` at most once per notification id, through the ledger); requests to decide carry
+    ``decision_url``, the case's decision page (``shared.links``).
     Returns :class:`Notified` (``{"queue", "notification_id"}``).
 
     The audit records riding in the input are appended while the message is sent (``audit_beside``): a
@@ -76,7 +77,9 @@ def notify(payload: NotifyInput, step: Step) -> Notified:
     are there when the step completes, before the case does); a request to decide is sent only once its
     records are on the trail, so nobody decides a case whose trail does not show the request yet."""
     settings = AppSettings.current()
-    message: dict[str, Any] = {"notification_id": payload.notification_id, **payload.to_json()}
+    # the audit records riding with the step are the trail's (brief, filled by @case_step), not the reader's
+    notice = {k: v for k, v in payload.to_json().items() if k != "audit"}
+    message: dict[str, Any] = {"notification_id": payload.notification_id, **notice}
     if payload.kind in DECISION_KINDS:  # a link to the page, never a power: a GET decides nothing
         message["decision_url"] = decision_page_url(payload.case_id)
         step.audited()

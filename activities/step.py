@@ -189,7 +189,8 @@ def case_step(
             with opened(payload) as current, storage_faults(span_name) if storage else nullcontext():
                 step = at["step"] = Step(current, fields(payload))
                 inp = at["inp"] = model.from_input(payload, activity)
-                riding = [r.filled(inp.to_json()) for r in inp.audit or []]
+                body = inp.to_json() if inp.audit else {}  # once, not per riding record
+                riding = [r.filled(body) for r in inp.audit or []]
                 if audit_beside and riding:
                     context = contextvars.copy_context()  # the step's span and storage call site
                     step._audit = _AUDIT_POOL.submit(context.run, append_audit, riding, step, span_name)

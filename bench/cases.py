@@ -19,7 +19,9 @@ Events (every one over real HTTP ``POST /api/events``):
 
 Phases: a warm-up of each kind (not counted); each kind one at a time (ingress latency, received →
 terminal, storage requests, history); ``--burst`` auto events from 16 sender threads (ingress latency
-under load, cases/s); a mixed burst of all kinds with scripted approvers (cases/s).
+under load, cases/s); the same auto burst from 16 threads of another process (``bench/remote_senders.py``:
+clients are remote, and the chain5 reference has no client at all); a mixed burst of all kinds with
+scripted approvers (cases/s).
 
 Figures printed:
 
@@ -78,6 +80,7 @@ from bench.measure import (  # noqa: E402
     p50_p99,
     pct,
 )
+from bench.remote_senders import remote_burst  # noqa: E402
 
 
 # -- the case app -----------------------------------------------------------------------------------------
@@ -266,6 +269,10 @@ def run(args: argparse.Namespace) -> int:
                 auto_burst, auto_rate = burst(bench, ["auto"] * args.burst, args.senders)
                 case_cpu_ms = (time.process_time() - cpu) * 1000 / args.burst
                 case_azurite_ms = (azurite_cpu_s(azurite) - az_cpu) * 1000 / args.burst
+                cpu, az_cpu = time.process_time(), azurite_cpu_s(azurite)
+                remote = remote_burst(h, bench.hub, bench.base, args.burst, args.senders)
+                remote["cpu_ms"] = (time.process_time() - cpu) * 1000 / args.burst
+                remote["azurite_ms"] = (azurite_cpu_s(azurite) - az_cpu) * 1000 / args.burst
                 mix = (["auto"] * 6 + ["approved", "github-auto", "github-approved", "auto"])
                 mixed_kinds = [mix[i % len(mix)] for i in range(args.burst)]
                 mixed_rows, mixed_rate = burst(bench, mixed_kinds, args.senders)
@@ -297,6 +304,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"one at a time (auto):      {p50_p99([r['ingress_ms'] for r in auto_rows])}")
     print(f"{args.senders} senders (auto burst):  {p50_p99([r['ingress_ms'] for r in auto_burst])}")
     print(f"{args.senders} senders (mixed burst): {p50_p99([r['ingress_ms'] for r in mixed_rows])}")
+    print(f"{args.senders} senders in another process (auto burst): "
+          f"{p50_p99([r['ingress_ms'] for r in remote['rows']])}")
     print("== received -> terminal (one at a time)")
     for kind, (rows, _) in seq.items():
         print(f"{kind:16} {p50_p99([r['e2e_ms'] for r in rows])}")
@@ -306,13 +315,20 @@ def run(args: argparse.Namespace) -> int:
     print(f"auto cases/s at {args.senders} senders:  {auto_rate:.1f}  ({args.burst} cases)")
     print(f"mixed cases/s at {args.senders} senders: {mixed_rate:.1f}  ({args.burst} cases; "
           f"{sum(1 for k in mixed_kinds if 'approved' in k)} with a scripted approval)")
+    print(f"auto cases/s at {args.senders} senders in another process: {remote['rate']:.1f}  "
+          f"({args.burst} cases)")
     print(f"case cost: {chain_rate / auto_rate:.2f} chain5 orchestrations per auto case (target <= 4); "
-          f"{chain_rate / mixed_rate:.2f} per mixed case")
+          f"{chain_rate / mixed_rate:.2f} per mixed case; {chain_rate / remote['rate']:.2f} per auto case "
+          "with the senders in another process")
     chain_cpu = (chain_before[2] + chain_after[2]) / 2
     print(f"CPU per auto case ({args.senders}-sender burst): {case_cpu_ms:.1f} ms in the host process (app, "
           f"devhost, bench senders) + {case_azurite_ms:.1f} ms in Azurite; per chain5 orchestration: "
           f"{chain_cpu:.2f} ms; case cost by CPU: {(case_cpu_ms + case_azurite_ms) / chain_cpu:.1f} chain5 "
           "orchestrations")
+    print(f"CPU per auto case (senders in another process): {remote['cpu_ms']:.1f} ms in the host process "
+          f"(app, devhost) + {remote['azurite_ms']:.1f} ms in Azurite (+ {remote['sender_cpu_ms']:.1f} ms in "
+          f"the sender process, not counted); case cost by CPU: "
+          f"{(remote['cpu_ms'] + remote['azurite_ms']) / chain_cpu:.1f} chain5 orchestrations")
     print("== per case, by kind (one at a time; approval instances included)")
     print(f"{'kind':16} {'events':>6} {'KiB':>7} {'activities':>10} {'sub-orch':>8} {'storage req':>11} "
           f"{'KiB stored':>10}")

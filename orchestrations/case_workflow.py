@@ -54,15 +54,16 @@ from shared.contracts.case import (
 )
 from shared.contracts.effects import ApplyMode
 from shared.contracts.event import BusinessEvent
-from shared.telemetry import without_trace_context
+from shared.telemetry import trace_context_of, without_trace_context
 
 bp = df.Blueprint()
 
 
 def case_workflow_orchestrator(context: df.DurableOrchestrationContext):
     """The case (see the module docstring). Returns the :class:`Outcome` as JSON."""
-    event = BusinessEvent.model_validate(without_trace_context(context.get_input()))
-    run = CaseRun(context, event)
+    case_input = context.get_input()
+    event = BusinessEvent.model_validate(without_trace_context(case_input))
+    run = CaseRun(context, event, trace_context_of(case_input))
     run.receive()
     try:
         outcome = yield from _process(run)

@@ -41,7 +41,7 @@ from shared.contracts.event import BusinessEvent
 from shared.contracts.steps import AuditRecordIn, StepInput
 from shared.judgment_budget import JudgmentTally
 from shared.stages import FINAL_STAGES, CaseStatusTracker
-from shared.telemetry import RunFields, log_step, trace_context_of, with_trace_context
+from shared.telemetry import RunFields, log_step, with_trace_context
 
 logger = logging.getLogger("case_workflow")
 #: One human-readable line per stage change (``case.stage``): what a console shows of a case.
@@ -56,7 +56,12 @@ class RunState:
     run fields of its log lines and its judgment tally. Subclassed by ``CaseRun``; ``case_workflow`` uses
     the verbs there, never these attributes."""
 
-    def __init__(self, context: df.DurableOrchestrationContext, event: BusinessEvent) -> None:
+    def __init__(
+        self,
+        context: df.DurableOrchestrationContext,
+        event: BusinessEvent,
+        trace_context: dict[str, str] | None = None,
+    ) -> None:
         self.context = context
         self.event = event
         #: The major version the instance was started with (``orchestrations/versions.py``).
@@ -76,7 +81,7 @@ class RunState:
         self._pending_audit: list[AuditRecordIn] = []
         self.fields = RunFields(run_id=self.case_id, event_id=event.event_id)
         #: W3C trace context of the ingress span (case input ``trace_context``), passed to every activity.
-        self.trace_context = trace_context_of(context.get_input())
+        self.trace_context = trace_context
         self.judgment = JudgmentTally()
         self._recorded = RecordedInputs(context)
 

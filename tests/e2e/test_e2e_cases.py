@@ -72,6 +72,7 @@ def test_rejected_case_takes_the_fallback(app):
 
     note = wait_for(told, timeout_s=10, message="requester notified")[0]
     assert note["requester"] == "alice" and "not this quarter" in note["outcome"]["reason"]
+    assert "audit" not in note  # the records riding with the notice went to the trail, not the queue
 
 
 def test_self_approval_and_missing_role_are_refused(app):
