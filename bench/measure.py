@@ -33,14 +33,16 @@ EVENT_TYPES = [
 # -- storage requests at the SDK transport ------------------------------------------------------------
 class StorageCounter:
     """Counts every request sent through azure-core's sync ``RequestsTransport`` (what the app's storage
-    clients use), keyed by ``(service, method)``; service from the Azurite port (blob/queue/table)."""
+    clients use), keyed by ``(service, method)``; service from the Azurite port (blob/queue/table).
+    ``install(endpoints, rtt_s)`` also delays each such request by ``rtt_s`` seconds before it is sent (a
+    remote storage account's round trip; Azurite on loopback answers in CPU time only)."""
 
     def __init__(self) -> None:
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
         self.lock = threading.Lock()
         self.ports: dict[int, str] = {}
 
-    def install(self, endpoints: Any) -> None:
+    def install(self, endpoints: Any, rtt_s: float = 0.0) -> None:
         from urllib.parse import urlsplit
 
         from azure.core.pipeline.transport import RequestsTransport
@@ -54,6 +56,8 @@ class StorageCounter:
             service = counter.ports.get(urlsplit(request.url).port or 0, "other")
             with counter.lock:
                 counter.counts[(service, request.method)] += 1
+            if rtt_s > 0:
+                time.sleep(rtt_s)
             return original(transport, request, **kwargs)
 
         RequestsTransport.send = send  # type: ignore[method-assign]
