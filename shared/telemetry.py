@@ -26,7 +26,8 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -71,7 +72,15 @@ class RunFields:
 
     def as_attributes(self) -> dict[str, str | bool | float]:
         """The set fields as span attributes named ``case.<field>`` (None values left out)."""
-        return {SPAN_PREFIX + k: v for k, v in asdict(self).items() if v is not None}
+        return {SPAN_PREFIX + k: v for k, v in self.as_dict().items() if v is not None}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field by name, in declaration order (``dataclasses.asdict`` without its deep copy: the
+        values are scalars)."""
+        return {f.name: getattr(self, f.name) for f in _RUN_FIELDS}
+
+
+_RUN_FIELDS = dataclass_fields(RunFields)
 
 
 def elapsed_ms(started: float) -> float:
@@ -82,7 +91,7 @@ def elapsed_ms(started: float) -> float:
 def step_record(step: str, fields: RunFields, **extra: Any) -> dict[str, Any]:
     """The dict :func:`log_step` writes: schema, step, every RunFields field (None included), then
     ``extra``."""
-    record: dict[str, Any] = {"schema": SCHEMA, "step": step, **asdict(fields)}
+    record: dict[str, Any] = {"schema": SCHEMA, "step": step, **fields.as_dict()}
     for key, value in extra.items():
         record.setdefault(key, value)
     return record
