@@ -21,6 +21,7 @@ changes (e.g. the judgment charge of a retry, ``JudgmentTally.step_input``) happ
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -61,8 +62,14 @@ class RecordedInputs:
 
 def decode(text: Any) -> dict[str, Any] | None:
     """The JSON object an input's recorded text holds (text encoded once, or JSON text of that text, as a
-    host may store a worker's input string), or None for anything else."""
-    value = text
+    host may store a worker's input string), or None for anything else. Decoded once per process and text
+    (:func:`_decoded`: every later episode of the case replays the same inputs); the SDK only reads it."""
+    return _decoded(text) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(text: str) -> dict[str, Any] | None:
+    value: Any = text
     for _ in range(2):
         if not isinstance(value, str):
             break

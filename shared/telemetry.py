@@ -96,7 +96,8 @@ def log_step(
     ``extra`` adds JSON-serializable keys (non-JSON values are stringified); it never overrides schema fields.
     Never pass secrets in ``extra``.
     """
-    logger.log(level, json.dumps(step_record(step, fields, **extra), default=str, sort_keys=True))
+    if logger.isEnabledFor(level):  # the record is not built for a line nobody keeps; metrics always
+        logger.log(level, json.dumps(step_record(step, fields, **extra), default=str, sort_keys=True))
     metrics.record_step(step, fields, extra)
 
 

@@ -13,6 +13,7 @@ accepted); :func:`public_event` removes them for status queries.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -57,8 +58,10 @@ CONTROL_TYPES = frozenset({EXECUTION_TERMINATED, EXECUTION_SUSPENDED, EXECUTION_
 
 
 # -- time ------------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
 def format_timestamp(dt: datetime) -> str:
-    """UTC datetime → ``2024-01-01T00:00:01.1234560Z`` (7 digits, .NET round-trip style)."""
+    """UTC datetime → ``2024-01-01T00:00:01.1234560Z`` (7 digits, .NET round-trip style). Cached: the
+    events an episode writes share its time."""
     dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 

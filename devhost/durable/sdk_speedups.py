@@ -6,8 +6,9 @@ Profiling devhost's episodes showed the SDK's own bookkeeping, not user code, do
    (~1 ms per event, and the SDK replays the whole history every episode). :func:`fast_parse` handles the
    exact form devhost writes (``YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z``) with a regular expression and returns what
    dateutil returns for it (fraction truncated to µs; the tzinfo dateutil picks for ``Z``, which is
-   ``tzlocal()`` on a machine whose zone is UTC and ``tzutc()`` elsewhere, taken from one real parse);
-   anything else goes to dateutil unchanged.
+   ``tzlocal()`` on a machine whose zone is UTC and ``tzutc()`` elsewhere, taken from one real parse),
+   cached per text (every episode replays the same history's timestamps); anything else goes to dateutil
+   unchanged.
 2. ``models/TaskOrchestrationExecutor.py`` builds a new ``namedtuple`` class on every execution (~0.8 ms);
    a cached ``namedtuple`` returns the same (immutable) class for the same arguments.
 
@@ -31,9 +32,17 @@ _saved: dict[str, Any] = {}
 
 def fast_parse(text: Any, *args: Any, **kwargs: Any) -> datetime:
     """``dateutil.parser.parse`` for devhost's UTC timestamps, falling back to dateutil for the rest."""
-    m = _ISO_Z.match(text) if isinstance(text, str) and not args and not kwargs else None
+    parsed = _parse_zulu(text) if isinstance(text, str) and not args and not kwargs else None
+    return parsed if parsed is not None else _dateutil_parse(text, *args, **kwargs)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_zulu(text: str) -> datetime | None:
+    """``text`` in devhost's form as a datetime, else None. Cached: every episode replays the same
+    history, so the same timestamps come back (a datetime is immutable)."""
+    m = _ISO_Z.match(text)
     if m is None:
-        return _dateutil_parse(text, *args, **kwargs)
+        return None
     y, mo, d, hh, mm, ss, frac = m.groups()
     micro = int((frac or "0").ljust(6, "0")[:6])
     return datetime(int(y), int(mo), int(d), int(hh), int(mm), int(ss), micro, tzinfo=_zulu())

@@ -226,3 +226,15 @@ def test_a_failing_exporter_setup_only_warns(monkeypatch, caplog):
     (record,) = caplog.records
     assert record.levelno == logging.WARNING and "ValueError" in record.getMessage()
     assert "secret-ish" not in record.getMessage()
+
+
+def test_log_step_builds_no_line_for_a_disabled_logger_but_records_metrics(monkeypatch, caplog):
+    """A run-schema line below the logger's level is not built (no JSON encoding); its metrics still are."""
+    recorded: list[str] = []
+    monkeypatch.setattr(telemetry.metrics, "record_step", lambda step, fields, extra: recorded.append(step))
+    monkeypatch.setattr(telemetry, "step_record", lambda *a, **k: pytest.fail("record built"))
+    quiet = logging.getLogger("tests.quiet_run_schema")
+    quiet.setLevel(logging.WARNING)
+    telemetry.log_step(quiet, "applied", telemetry.RunFields(run_id=CASE))
+    assert recorded == ["applied"]
+    assert not caplog.records

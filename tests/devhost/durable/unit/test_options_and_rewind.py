@@ -60,3 +60,10 @@ def test_rewind_drops_final_failures_and_exhausted_retry_timer() -> None:
     assert all(k[1] != 4 and k[3] != 4 for k in kept)
     assert all(k[0] != h.EXECUTION_COMPLETED for k in kept)
     assert [(a.task_id, a.name) for a in work.activities] == [(3, "flaky")]
+
+
+def test_fast_parse_caches_devhost_timestamps() -> None:
+    """Every episode replays the same timestamps: the second parse is the cached (immutable) datetime."""
+    text = "2026-12-07T17:15:21.1234567Z"
+    assert fast_parse(text) is fast_parse(text)
+    assert fast_parse("2026-12-07 17:15:21") == dateutil_parse("2026-12-07 17:15:21")
