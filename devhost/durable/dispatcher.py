@@ -25,13 +25,8 @@ items are abandoned (unlocked, so they run again) at stop. An episode that fails
 set-up, history handling, its commit) is retried after 0.2 s and 0.4 s, then its instance is failed
 (runtime status Failed, ``output``/``failureDetails`` naming the error), all within about a second.
 
-Completions are coalesced: while an instance still has activities running in this dispatcher, its committed
-activity results wait for more of its results while they keep coming (gaps of at most ``coalesce_gap_s``),
-at most ``coalesce_s`` from the first (real time), so a fan-out of N activities is replayed a few times
-instead of once per batch of completions (the SDK replays the whole history in every episode). An instance
-with nothing else in flight is never held back, and results are committed as soon as they arrive either way:
-this changes when the next episode runs, never what is durable. The Azure Storage backend batches likewise
-(control-queue messages fetched together form one episode).
+Which ready instances a round leaves out (completion coalescing, host-failure retry delays,
+``versionFailureStrategy`` Reject) and the real-time wake-ups for them: :mod:`devhost.durable.holdback`.
 """
 
 from __future__ import annotations
@@ -41,7 +36,6 @@ import contextlib
 import json
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,6 +46,7 @@ from devhost.durable import history as h
 from devhost.durable import http_task, versioning
 from devhost.durable.actions import HTTP_ACTIVITY
 from devhost.durable.entities import EntityRunner, is_entity_id
+from devhost.durable.holdback import COALESCE_GAP_S, COALESCE_S, HoldBack
 from devhost.durable.invocations import host_task_failed, index_functions, run_activity, run_episode
 from devhost.durable.models import ActivityWorkItem, EpisodeInput
 from devhost.durable.runtime_state import RuntimeState
@@ -65,8 +60,6 @@ if TYPE_CHECKING:
     from devhost.functions.interfaces import Invoker
 
 
-COALESCE_S = 0.05  # longest real-time wait for more completions of an instance with activities in flight
-COALESCE_GAP_S = 0.01  # ... and longest wait for the next one
 HOST_ATTEMPTS = 3  # episode attempts failing inside the host before the instance is failed
 RECORD_RETRY_S = 0.5  # real-time wait before recording results again after the store failed
 EPISODE_SLICE_S = 0.008  # real time a round replays before it commits and lets the loop serve the rest
@@ -76,7 +69,7 @@ LOAD_CHUNK = 4  # episodes loaded at a time within a round
 class Dispatcher:
     """Moves the work of one task hub. ``on_commit(instance_id)`` is called after each committed episode;
     ``coalesce_s`` / ``coalesce_gap_s`` bound how long (s, in all / since the last one) activity results wait
-    for an instance's other running activities (module docstring; 0: never)."""
+    for an instance's other running activities (:class:`~devhost.durable.holdback.HoldBack`; 0: never)."""
 
     def __init__(
         self,
@@ -107,18 +100,12 @@ class Dispatcher:
         self._loop_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._running_act = 0
-        self.coalesce_s, self.coalesce_gap_s = coalesce_s, coalesce_gap_s
+        self.holds = HoldBack(self._wake.set, coalesce_s, coalesce_gap_s)  # instances left out of a round
         self.episode_slice_s = episode_slice_s
-        self._running_by: Counter[str] = Counter()  # instance → its activities running here
-        self._pending: dict[str, tuple[float, float]] = {}  # instance → monotonic first/last unplayed result
-        self._coalesce_timer: asyncio.TimerHandle | None = None
-        self._reject_timer: asyncio.TimerHandle | None = None
-        self._rejected: dict[str, tuple[int, float]] = {}  # instance → (abandons, monotonic retry time)
         self.http_token = http_token  # managed identity resource → local bearer token (http_task)
         self._http: httpx.AsyncClient | None = None
         self._results: list[ActivityResult] = []
         self._record_after = 0.0  # monotonic time before which recording is not retried (store failed)
-        self._errors: dict[str, tuple[int, float]] = {}  # instance → (host failures, monotonic retry time)
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -136,9 +123,7 @@ class Dispatcher:
         """Stop taking work, let running episodes and activities finish for at most ``timeout_s``."""
         self._stopping = True
         self._wake.set()
-        for timer in (self._coalesce_timer, self._reject_timer):
-            if timer is not None:
-                timer.cancel()
+        self.holds.cancel()
         if self._loop_task is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(self._loop_task, timeout_s)
@@ -189,17 +174,12 @@ class Dispatcher:
         if self._results and time.monotonic() >= self._record_after:
             results, self._results = self._results, []
             if await self._record(results, now):
-                mono = time.monotonic()
-                for r in results:
-                    iid = r.item.instance_id
-                    self._pending[iid] = (self._pending.get(iid, (mono,))[0], mono)
+                self.holds.results_recorded(r.item.instance_id for r in results)
                 worked = True
-        if self._pending:
+        if self.holds.pending:
             await self._claim()  # first, so an instance's queued activities count as in flight
-        ids = await self.store.ready_instances(
-            now, self.options.max_concurrent_orchestrators,
-            self._poisoned(now) | self._coalescing() | self._abandoned(),
-        )
+        ids = await self.store.ready_instances(now, self.options.max_concurrent_orchestrators,
+                                               self.holds.excluded())
         if ids and await self._run_episodes(ids, now):
             worked = True
         await self._claim()
@@ -210,56 +190,18 @@ class Dispatcher:
         if free > 0:
             for item in await self.store.claim_activities(free):
                 self._running_act += 1
-                self._running_by[item.instance_id] += 1
+                self.holds.activity_started(item.instance_id)
                 self._spawn(self._activity(item))
-
-    def _coalescing(self) -> set[str]:
-        """Instances whose activity results wait for their other running activities (module docstring);
-        arms a real-time wake-up for the earliest deadline."""
-        if not self._pending:
-            return set()
-        mono, held, due = time.monotonic(), set(), None
-        for iid, (first, last) in list(self._pending.items()):
-            if not self._running_by.get(iid):
-                del self._pending[iid]  # nothing else in flight: never held back
-                continue
-            until = min(first + self.coalesce_s, last + self.coalesce_gap_s)
-            if mono < until:
-                held.add(iid)
-                due = until if due is None else min(due, until)
-        if due is not None:
-            if self._coalesce_timer is not None:
-                self._coalesce_timer.cancel()
-            self._coalesce_timer = asyncio.get_running_loop().call_later(due - mono, self._wake.set)
-        return held
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _poisoned(self, now: Any) -> set[str]:
-        """Instances whose last episode crashed in the host, held back for a growing (real) delay."""
-        mono = time.monotonic()
-        return {iid for iid, (_n, until) in self._errors.items() if until > mono}
-
-    def _abandoned(self) -> set[str]:
-        """Instances whose work item was abandoned for a version mismatch (``versionFailureStrategy``
-        Reject), held back for a growing real-time delay (2, 4, 8 … 300 s, like an abandoned queue
-        message); a real-time wake-up is armed for the earliest, so a terminate sent meanwhile is handled
-        when it ends."""
-        mono = time.monotonic()
-        held = {iid: until for iid, (_n, until) in self._rejected.items() if until > mono}
-        if held:
-            if self._reject_timer is not None:
-                self._reject_timer.cancel()
-            self._reject_timer = asyncio.get_running_loop().call_later(
-                min(held.values()) - mono, self._wake.set)
-        return set(held)
-
     def _retry_deadline(self, next_due: datetime | None) -> datetime | None:
         """``next_due``, or earlier when a held-back instance or unrecorded results become due again."""
-        dues = [until for _n, until in self._errors.values()]
+        retry_at = self.holds.next_retry()
+        dues = [] if retry_at is None else [retry_at]
         if self._results:
             dues.append(self._record_after)
         if not dues:
@@ -292,7 +234,7 @@ class Dispatcher:
                     planned = self._host_failed(loaded, now, "could not run the episode", exc)
                     failing.add(iid)
                 else:
-                    self._pending.pop(iid, None)
+                    self.holds.episode_planned(iid)
                 if planned is not None:
                     commits.append(planned)
         if not commits:
@@ -308,7 +250,7 @@ class Dispatcher:
                 iid = commit.instance_id
                 done += await self._commit_alone(commit, inputs[iid], now, iid in failing)
         for iid in done:
-            self._errors.pop(iid, None)
+            self.holds.committed(iid)
             self.on_commit(iid)
         return True
 
@@ -338,8 +280,7 @@ class Dispatcher:
         """Count a host failure of the instance's episode: None (retry after 0.2 s, 0.4 s, …) until
         :data:`HOST_ATTEMPTS` is reached, then the commit that fails the instance with the error."""
         iid = loaded.instance.instance_id
-        n = self._errors.get(iid, (0, 0.0))[0] + 1
-        self._errors[iid] = (n, time.monotonic() + min(0.1 * 2**n, 30))
+        n = self.holds.host_failure(iid)
         if n < HOST_ATTEMPTS:
             self.log.warning("Episode of instance %s failed in the host (attempt %d of %d): %s: %s",
                              iid, n, HOST_ATTEMPTS, type(exc).__name__, exc, exc_info=exc)
@@ -375,23 +316,21 @@ class Dispatcher:
             fn = self.orchestrators.get(state.name)
             outcome, _ = run_episode(state, batch, now, fn.handler if fn else None,
                                      history_texts=loaded.history_texts, log_as=fn.name if fn else None)
-        self._rejected.pop(iid, None)
+        self.holds.accepted(iid)
         return EpisodeCommit(loaded.instance.instance_id, loaded.instance.execution_id, len(loaded.history),
                              outcome, [m.id for m in batch])
 
     def _version_mismatch(self, state: RuntimeState, batch: Any, instance_id: str) -> bool:
         """Whether the instance's version fails host.json ``versionMatchStrategy`` against
         ``defaultVersion`` (:mod:`devhost.durable.versioning`); a Reject verdict is logged and the
-        instance held back (:meth:`_abandoned`)."""
+        instance held back (:meth:`HoldBack.reject <devhost.durable.holdback.HoldBack.reject>`)."""
         opts = self.options
         version = versioning.instance_version(state, batch)
         if not versioning.mismatch(opts.version_match_strategy, opts.default_version, version):
             return False
         if opts.version_failure_strategy == "Fail":
             return True
-        n = self._rejected.get(instance_id, (0, 0.0))[0] + 1
-        delay = min(2.0**n, 300.0)
-        self._rejected[instance_id] = (n, time.monotonic() + delay)
+        delay = self.holds.reject(instance_id)
         self.log.warning(
             "%s: %s: orchestration '%s' has version '%s', this host's defaultVersion is '%s' "
             "(versionMatchStrategy %s). Work item abandoned (versionFailureStrategy Reject); the instance "
@@ -419,9 +358,7 @@ class Dispatcher:
                 self._results.append(ActivityResult(item, event))  # after the await: pump swaps it
             finally:
                 self._running_act -= 1
-                self._running_by[item.instance_id] -= 1
-                if self._running_by[item.instance_id] <= 0:
-                    del self._running_by[item.instance_id]
+                self.holds.activity_finished(item.instance_id)
                 self._wake.set()
         except asyncio.CancelledError:
             pass

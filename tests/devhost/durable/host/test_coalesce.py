@@ -1,34 +1,30 @@
 """Completion coalescing in the dispatcher: an instance with activities still running replays once for many
-completions, and an instance with nothing else in flight is never held back (dispatcher module docstring)."""
+completions, and an instance with nothing else in flight is never held back (devhost/durable/holdback.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
-from devhost.clock import SystemClock
 from devhost.durable import history as h
-from devhost.durable.dispatcher import Dispatcher
-from devhost.durable.options import DurableOptions
+from devhost.durable.holdback import HoldBack
 from tests.devhost.durable.host.conftest import Engine
 
 
 @pytest.fixture
 def long_window(engine: Engine) -> Iterator[None]:
     """A coalescing window far longer than any test: only "nothing else in flight" can release an episode."""
-    dispatcher = engine.extension.dispatcher
-    saved = dispatcher.coalesce_s, dispatcher.coalesce_gap_s
-    dispatcher.coalesce_s = dispatcher.coalesce_gap_s = 60.0
+    holds = engine.extension.dispatcher.holds
+    saved = holds.coalesce_s, holds.coalesce_gap_s
+    holds.coalesce_s = holds.coalesce_gap_s = 60.0
     try:
         yield
     finally:
-        dispatcher.coalesce_s, dispatcher.coalesce_gap_s = saved
+        holds.coalesce_s, holds.coalesce_gap_s = saved
 
 
 def _episodes(engine: Engine, instance_id: str) -> int:
@@ -56,22 +52,19 @@ def test_instance_with_nothing_else_in_flight_is_not_held(engine: Engine, long_w
 
 
 def _held(running: dict[str, int], pending: dict[str, tuple[float, float]]) -> tuple[set[str], set[str]]:
-    """Which instances a dispatcher (window 50 s, gap 10 s) holds back; and which it still tracks.
+    """Which instances a dispatcher's hold-back (window 50 s, gap 10 s) holds back; and which it still tracks.
 
-    Seconds, not the real defaults' milliseconds: the dispatcher reads ``time.monotonic()`` itself, and on a
-    loaded machine (parallel test workers on 2 cores) more than 10 ms may pass between the test's ``now``
-    and that read. The rule under test is the same at any scale."""
+    Seconds, not the real defaults' milliseconds: :class:`HoldBack` reads ``time.monotonic()`` itself, and
+    on a loaded machine (parallel test workers on 2 cores) more than 10 ms may pass between the test's
+    ``now`` and that read. The rule under test is the same at any scale."""
 
     async def run() -> tuple[set[str], set[str]]:
-        store: Any = None  # never touched by _coalescing
-        d = Dispatcher(store, SystemClock(), [], store, DurableOptions(), logging.getLogger("test"),
-                       coalesce_s=50.0, coalesce_gap_s=10.0)
-        d._running_by.update(running)
-        d._pending.update(pending)
-        held = d._coalescing()
-        if d._coalesce_timer is not None:
-            d._coalesce_timer.cancel()
-        return held, set(d._pending)
+        holds = HoldBack(lambda: None, coalesce_s=50.0, coalesce_gap_s=10.0)
+        holds.running.update(running)
+        holds.pending.update(pending)
+        held = holds.coalescing()  # arms a wake-up: needs the running loop
+        holds.cancel()
+        return held, set(holds.pending)
 
     return asyncio.run(run())
 
