@@ -150,9 +150,9 @@ class RunState:
     ) -> Generator[Any, Any, Any]:
         """Run the task ``make()`` builds until it succeeds, retrying per the policy (module docstring);
         returns its result. ``with_audit``: the queued audit records are flushed with it: in the step's
-        own input (``audit``, appended by the activity before its body; version 2 on), or, for instances
-        of version 1, by a ``record_audit`` activity in parallel with it (``task_all``); the result is
-        still the task's own. A ``with_audit`` step schedules one activity.
+        own input (``audit``, appended by the activity's ``@case_step`` before, beside or after its body;
+        version 2 on), or, for instances of version 1, by a ``record_audit`` activity in parallel with it
+        (``task_all``); the result is still the task's own. A ``with_audit`` step schedules one activity.
 
         ``make`` is called again for every attempt (a task cannot be yielded twice); audit records a
         failed attempt flushed are queued again (their ids make the re-flush idempotent). Use as

@@ -12,7 +12,7 @@ instance was started with. Instances started before versioning have version ``""
 - 1 (``""``): the queued audit records are flushed by a ``record_audit`` activity in parallel with the
   step they go with (``task_all``);
 - 2.0: the queued audit records travel in the input of the step they go with (``StepInput.audit``,
-  appended by ``@case_step`` before the step's body): no ``record_audit`` activity;
+  appended by ``@case_step`` with the step: before, beside or after its body): no ``record_audit`` activity;
 - 3.0: no ``load_policy`` activity: ``classify_case`` loads the policy and returns its reference and
   defaults with the classification (the steps before it run on the code's default retry and budgets, as
   ``load_policy`` did);

@@ -213,9 +213,11 @@ def _case_of(step_input: dict[str, Any]) -> str | None:
 class StepInput(StepModel):
     """Base of activity inputs: ``trace_context`` is the W3C context the orchestrator adds to every input
     (``shared.telemetry.with_trace_context``); the activity's span becomes its child. ``audit``: the case's
-    audit records flushed with this step (orchestrator version 2 on, ``orchestrations/names.py``):
-    ``@case_step`` appends them to the case's trail before the step's body runs (idempotent per record id),
-    instead of a ``record_audit`` activity beside the step."""
+    audit records flushed with this step (orchestration version 2 on, ``orchestrations/versions.py``):
+    ``@case_step`` appends them to the case's trail (idempotent per record id) before the step's body runs,
+    beside it for ``apply_action`` and ``notify`` (``audit_beside``: apply's effect and a request to decide
+    wait for the append) and after it for ``decide_policy`` (``activities/step.py``), instead of a
+    ``record_audit`` activity beside the step."""
 
     trace_context: dict[str, str] | None = None
     audit: list[AuditRecordIn] | None = None
