@@ -173,6 +173,19 @@ def verify_activity(payload: dict[str, Any]) -> dict[str, Any]:
     return verdict_of(payload, {decision_seal.SETTING: TEST_SIGNING_KEY})
 
 
+def fails_first(real: Callable[[Any], Any], times: int = 1) -> Callable[[Any], Any]:
+    """``real`` that raises ``RuntimeError("worker lost")`` on its first ``times`` calls (a lost attempt)."""
+    left = [times]
+
+    def flaky(payload: Any) -> Any:
+        if left[0]:
+            left[0] -= 1
+            raise RuntimeError("worker lost")
+        return real(payload)
+
+    return flaky
+
+
 def tier_activities() -> dict[str, Callable[[Any], Any]]:
     """Activities an approval tier Sim needs."""
     return {names.VERIFY_DECISION: verify_activity}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrations import names
-from tests.unit.orchestrations.orch_fixtures import Effects, case_sim, event
+from tests.unit.orchestrations.orch_fixtures import Effects, case_sim, event, fails_first
 
 
 def inputs(sim, name: str) -> list[dict[str, Any]]:
@@ -31,18 +31,8 @@ def test_usage_and_slots_reach_every_judgment_activity():
 
 def test_a_failed_judgment_attempt_is_charged_before_its_retry():
     effects = Effects()
-    table = effects.table()
-    real = table[names.CLASSIFY_CASE]
-    failures = [1]
-
-    def flaky(payload: dict[str, Any]) -> Any:
-        if failures[0]:
-            failures[0] -= 1
-            raise RuntimeError("worker lost")
-        return real(payload)
-
     sim = case_sim(event("order.cancel"), effects)
-    sim.activities[names.CLASSIFY_CASE] = flaky
+    sim.activities[names.CLASSIFY_CASE] = fails_first(effects.table()[names.CLASSIFY_CASE])
     sim.run()
     first, second = inputs(sim, names.CLASSIFY_CASE)
     assert "judgment_usage" not in first

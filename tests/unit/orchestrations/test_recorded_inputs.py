@@ -16,7 +16,7 @@ from orchestrations import names, recorded_inputs, versions
 from orchestrations.case_workflow import case_workflow_orchestrator
 from orchestrations.recorded_inputs import RecordedInputs, decode
 from tests.golden.golden_replay import episodes
-from tests.unit.orchestrations.orch_fixtures import Approvals, Effects, case_sim, decision, event
+from tests.unit.orchestrations.orch_fixtures import Approvals, Effects, case_sim, decision, event, fails_first
 
 
 def _answers(instance_id: str, history: list[dict[str, Any]]) -> list[str]:
@@ -44,17 +44,8 @@ def _approved() -> Any:
 
 def _flaky_classify() -> Any:
     effects = Effects()
-    real = effects.table()[names.CLASSIFY_CASE]
-    failures = [1]
-
-    def flaky(payload: dict[str, Any]) -> Any:
-        if failures[0]:
-            failures[0] -= 1
-            raise RuntimeError("worker lost")
-        return real(payload)
-
     sim = case_sim(event("order.cancel", amount=20), effects)
-    sim.activities[names.CLASSIFY_CASE] = flaky
+    sim.activities[names.CLASSIFY_CASE] = fails_first(effects.table()[names.CLASSIFY_CASE])
     return sim
 
 
