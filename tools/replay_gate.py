@@ -10,7 +10,10 @@ Every open instance (Running, Pending, Suspended) of the live source, or every h
 with the replay machinery devhost runs on (``devhost.durable.replay``: the trigger payload and the SDK's
 real handler; ``devhost.durable.runtime_state.RuntimeState``: which history events are the scheduled
 actions, retries included; ``devhost.durable.actions.matches``: the host's action/event comparison).
-It prints one line per instance, ``ok`` or the first action that differs, and exits 1 when any instance
+It prints one line per instance, ``ok`` or the first action that differs, with the version the instance
+runs under (:attr:`GateResult.version_label`), then how many instances run under each version
+(:func:`version_summary`: which versions' branches still have instances, see docs/deploy.md "Retiring an
+orchestration version"), and exits 1 when any instance
 would break (a differing or missing action, or the orchestrator raising while replaying), 2 when a source
 cannot be read. A recorded output that differs from the replayed one is reported but does not fail the gate
 (the instance does not break; its result was already delivered).
@@ -19,7 +22,11 @@ Orchestration versions: an instance replays with the version it was started with
 .Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it, so an
 instance from there is replayed with each version the app knows (unversioned and host.json
 ``defaultVersion``, with every major version ``N.0`` up to it) and passes when one of them replays; when
-none does, the verdict is that of the version that replayed the most actions.
+none does, the verdict is that of the version that replayed the most actions. Versions that schedule the same
+activities for a history (e.g. 3.0 to 6.0 for a case: they differ in inputs, which replay does not compare)
+all replay it, so such an instance is reported with every one of them (``3.0|4.0|5.0|6.0``): the API cannot
+tell which one it runs under. Source of the version stamp and match strategy:
+https://learn.microsoft.com/azure/azure-functions/durable/durable-functions-orchestration-versioning
 
 History from the Durable HTTP API or from files without devhost's retry markers: a retry of an activity
 (TaskFailed, then a timer, then the same activity again) is recognised and folded into one action, as the
@@ -33,6 +40,7 @@ import dataclasses
 import importlib
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,11 +86,23 @@ class GateResult:
     note: str | None = None
     #: How many recorded actions replayed identically before the difference (picks among versions).
     matched: int = 0
+    #: The orchestration versions (``ExecutionStarted.Version`` texts, ``""`` = unversioned) the instance
+    #: runs under: the recorded one; else those it replays with (several when they schedule alike); empty
+    #: when unknown (not started yet, or no version replays it).
+    versions: tuple[str, ...] = ()
+
+    @property
+    def version_label(self) -> str:
+        """``versions`` as printed: ``"1"`` for unversioned, ``"6.0"``, ``"3.0|4.0"`` when the history does
+        not tell them apart, ``"?"`` when unknown."""
+        return "|".join(v or "1" for v in self.versions) or "?"
 
     def line(self) -> str:
-        """One report line: ``BREAKS``/``ok``, instance, orchestrator, status and the difference."""
+        """One report line: ``BREAKS``/``ok``, version label, instance, orchestrator, status and the
+        difference, e.g. ``ok     6.0  case-1 (case_workflow, Running)``."""
         status = self.runtime_status or "file"
-        head = f"{'BREAKS' if self.breaks else 'ok':6} {self.instance_id} ({self.name}, {status})"
+        verdict = "BREAKS" if self.breaks else "ok"
+        head = f"{verdict:6} {self.version_label:4} {self.instance_id} ({self.name}, {status})"
         tail = self.difference or self.note
         return f"{head}: {tail}" if tail else head
 
@@ -139,16 +159,22 @@ def replay(
 ) -> GateResult:
     """Replay ``instance`` against ``handler`` (None: the orchestrator no longer exists) and compare. An
     instance whose version is unknown (``ExecutionStarted.Version`` None: from the Durable HTTP API) is
-    replayed with each of ``versions`` (module docstring)."""
+    replayed with each of ``versions`` (module docstring). ``GateResult.versions``: the recorded version;
+    else every one of ``versions`` that replays it; else none."""
     started = next((e for e in instance.history if e.get("EventType") == h.EXECUTION_STARTED), None)
-    if started is None or started.get("Version") is not None:
+    if started is None:
         return _replay(instance, handler)
+    if started.get("Version") is not None:
+        return dataclasses.replace(_replay(instance, handler), versions=(str(started["Version"]),))
     results = []
     for version in versions:
         history = [{**e, "Version": version} if e is started else e for e in instance.history]
         results.append(_replay(dataclasses.replace(instance, history=history), handler))
-    # one that replays; else the version that replayed furthest (the first, unversioned, on a tie)
-    return next((r for r in results if not r.breaks), None) or max(results, key=lambda r: r.matched)
+    replaying = tuple(v for v, r in zip(versions, results, strict=True) if not r.breaks)
+    if replaying:
+        return dataclasses.replace(results[versions.index(replaying[0])], versions=replaying)
+    # none replays: the verdict of the version that replayed furthest (the first, unversioned, on a tie)
+    return max(results, key=lambda r: r.matched)
 
 
 def _replay(instance: InstanceHistory, handler: Handler | None) -> GateResult:
@@ -314,6 +340,26 @@ def run_gate(
     return [replay(i, lower.get(i.name.lower()), versions) for i in instances]
 
 
+def _version_key(label: str) -> tuple[int, tuple[int, ...], str]:
+    """Sort key of a version label: numeric by its first version (``"1"`` < ``"2.0"`` < ``"10.0"``),
+    ``"?"`` and non-numeric texts last."""
+    first = label.split("|", 1)[0]
+    parts = first.split(".")
+    if all(p.isdigit() for p in parts):
+        return (0, tuple(int(p) for p in parts), label)
+    return (1, (), label)
+
+
+def version_summary(results: Iterable[GateResult]) -> str:
+    """How many instances run under each version: ``"by version: 1: 4, 2.0: 4, 6.0: 6"`` (labels as in
+    :attr:`GateResult.version_label`, so an instance the history cannot place counts under e.g.
+    ``3.0|4.0|5.0|6.0``; ``"by version: none"`` without instances). A version that occurs in no label has
+    no instance among those checked."""
+    counts = Counter(r.version_label for r in results)
+    parts = [f"{label}: {counts[label]}" for label in sorted(counts, key=_version_key)]
+    return "by version: " + (", ".join(parts) or "none")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tools.replay_gate", description=__doc__.split("\n\n")[0])
     p.add_argument("files", nargs="*", help="history files (golden documents or saved status responses)")
@@ -369,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_gate(instances, handlers, _known_versions(app_dir))
     for result in results:
         print(result.line())
+    print(version_summary(results))
     broken = sum(r.breaks for r in results)
     print(f"replay gate: {len(results)} instance(s) replayed, {broken} would break")
     return 1 if broken else 0

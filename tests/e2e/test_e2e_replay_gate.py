@@ -4,7 +4,10 @@ a temporary copy of the app with a renamed activity is refused with the first di
 
 from __future__ import annotations
 
+from collections import Counter
+
 from devhost.durable.extension import TASK_HUB_FILE
+from orchestrations.versions import CURRENT
 from tests.e2e.case_harness import plain_event
 from tests.fixtures.replay_gate import RENAME, app_copy, run_gate
 
@@ -17,14 +20,21 @@ def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp
     taskhub = str(app.host.data_dir / TASK_HUB_FILE)
 
     # Both sources in one run of the gate (one interpreter start per app): each lists the open case and
-    # its tier, so every instance line appears twice, once per source.
+    # its tier, so every instance line appears twice, once per source. The task hub file records the
+    # version (host.json defaultVersion); the HTTP API does not, so there it is among those that replay.
     sources = ["--url", app.host.base_url, "--taskhub", taskhub]
     result = run_gate(*sources)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for head in (f"ok     {case_id} (case_workflow, Running)",
-                 f"ok     {case_id}-approval-0 (approval_tier, Running)"):
-        assert sum(line.startswith(head) for line in lines) == 2, lines
+    for tail in (f" {case_id} (case_workflow, Running)", f" {case_id}-approval-0 (approval_tier, Running)"):
+        found = [line.split() for line in lines if line.endswith(tail)]
+        assert len(found) == 2 and all(words[0] == "ok" for words in found), lines
+        hub, http = found  # --taskhub is read before --url
+        assert hub[1] == CURRENT and CURRENT in http[1].split("|"), lines
+    summary = lines[-2].removeprefix("by version: ")  # then the "replay gate: … replayed" line
+    assert dict(part.split(": ") for part in summary.split(", ")) == {
+        label: str(n) for label, n in Counter(line.split()[1] for line in lines[:-2]).items()
+    }, lines
 
     renamed = app_copy(tmp_path / "renamed", RENAME)
     result = run_gate("--app-dir", str(renamed), *sources)

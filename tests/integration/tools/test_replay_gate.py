@@ -7,17 +7,25 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from devhost.durable.status_payload import history_events
+from orchestrations.versions import CURRENT, major
 from tests.fixtures.replay_gate import RENAME, REORDER, app_copy, run_gate
 from tests.golden.golden_replay import GOLDEN_DIR
 from tools.history_sources import from_file, from_status_history
-from tools.replay_gate import mark_retries
+from tools.replay_gate import GateResult, mark_retries, version_summary
 
 GOLDENS = sorted(str(p) for p in GOLDEN_DIR.glob("*.json"))
+
+
+def _recorded_version(golden: str) -> str:
+    """The version label the gate prints for ``golden``: ``ExecutionStarted.Version`` (``""`` as ``"1"``)."""
+    history = json.loads(Path(golden).read_text())["history"]
+    return next(e for e in history if e["EventType"] == 0)["Version"] or "1"
 
 
 def _as_status_file(golden: str, target) -> str:
@@ -44,6 +52,27 @@ def test_gate_passes_on_the_golden_histories_with_unchanged_code(status_files):
     result = run_gate(*GOLDENS, *status_files)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"{2 * len(GOLDENS)} instance(s) replayed, 0 would break" in result.stdout
+    # the status form has no version: each is named with every version that replays it, its own among them
+    labels = [line.split()[1] for line in result.stdout.splitlines()[: 2 * len(GOLDENS)]]
+    for golden, label in zip(GOLDENS, labels[len(GOLDENS) :], strict=True):
+        assert _recorded_version(golden) in label.split("|"), (golden, label)
+    summary = result.stdout.splitlines()[2 * len(GOLDENS)].removeprefix("by version: ")
+    assert dict(part.split(": ") for part in summary.split(", ")) == {
+        k: str(n) for k, n in Counter(labels).items()
+    }
+
+
+def test_each_line_names_the_recorded_version_and_the_summary_counts_them():
+    """Golden files record ``ExecutionStarted.Version``; they cover every version from 1 to the current."""
+    result = run_gate(*GOLDENS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    recorded = [_recorded_version(g) for g in GOLDENS]
+    assert [line.split()[1] for line in lines[: len(GOLDENS)]] == recorded
+    counts = Counter(recorded)
+    assert set(counts) == {"1", *(f"{n}.0" for n in range(2, major(CURRENT) + 1))}
+    in_order = sorted(counts, key=float)
+    assert lines[len(GOLDENS)] == "by version: " + ", ".join(f"{v}: {counts[v]}" for v in in_order)
 
 
 def test_gate_names_the_renamed_activity(tmp_path, status_files):
@@ -116,3 +145,13 @@ def test_a_file_that_is_no_history_is_a_source_error(tmp_path):
     result = run_gate(str(bad))
     assert result.returncode == 2 and "neither a golden history" in result.stderr
     assert from_file(GOLDENS[0]).name in {"case_workflow", "approval_tier"}
+
+
+def test_version_summary_orders_versions_numerically_and_counts_unknown_and_ambiguous_ones():
+    def result(*versions: str) -> GateResult:
+        return GateResult("i", "case_workflow", None, breaks=False, versions=versions)
+
+    results = [result("10.0"), result("2.0"), result(""), result(), result("3.0", "4.0"), result("2.0")]
+    assert [r.version_label for r in results[2:5]] == ["1", "?", "3.0|4.0"]
+    assert version_summary(results) == "by version: 1: 1, 2.0: 2, 3.0|4.0: 1, 10.0: 1, ?: 1"
+    assert version_summary([]) == "by version: none"
