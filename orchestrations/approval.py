@@ -53,9 +53,17 @@ MAX_VERDICTS_SHOWN = 20
 
 
 def _progress(
-    gate: ApprovalGate, accepted: list[ApprovalDecision], refused: int, verdicts: list[dict[str, Any]]
+    gate: ApprovalGate,
+    accepted: list[ApprovalDecision],
+    refused: int,
+    verdicts: list[dict[str, Any]],
+    version: str | None,
 ) -> dict[str, Any]:
+    """The tier's custom status; ``orchestrationVersion`` is the version the tier was started with
+    (``ExecutionStarted.Version``, ``""`` when unversioned), which the Durable HTTP API does not report
+    (``tools/replay_gate.py`` reads it from here)."""
     return {
+        "orchestrationVersion": version or "",
         "tier": gate.tier,
         "required": gate.required,
         "approvedBy": [d.approver for d in accepted if d.decision == "approve"],
@@ -127,7 +135,7 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
     counters = {"refused": 0}
     seen_nonces: set[str] = {d.nonce for d in gate.prior if d.nonce}
     verdicts: list[dict[str, Any]] = []
-    context.set_custom_status(_progress(gate, accepted, 0, verdicts))
+    context.set_custom_status(_progress(gate, accepted, 0, verdicts, context.version))
 
     def refuse(raw: Any, reason: str) -> None:
         counters["refused"] += 1
@@ -185,12 +193,12 @@ def approval_tier_orchestrator(context: df.DurableOrchestrationContext):
                 outcome = tally(accepted, gate.required)
             else:
                 refuse(raw, checked.reason or "refused")
-        context.set_custom_status(_progress(gate, accepted, counters["refused"], verdicts))
+        context.set_custom_status(_progress(gate, accepted, counters["refused"], verdicts, context.version))
     if outcome != "expired":
         deadline.cancel()
         for _, raw in verifying:
             refuse(raw, f"arrived after this approval tier was decided ({outcome})")
-    final = _progress(gate, accepted, counters["refused"], verdicts)
+    final = _progress(gate, accepted, counters["refused"], verdicts, context.version)
     context.set_custom_status({**final, "outcome": outcome})
     result = ApprovalOutcome(
         tier=gate.tier,

@@ -70,7 +70,7 @@ class RunState:
         self._riding: list[AuditRecordIn] | None = None
         self.case_id: str = context.instance_id
         self.started: datetime = context.current_utc_datetime
-        self.tracker = CaseStatusTracker(self.case_id, event, self.started)
+        self.tracker = CaseStatusTracker(self.case_id, event, self.started, context.version)
         self.budgets = Budgets()
         self.retry = RetryPolicy()
         self.scheduled = 0

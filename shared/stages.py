@@ -39,9 +39,12 @@ def can_enter(current: str, target: str) -> bool:
 class CaseStatusTracker:
     """Mutable holder of one case's :class:`CaseStatus`; every method is pure apart from updating it."""
 
-    def __init__(self, case_id: str, event: BusinessEvent, at: datetime) -> None:
+    def __init__(self, case_id: str, event: BusinessEvent, at: datetime, version: str | None = None) -> None:
+        """``version``: the orchestration version the case was started with (``context.version``; None or
+        ``""`` when unversioned), shown as ``orchestrationVersion``."""
         self.status = CaseStatus.model_validate(
             {
+                "orchestration_version": version or "",
                 "case_id": case_id,
                 "event_id": event.event_id,
                 "event_type": event.type,

@@ -164,7 +164,11 @@ def from_http(
                     name=detail.get("name") or item.get("name"),
                     instance_id=instance_id,
                     runtime_status=detail.get("runtimeStatus"),
-                    history=from_status_history(detail.get("historyEvents") or [], instance_id),
+                    history=from_status_history(
+                        detail.get("historyEvents") or [],
+                        instance_id,
+                        stamped_version(detail.get("customStatus")),
+                    ),
                     origin=f"{base_url} {instance_id}",
                 )
             token = listing.headers.get("x-ms-continuation-token")
@@ -178,8 +182,29 @@ def _type_name(value: Any) -> str:
     return str(value)
 
 
-def from_status_history(events: list[Mapping[str, Any]], instance_id: str) -> list[Event]:
-    """Rebuild DTFx history events from the status API's ``historyEvents`` (see the module docstring).
+def stamped_version(custom_status: Any) -> str | None:
+    """The orchestration version an instance's custom status names (``orchestrationVersion``: the case's
+    ``CaseStatus`` and the approval tier's progress stamp the version they were started with, since the
+    status API does not report ``ExecutionStarted.Version``), or None when it names none (instances
+    written before the stamp, other orchestrators). A wrong stamp can only make the gate fail: the
+    instance is then replayed with that version alone."""
+    if isinstance(custom_status, str):
+        try:
+            custom_status = json.loads(custom_status)
+        except ValueError:
+            return None
+    if isinstance(custom_status, Mapping):
+        version = custom_status.get("orchestrationVersion")
+        if isinstance(version, str):
+            return version
+    return None
+
+
+def from_status_history(
+    events: list[Mapping[str, Any]], instance_id: str, version: str | None = None
+) -> list[Event]:
+    """Rebuild DTFx history events from the status API's ``historyEvents`` (see the module docstring);
+    ``version``: the instance's orchestration version when known (:func:`stamped_version`), else None.
 
     Exact for what the gate compares (which activities, sub-orchestrations and timers were scheduled, in
     which order, with which results); the OrchestratorStarted times are the schedule times (timer fire times
@@ -198,7 +223,7 @@ def from_status_history(events: list[Mapping[str, Any]], instance_id: str) -> li
                 Input=_text(raw.get("Input")),
                 OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": ""},
                 ParentInstance=None,
-                Version=None,  # the status API does not tell the version: the gate tries the known ones
+                Version=version,  # the status API does not tell it: None lets the gate try the known ones
             )
             received.append((_when(stamp), order, event))
         elif kind in _SCHEDULES:
@@ -319,7 +344,9 @@ def from_file(path: Path | str) -> InstanceHistory:
             name=document["name"],
             instance_id=instance_id,
             runtime_status=document.get("runtimeStatus"),
-            history=from_status_history(document["historyEvents"], instance_id),
+            history=from_status_history(
+                document["historyEvents"], instance_id, stamped_version(document.get("customStatus"))
+            ),
             origin=str(file),
         )
     raise SourceError(

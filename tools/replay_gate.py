@@ -19,8 +19,10 @@ cannot be read. A recorded output that differs from the replayed one is reported
 (the instance does not break; its result was already delivered).
 
 Orchestration versions: an instance replays with the version it was started with (``ExecutionStarted
-.Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it, so an
-instance from there is replayed with each version the app knows (unversioned and host.json
+.Version``, read by the orchestrator as ``context.version``). The Durable HTTP API does not report it; the
+case's and the approval tier's custom status stamp it (``orchestrationVersion``,
+``tools.history_sources.stamped_version``) and such an instance replays with that version alone. An instance
+from there without the stamp is replayed with each version the app knows (unversioned and host.json
 ``defaultVersion``, with every major version ``N.0`` up to it) and passes when one of them replays; when
 none does, the verdict is that of the version that replayed the most actions. Versions that schedule the same
 activities for a history (e.g. 3.0 to 6.0 for a case: they differ in inputs, which replay does not compare)

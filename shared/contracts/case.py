@@ -271,9 +271,10 @@ class TimelineEntry(_Model):
 class CaseStatus(BaseModel):
     """The case's custom status (what ``GET /api/cases/{id}`` shows): ``stage``, ``timeline``,
     ``pendingApproval`` (the current :class:`ApprovalRequest` as JSON, or None), ``outcome`` and
-    ``approvalInstanceId`` (the tier sub-orchestration the decision endpoint raises events to), plus
-    the event's identity and ``judgment`` (how the case was judged: source agent | rules | rules-fallback,
-    model, tokens, calls, cost, reason; ``shared.judgment_budget.summarize``). Serialized with camelCase
+    ``approvalInstanceId`` (the tier sub-orchestration the decision endpoint raises events to),
+    ``orchestrationVersion``, plus the event's identity and ``judgment`` (how the case was judged: source
+    agent | rules | rules-fallback, model, tokens, calls, cost, reason; ``shared.judgment_budget.summarize``).
+    Serialized with camelCase
     keys; must stay under the 16 KB custom-status limit."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -292,12 +293,19 @@ class CaseStatus(BaseModel):
     judgment: dict[str, Any] | None = None
     #: While stage is ``stalled``: ``{"step", "reason", "since", "retryAt", "resumeStage"}`` (ISO UTC).
     stalled: dict[str, Any] | None = None
+    #: The orchestration version the case was started with (``ExecutionStarted.Version``, ``""`` when
+    #: unversioned; ``orchestrations/versions.py``). The Durable HTTP API does not report it; operators and
+    #: ``tools/replay_gate.py`` read it here (docs/deploy.md "Retiring an orchestration version"). None in
+    #: the custom status of cases written before it was stamped.
+    orchestration_version: str | None = Field(default=None, alias="orchestrationVersion")
 
     def to_json(self) -> dict[str, Any]:
-        """The custom-status JSON value (camelCase keys, ISO 8601 UTC times; ``stalled`` only when set)."""
+        """The custom-status JSON value (camelCase keys, ISO 8601 UTC times; ``stalled`` and
+        ``orchestrationVersion`` only when set)."""
         data = self.model_dump(mode="json", by_alias=True)
-        if data.get("stalled") is None:
-            data.pop("stalled", None)
+        for optional in ("stalled", "orchestrationVersion"):
+            if data.get(optional) is None:
+                data.pop(optional, None)
         return data
 
 

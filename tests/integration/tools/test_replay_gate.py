@@ -28,13 +28,14 @@ def _recorded_version(golden: str) -> str:
     return next(e for e in history if e["EventType"] == 0)["Version"] or "1"
 
 
-def _as_status_file(golden: str, target) -> str:
+def _as_status_file(golden: str, target, custom_status: object = None) -> str:
     """Save ``golden`` as the Durable HTTP API would answer for it (showHistory + showHistoryOutput)."""
     document = json.loads(Path(golden).read_text())
     status = {
         "name": document["orchestrator"],
         "instanceId": document["instance_id"],
         "runtimeStatus": "Completed",
+        "customStatus": custom_status,
         "historyEvents": history_events(document["history"], show_input=True, show_history_output=True),
     }
     target.write_text(json.dumps(status))
@@ -73,6 +74,23 @@ def test_each_line_names_the_recorded_version_and_the_summary_counts_them():
     assert set(counts) == {"1", *(f"{n}.0" for n in range(2, major(CURRENT) + 1))}
     in_order = sorted(counts, key=float)
     assert lines[len(GOLDENS)] == "by version: " + ", ".join(f"{v}: {counts[v]}" for v in in_order)
+
+
+def test_a_version_stamped_in_the_custom_status_names_it_and_a_wrong_stamp_breaks(tmp_path):
+    """The HTTP API does not report ``ExecutionStarted.Version``; the case's custom status stamps it
+    (``orchestrationVersion``), and the gate replays with that version alone: exact, and failing closed
+    when the stamp is wrong (a version-1 history replayed as the current version schedules otherwise)."""
+    v1 = next(g for g in GOLDENS if Path(g).name.startswith("v1_case_low_risk"))
+    current = next(g for g in GOLDENS if Path(g).name == "case_low_risk.json")
+    stamped = _as_status_file(current, tmp_path / "current.json", {"orchestrationVersion": CURRENT})
+    as_text = _as_status_file(v1, tmp_path / "v1.json", json.dumps({"orchestrationVersion": ""}))
+    result = run_gate(stamped, as_text)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines()[:2]] == [CURRENT, "1"]
+    wrong = _as_status_file(v1, tmp_path / "wrong.json", {"orchestrationVersion": CURRENT})
+    result = run_gate(wrong)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(f"BREAKS {CURRENT} "), result.stdout
 
 
 def test_gate_names_the_renamed_activity(tmp_path, status_files):
