@@ -14,13 +14,12 @@ import httpx
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devhost.testing import run_host
-from shared import metrics, telemetry
+from shared import metrics
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, plain_event, principal, write_policy
+from tests.fixtures.spans import exported_spans
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow]
 
@@ -30,15 +29,8 @@ SCHEMA_KEYS = {"case.run_id", "case.workflow", "case.event_id", "case.latency_ms
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    previous = telemetry.use_tracer_provider(provider)
-    try:
+    with exported_spans() as exporter:
         yield exporter
-    finally:
-        telemetry.use_tracer_provider(previous)
-        provider.shutdown()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -29,6 +28,7 @@ from shared.case_errors import ApplyRefused, StepInputError
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.policy_ref import from_load_result
 from tests.fixtures.durable_client import FakeDurableClient
+from tests.fixtures.spans import exported_spans
 from triggers.ingress import start_case
 
 CASE = "case-telemetry-1"
@@ -37,15 +37,8 @@ CASE = "case-telemetry-1"
 @pytest.fixture
 def exported() -> Iterator[InMemorySpanExporter]:
     """Spans ended during the test, from a provider injected into shared.telemetry (restored after)."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    previous = telemetry.use_tracer_provider(provider)
-    try:
+    with exported_spans() as exporter:
         yield exporter
-    finally:
-        telemetry.use_tracer_provider(previous)
-        provider.shutdown()
 
 
 def user_fn(builder: Any) -> Callable[[Any], Any]:
