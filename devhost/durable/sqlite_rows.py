@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devhost.durable.models import InstanceState
+from devhost.durable.outcome import EpisodeOutcome
 
 #: The ``instances`` columns after ``hub``, in the order :func:`row_state` reads them.
 FIELDS = (
@@ -87,3 +88,26 @@ def after_token(token: str) -> tuple[str, list[Any]]:
     except (ValueError, TypeError) as exc:
         raise ValueError(f"invalid continuation token {token!r}") from exc
     return "(created_time, instance_id) > (?, ?)", [created, iid]
+
+
+def instance_update(outcome: EpisodeOutcome, now: datetime) -> tuple[str, list[Any]]:
+    """The ``SET`` list and its parameters that record an episode's ``outcome`` committed at ``now`` in its
+    instance row: status, last update, output, failure details, completion time (terminal outcomes), the
+    custom status and input when the episode set them, and a continue-as-new's execution id and input."""
+    sets = ["runtime_status=?", "last_updated_time=?", "output=?", "failure_details=?", "completed_time=?"]
+    args: list[Any] = [
+        outcome.runtime_status, time_text(now), outcome.output,
+        json.dumps(outcome.failure) if outcome.failure else None,
+        time_text(now) if outcome.is_terminal else None,
+    ]
+    if outcome.custom_status_set:
+        sets.append("custom_status=?")
+        args.append(outcome.custom_status)
+    if outcome.input_set:
+        sets.append("input=?")
+        args.append(outcome.input)
+    can = outcome.continue_as_new
+    if can is not None:
+        sets += ["execution_id=?", "input=?"]
+        args += [can["OrchestrationInstance"]["ExecutionId"], can.get("Input")]
+    return ", ".join(sets), args

@@ -5,7 +5,9 @@ of ``instances`` mapped by :mod:`devhost.durable.sqlite_rows`), after
 microsoft/durabletask-go ``backend/sqlite/sqlite.go``: every episode is ONE transaction (history append,
 status, work items, timers, messages, inbox deletions), so ``kill -9`` at any moment leaves either the
 episode or nothing. ``synchronous=NORMAL`` in WAL mode survives process crashes (an OS crash may lose the
-last commits). Use from one thread only (see :class:`devhost.durable.store.AsyncStore`).
+last commits). Use from one thread only (see :class:`devhost.durable.store.AsyncStore`). Episodes read
+histories through a :class:`~devhost.durable.history_cache.HistoryCache` of what this store last read and
+committed (its rules are in that module).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from devhost.durable import history as h
 from devhost.durable.errors import InstanceAlreadyExists, InstanceGone, InstanceNotFound, StoreError
+from devhost.durable.history_cache import HistoryCache
 from devhost.durable.models import (
     TERMINAL_STATUSES,
     ActivityWorkItem,
@@ -34,6 +37,7 @@ from devhost.durable.sqlite_rows import (
     INSERT_VALUES,
     after_token,
     instance_filter,
+    instance_update,
     page_token,
     row_state,
     time_text,
@@ -68,8 +72,10 @@ class SqliteStore(TaskHubStore):
             self._db.execute("PRAGMA wal_autocheckpoint=10000")
             self._db.execute("PRAGMA foreign_keys=OFF")
             self._db.executescript(_SCHEMA)
+            self._data_version = self._db.execute("PRAGMA data_version").fetchone()[0]
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open the task hub database {self.path}: {exc}") from exc
+        self.history_cache = HistoryCache()
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -123,10 +129,12 @@ class SqliteStore(TaskHubStore):
         )
 
     def _delete_instance_rows(self, db: sqlite3.Connection, instance_id: str) -> None:
+        self.history_cache.drop(instance_id)
         for table in ("history", "inbox", "activities"):
             db.execute(f"DELETE FROM {table} WHERE hub=? AND instance_id=?", (self.hub, instance_id))
 
     def _create(self, db: sqlite3.Connection, state: InstanceState, start: Event) -> None:
+        self.history_cache.drop(state.instance_id)
         existing = self._status(db, state.instance_id)
         if existing is not None:
             if existing[0] not in TERMINAL_STATUSES:
@@ -231,7 +239,7 @@ class SqliteStore(TaskHubStore):
         state = self.get_instance(instance_id)
         if state is None:
             return None
-        texts = self._history_texts(instance_id)
+        texts, history = self._cached_history(state)
         with self._read() as db:
             msgs = db.execute(
                 "SELECT id, event FROM inbox WHERE hub=? AND instance_id=? AND visible_at<=? "
@@ -240,35 +248,68 @@ class SqliteStore(TaskHubStore):
             ).fetchall()
         return EpisodeInput(
             instance=state,
-            history=[json.loads(t) for t in texts],
+            history=history,
             history_texts=texts,
             messages=[InboxMessage(r[0], json.loads(r[1])) for r in msgs],
         )
 
+    def _cached_history(self, state: InstanceState) -> tuple[list[str], list[Event]]:
+        """The history texts and events of ``state``'s execution: from the cache, else read and kept
+        (not for a finished instance, nor an entity's empty history: its execution id is "")."""
+        iid = state.instance_id
+        hit = self.history_cache.get(iid, state.execution_id)
+        if hit is not None:
+            return hit
+        texts = self._history_texts(iid)
+        events = [json.loads(t) for t in texts]
+        if state.runtime_status not in TERMINAL_STATUSES and (texts or state.execution_id):
+            self.history_cache.put(iid, state.execution_id, list(texts), list(events))
+        return texts, events
+
     def load_episodes(self, instance_ids: Sequence[str], now: datetime) -> list[EpisodeInput]:
+        with self._read() as db:  # another connection wrote (another process, another store): re-read
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self.history_cache.clear()
         found = (self._load_episode(iid, now) for iid in instance_ids)
         return [e for e in found if e is not None]
 
     def commit_episodes(self, episodes: Sequence[EpisodeCommit], now: datetime) -> list[str]:
         done: list[str] = []
-        with self._tx() as db:
+        appended: list[tuple[EpisodeCommit, list[str]]] = []  # for the history cache, once committed
+        try:
+            with self._tx() as db:
+                for episode in episodes:
+                    if self._commit_one(db, episode, now, appended):
+                        done.append(episode.instance_id)
+        except BaseException:
             for episode in episodes:
-                if self._commit_one(db, episode, now):
-                    done.append(episode.instance_id)
+                self.history_cache.drop(episode.instance_id)
+            raise
+        for episode, texts in appended:
+            self.history_cache.extend(episode.instance_id, episode.execution_id, episode.history_len, texts)
         return done
 
-    def _commit_one(self, db: sqlite3.Connection, episode: EpisodeCommit, now: datetime) -> bool:
+    def _commit_one(self, db: sqlite3.Connection, episode: EpisodeCommit, now: datetime,
+                    appended: list[tuple[EpisodeCommit, list[str]]]) -> bool:
         hub, at = self.hub, now.timestamp()
         instance_id, outcome = episode.instance_id, episode.outcome
         current = self._status(db, instance_id)
         if current is None or current[1] != episode.execution_id:
+            self.history_cache.drop(instance_id)
             return False
         if episode.consumed:
             db.executemany("DELETE FROM inbox WHERE id=?", [(i,) for i in episode.consumed])
         if not outcome.state_changed:
             return True
-        self._write_history(db, instance_id, episode.history_len, outcome)
-        self._update_instance(db, instance_id, outcome, now)
+        texts = self._write_history(db, instance_id, episode.history_len, outcome)
+        if outcome.new_history is None and outcome.continue_as_new is None and not outcome.is_terminal:
+            appended.append((episode, texts))
+        else:  # rewound, continued as new or finished: read again if ever needed
+            self.history_cache.drop(instance_id)
+        sets, args = instance_update(outcome, now)
+        db.execute(f"UPDATE instances SET {sets} WHERE hub=? AND instance_id=?", [*args, hub, instance_id])
         if outcome.activities:
             exe = episode.execution_id
             rows = [(hub, instance_id, exe, a.task_id, a.name, a.input) for a in outcome.activities]
@@ -303,43 +344,20 @@ class SqliteStore(TaskHubStore):
 
     def _write_history(
         self, db: sqlite3.Connection, instance_id: str, history_len: int, outcome: EpisodeOutcome
-    ) -> None:
+    ) -> list[str]:
+        """Append the outcome's events at ``history_len`` (or replace the history); the texts written."""
         events, seq = outcome.append, history_len
         if outcome.new_history is not None or outcome.continue_as_new is not None:
             db.execute("DELETE FROM history WHERE hub=? AND instance_id=?", (self.hub, instance_id))
             events, seq = (outcome.new_history or []), 0
             if outcome.continue_as_new is not None:
                 events = []
+        texts = [played_text(e) for e in events]
         db.executemany(
             "INSERT INTO history (hub, instance_id, seq, event) VALUES (?,?,?,?)",
-            [(self.hub, instance_id, seq + i, played_text(e)) for i, e in enumerate(events)],
+            [(self.hub, instance_id, seq + i, t) for i, t in enumerate(texts)],
         )
-
-    def _update_instance(
-        self, db: sqlite3.Connection, instance_id: str, outcome: EpisodeOutcome, now: datetime
-    ) -> None:
-        sets = [
-            "runtime_status=?", "last_updated_time=?", "output=?", "failure_details=?", "completed_time=?",
-        ]
-        args: list[Any] = [
-            outcome.runtime_status, time_text(now), outcome.output,
-            json.dumps(outcome.failure) if outcome.failure else None,
-            time_text(now) if outcome.is_terminal else None,
-        ]
-        if outcome.custom_status_set:
-            sets.append("custom_status=?")
-            args.append(outcome.custom_status)
-        if outcome.input_set:
-            sets.append("input=?")
-            args.append(outcome.input)
-        can = outcome.continue_as_new
-        if can is not None:
-            sets += ["execution_id=?", "input=?"]
-            args += [can["OrchestrationInstance"]["ExecutionId"], can.get("Input")]
-        db.execute(
-            f"UPDATE instances SET {', '.join(sets)} WHERE hub=? AND instance_id=?",
-            [*args, self.hub, instance_id],
-        )
+        return texts
 
     def _start_child(self, db: sqlite3.Connection, parent_id: str, child: ChildStart, now: datetime) -> None:
         start = child.start_event
