@@ -38,7 +38,12 @@ Figures printed:
   (``TaskScheduled``) and sub-orchestrations, and the history event types of one case;
 - storage requests per case by kind: every request the app's Azure SDK clients send, counted at the
   transport (``azure.core`` ``RequestsTransport.send``, the sync transport the app's clients use; devhost's
-  own queue/timer listeners use the async transport and are not counted), also by service and method.
+  own queue/timer listeners use the async transport and are not counted), also by service and method;
+- the floor of this design: what one storage request of each kind the auto case sends costs, sent alone
+  with the app's SDK clients (wall p50, client and Azurite CPU), and from it and chain5, measured in this
+  run, what an auto case cannot go below with its guarantees (the chain5 of its five sequential steps, plus
+  its sequential storage round trips for latency, plus all its storage requests' CPU), with no app code,
+  no ingress, no webhook and no replay of a larger history counted.
 
 Usage: ``.venv/bin/python bench/cases.py [--auto 40] [--approved 10] [--github 10] [--burst 200]
 [--senders 16] [--chain 200] [--storage-rtt-ms 0]``; ``--smoke`` runs tiny sizes (the test suite uses it);
@@ -70,6 +75,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.measure import (  # noqa: E402
+    AUTO_CASE_REQUESTS,
+    AUTO_CASE_SEQUENTIAL,
     EVENT_TYPES,
     TIMEOUT_S,
     StorageCounter,
@@ -79,6 +86,7 @@ from bench.measure import (  # noqa: E402
     loadavg,
     p50_p99,
     pct,
+    storage_request_costs,
 )
 from bench.remote_senders import remote_burst  # noqa: E402
 
@@ -253,6 +261,7 @@ def run(args: argparse.Namespace) -> int:
             chain_before = chain5_reference(tmp_path / "chain-a", args.chain, args.chain_alone)
             print(f"chain5 before: one alone p50 {chain_before[0]:.1f} ms, {chain_before[1]:.1f} orch/s",
                   flush=True)
+            floor = storage_request_costs(endpoints.connection_string, azurite, 10 if args.smoke else 100)
             policy = write_policy(tmp_path / "policy.json", downstream.url)
             settings = app_settings(_Azurite, policy, downstream.url)
             with run_host(REPO, data_dir=tmp_path / "cases", clock="system", settings=settings) as h:
@@ -349,8 +358,38 @@ def run(args: argparse.Namespace) -> int:
         types = histories[kind][0]["types"]
         print(f"history event types of one {kind} case: "
               + ", ".join(f"{name} {count}" for name, count in sorted(types.items())))
+    print_floor(floor, chain_alone, chain_cpu, chain_rate, pct([r["ingress_ms"] for r in auto_rows], 0.5))
     print(f"loadavg at end: {loadavg()}", flush=True)
     return 0
+
+
+def print_floor(
+    floor: dict[str, dict[str, float]], chain_alone_ms: float, chain_cpu_ms: float, chain_rate: float,
+    ingress_ms: float,
+) -> None:
+    """The floor of this design for an auto case, from what one storage request costs and chain5 in this
+    run (module docstring): latency = chain5 alone + the case's sequential storage round trips (and the
+    ingress, ``ingress_ms``, the p50 of one ``POST /api/events`` at a time); CPU = one
+    chain5's + its storage requests' (client and Azurite); the rate if only the host process's share
+    were the limit (Azurite on the other core)."""
+    print("== floor of this design (auto case; no app code, ingress, webhook or replay counted)")
+    for kind, cost in floor.items():
+        print(f"storage {kind:10}  p50 {cost['wall_ms']:5.2f} ms  CPU {cost['client_cpu_ms']:5.2f} ms client "
+              f"+ {cost['azurite_cpu_ms']:5.2f} ms Azurite")
+    wall = statistics.mean(c["wall_ms"] for c in floor.values())
+    latency = chain_alone_ms + AUTO_CASE_SEQUENTIAL * wall
+    client = sum(n * floor[k]["client_cpu_ms"] for k, n in AUTO_CASE_REQUESTS.items())
+    server = sum(n * floor[k]["azurite_cpu_ms"] for k, n in AUTO_CASE_REQUESTS.items())
+    print(f"received -> completed floor: {latency:.1f} ms = chain5 alone {chain_alone_ms:.1f} + "
+          f"{AUTO_CASE_SEQUENTIAL} sequential storage requests x {wall:.2f} ms; "
+          f"{latency / chain_alone_ms:.2f}x "
+          f"chain5 alone (target <= 3); with this run's ingress p50 ({ingress_ms:.1f} ms, one at a time): "
+          f"{(latency + ingress_ms) / chain_alone_ms:.2f}x")
+    print(f"case cost floor by CPU: {(chain_cpu_ms + client + server) / chain_cpu_ms:.2f} chain5 "
+          f"orchestrations (chain5 {chain_cpu_ms:.2f} + storage {client:.2f} client + {server:.2f} Azurite "
+          f"ms); by the host process alone: {(chain_cpu_ms + client) / chain_cpu_ms:.2f} "
+          f"(<= {1000 / (chain_cpu_ms + client):.0f} cases/s on one core; target <= 4, "
+          f"{chain_rate / 4:.0f} cases/s)")
 
 
 def main(argv: list[str] | None = None) -> int:

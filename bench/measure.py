@@ -141,3 +141,60 @@ def chain5_reference(data_dir: Path, count: int, one_at_a_time: int) -> tuple[fl
         seconds = h.call(many(), TIMEOUT_S)
         cpu = time.process_time() - cpu
     return statistics.median(alone), count / seconds, cpu * 1000 / count
+
+
+# -- what one storage request costs -------------------------------------------------------------------------
+#: The storage requests of one auto-approved case (orchestration version 6.0 on): decide's, apply's and
+#: notify's audit appends (blob PUT), apply's ledger claim (table POST) and result (table PUT), notify's
+#: message (queue POST). Four of them are one after another on the case's path: decide's append, apply's
+#: claim (its append beside it), apply's result, notify's message (its append beside it).
+AUTO_CASE_REQUESTS = {"blob PUT": 3, "table POST": 1, "table PUT": 1, "queue POST": 1}
+AUTO_CASE_SEQUENTIAL = 4
+
+
+def storage_request_costs(connection_string: str, azurite: Any, n: int = 100) -> dict[str, dict[str, float]]:
+    """What one storage request of each kind an auto case sends costs against this Azurite, sent one at a
+    time with the Azure SDK clients the app uses (``use_env_settings=False``, as ``shared/storage.py``):
+    ``{"blob PUT" | "table POST" | "table PUT" | "queue POST": {"wall_ms": p50, "client_cpu_ms": mean CPU
+    of the sending thread, "azurite_cpu_ms": mean CPU of Azurite}}``. Bodies of ~1 KiB, like an audit
+    record or a ledger entry. Raises what the SDK raises when Azurite does not answer."""
+    import uuid
+
+    from azure.data.tables import TableServiceClient, UpdateMode
+    from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueServiceClient
+
+    suffix = uuid.uuid4().hex[:8]
+    blob = BlobServiceClient.from_connection_string(connection_string, use_env_settings=False)
+    container = blob.get_container_client(f"floor-{suffix}")
+    container.create_container()
+    queue = QueueServiceClient.from_connection_string(connection_string, use_env_settings=False)
+    messages = queue.get_queue_client(f"floor-{suffix}")
+    messages.create_queue()
+    tables = TableServiceClient.from_connection_string(connection_string, use_env_settings=False)
+    table = tables.create_table(f"floor{suffix}")
+    body = "x" * 1024
+    keys = [f"k{i}" for i in range(n)]
+    kinds: dict[str, Any] = {
+        "blob PUT": lambda i: container.upload_blob(keys[i], body.encode()),
+        "table POST": lambda i: table.create_entity({"PartitionKey": "p", "RowKey": keys[i], "body": body}),
+        "table PUT": lambda i: table.upsert_entity(  # the ledger's result
+            {"PartitionKey": "p", "RowKey": keys[i], "done": body}, mode=UpdateMode.REPLACE
+        ),
+        "queue POST": lambda i: messages.send_message(body),
+    }
+    costs: dict[str, dict[str, float]] = {}
+    for kind, send in kinds.items():
+        send(0)  # connection and first-call set-up not counted
+        walls: list[float] = []
+        cpu, az = time.thread_time(), azurite_cpu_s(azurite)
+        for i in range(1, n):
+            start = time.perf_counter()
+            send(i)
+            walls.append((time.perf_counter() - start) * 1000)
+        costs[kind] = {
+            "wall_ms": statistics.median(walls),
+            "client_cpu_ms": (time.thread_time() - cpu) * 1000 / (n - 1),
+            "azurite_cpu_ms": (azurite_cpu_s(azurite) - az) * 1000 / (n - 1),
+        }
+    return costs

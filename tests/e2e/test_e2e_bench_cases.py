@@ -1,5 +1,6 @@
 """bench/cases.py still runs (``--smoke``: a few cases of each kind, tiny chain5 reference) and prints every
-figure it promises; the figures themselves are not asserted (they depend on the machine's load)."""
+figure it promises; the figures themselves are not asserted (they depend on the machine's load), only that
+the floor is computed from the storage requests an auto case really sends."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 
+from bench.measure import AUTO_CASE_REQUESTS
 from tests.e2e.case_harness import REPO
 
 pytestmark = [pytest.mark.azurite, pytest.mark.slow, pytest.mark.subprocess]
@@ -38,6 +40,13 @@ def test_case_bench_smoke_prints_its_figures() -> None:
         rf"approved +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER} +{NUMBER}",
         rf"storage requests per auto case: .*blob PUT {NUMBER}",
         r"history event types of one auto case: .*TaskScheduled \d+",
+        rf"storage blob PUT +p50 +{NUMBER} ms +CPU +{NUMBER} ms client \+ +{NUMBER} ms Azurite",
+        rf"received -> completed floor: {NUMBER} ms = chain5 alone",
+        rf"case cost floor by CPU: {NUMBER} chain5 orchestrations",
         r"loadavg at end: ",
     ):
         assert re.search(pattern, out), f"{pattern!r} not in:\n{out}"
+    # The floor is computed from the requests an auto case is taken to send: they must be what it sends.
+    counted = re.search(r"storage requests per auto case: (.*)", out).group(1)
+    sent = {kind: float(n) for kind, n in re.findall(r"(\w+ [A-Z]+) ([\d.]+)", counted)}
+    assert sent == {kind: float(n) for kind, n in AUTO_CASE_REQUESTS.items()}, counted

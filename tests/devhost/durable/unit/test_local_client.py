@@ -10,6 +10,8 @@ import json
 import threading
 from typing import Any
 
+import httpx
+import yarl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -127,3 +129,93 @@ def test_other_urls_and_other_loops_use_the_sdk_functions() -> None:
     assert seen == ["http://127.0.0.1:8000/runtime/webhooks/durabletask/echo",
                     f"{BASE}/runtime/webhooks/durabletask/echo"]
     assert own == "GET"
+
+
+def test_scope_is_the_one_httpx_asgi_transport_built() -> None:
+    """The in-process call's ASGI scope matches what ``httpx.ASGITransport`` (which served these calls
+    before) built for the same yarl-quoted URL: path decoded, raw path and query quoted, server and Host
+    from the base URL (a default port is None), the request headers; POST bodies arrive whole."""
+    seen: list[dict[str, Any]] = []
+
+    async def recorder(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        seen.append({**scope, "body": body, "headers": dict(scope["headers"])})
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"ok": 1}'})
+
+    ids = ["case-1", "a b", "é日本", "case\x00x", "x#y", "%2F", "a%zz", "@ent@key", "a+b", "[x]{y}|^`\\~"]
+    queries = ["", "?showHistory=False&showInput=True", "?createdTimeFrom=2024-01-01T00:00:00+00:00&x=a b"]
+
+    async def run(base: str) -> list[dict[str, Any]]:
+        transport = httpx.ASGITransport(app=recorder, raise_app_exceptions=False, client=("127.0.0.1", 0))
+        local_client.register(base, recorder, asyncio.get_running_loop())
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url=base) as client:
+                for iid in ids:
+                    for query in queries:
+                        url = f"{base}/runtime/webhooks/durabletask/instances/{iid}{query}"
+                        answer = await SDK.post_async_request(url, {"a": iid}, None, None, "inv")
+                        assert answer == [200, {"ok": 1}]
+                        await client.post(str(yarl.URL(url)), content=json.dumps({"a": iid}).encode(),
+                                          headers={"X-Azure-Functions-InvocationId": "inv",
+                                                   "Content-Type": "application/json"})
+        finally:
+            await local_client.unregister(base)
+        return seen
+
+    for base in (BASE, "http://localhost:80"):
+        seen.clear()
+        scopes = asyncio.run(run(base))
+        assert len(scopes) == 2 * len(ids) * len(queries)
+        keys = ("type", "method", "scheme", "path", "raw_path", "query_string", "server", "root_path")
+        for mine, theirs in zip(scopes[::2], scopes[1::2], strict=True):
+            assert {k: mine[k] for k in keys} == {k: theirs[k] for k in keys}
+            assert mine["body"] == theirs["body"]
+            for name in (b"host", b"content-type", b"content-length", b"x-azure-functions-invocationid"):
+                assert mine["headers"][name] == theirs["headers"][name], name
+        assert scopes[0]["server"] == (("127.0.0.1", 7999) if base == BASE else ("localhost", None))
+
+
+def test_app_failures_and_streamed_bodies() -> None:
+    """An app that raises before answering is a 500 with no body (the SDK's empty-body shape); one that
+    raises after starting keeps its status and the body sent so far; a body sent in chunks is joined; a
+    request ``receive`` after the body reports the disconnect only once the response has ended."""
+    order: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope["path"]
+        await receive()
+        if path.endswith("/early"):
+            raise RuntimeError("before the response")
+        if path.endswith("/chunks"):
+            waiter = asyncio.ensure_future(receive())
+            await send({"type": "http.response.start", "status": 201, "headers": []})
+            for part in (b'{"a":', b' [1, ', b'2]}'):
+                await asyncio.sleep(0)
+                assert not waiter.done()
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            order.append((await waiter)["type"])
+            return
+        await send({"type": "http.response.start", "status": 409, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"late": true}', "more_body": True})
+        raise RuntimeError("after the response started")
+
+    async def run() -> list[Any]:
+        local_client.register(BASE, app, asyncio.get_running_loop())
+        try:
+            root = f"{BASE}/runtime/webhooks/durabletask"
+            return [await SDK.get_async_request(f"{root}/early"),
+                    await SDK.post_async_request(f"{root}/early"),
+                    await SDK.get_async_request(f"{root}/chunks"),
+                    await SDK.delete_async_request(f"{root}/late")]
+        finally:
+            await local_client.unregister(BASE)
+
+    assert asyncio.run(run()) == [[500, ""], [500, None], [201, {"a": [1, 2]}], [409, {"late": True}]]
+    assert order == ["http.disconnect"]
