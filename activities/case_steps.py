@@ -1,7 +1,9 @@
 """Activities that judge and decide a case: load the policy, classify, assess (three specialists), decide.
 
 From orchestration version 3.0 the case loads the policy in ``classify_case`` (one activity and one episode
-less per case); ``load_policy`` stays for instances started before.
+less per case); ``load_policy`` stays for instances started before. From version 7.0 the three specialists
+run in one ``assess_case`` activity (two activity executions less per case); ``assess_policy``,
+``assess_risk`` and ``assess_requester_history`` stay for instances started before.
 
 Each is one business action with a typed input and output (``shared/contracts/steps.py``) and runs in
 ``@case_step`` (``activities/step.py``: input validated at entry, span ``case.<step>`` with the run-schema
@@ -17,12 +19,17 @@ the recorded result and never calls the model again.
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor, wait
+
 import azure.durable_functions as df
 
 from activities.step import Step, case_step
 from shared import policy_store
 from shared.contracts.steps import (
+    AssessCaseInput,
     Assessed,
+    AssessedCase,
     AssessInput,
     Classified,
     ClassifyInput,
@@ -32,7 +39,13 @@ from shared.contracts.steps import (
     PolicyLoaded,
 )
 from shared.judging import judge_assessment, judge_classification, select_judgment
-from shared.judgment_budget import JudgmentRecord, JudgmentSlot, JudgmentUsage, expand_judgment_audit
+from shared.judgment_budget import (
+    JudgmentRecord,
+    JudgmentSlot,
+    JudgmentUsage,
+    expand_judgment_audit,
+    summarize,
+)
 from shared.judgment_settings import JudgmentSettings
 from shared.merge import merge_assessments
 from shared.policy import PolicyDocument, evaluate
@@ -138,6 +151,54 @@ def assess_risk(payload: AssessInput, step: Step) -> Assessed:
 def assess_requester_history(payload: AssessInput, step: Step) -> Assessed:
     """Requester specialist: who asked (automation, anonymous, self-granted access)."""
     return _assess("requester_history", payload, step)
+
+
+#: Threads judging the specialists of one ``assess_case`` side by side when the judgment is the agent (its
+#: model calls wait on the network; three at a time per step, a busy pool queues them, never fails them).
+_SPECIALIST_POOL = ThreadPoolExecutor(max_workers=6, thread_name_prefix="case-specialist")
+
+
+@bp.activity_trigger(input_name="payload")
+@case_step("assess_case", AssessCaseInput, done="assessed_case")
+def assess_case(payload: AssessCaseInput, step: Step) -> AssessedCase:
+    """The specialists of the case in one activity (orchestration version 7.0; ``assess_policy``,
+    ``assess_risk`` and ``assess_requester_history`` stay for older instances).
+
+    Input :class:`AssessCaseInput` (event, classification and policy reference once, then each
+    specialist's name and judgment slot); output :class:`AssessedCase`: one :class:`Assessed` per
+    specialist in the input's order, each what its own ``assess_*`` step returns for the same slot. Each
+    specialist keeps its span ``case.assess_<name>`` (a child of ``case.assess_case``) and its log line
+    ``assessed_<name>`` (:meth:`Step.part`); the step's own line and span carry the specialists' summed
+    tokens and cost and the summary source (``shared.judgment_budget.summarize``). With the agent judgment
+    (``CASE_JUDGMENT=agent``) the specialists run side by side on a small thread pool (their model calls
+    overlap: the step takes about one specialist's latency, not three); with rules one after the other.
+    Raises the first failure in the specialists' order once all have finished (the step fails as a whole,
+    the orchestrator retries it as one); ``PolicyError`` as the ``assess_*`` steps."""
+
+    def one(index: int) -> Assessed:
+        name = payload.specialists[index].specialist
+        with step.part(f"assess_{name}", f"assessed_{name}") as part:
+            return _assess(name, payload.specialist_input(index), part)
+
+    indexes = range(len(payload.specialists))
+    if JudgmentSettings.from_env().mode == "agent" and len(indexes) > 1:
+        futures = [_SPECIALIST_POOL.submit(contextvars.copy_context().run, one, i) for i in indexes]
+        wait(futures)  # every specialist ends (span, line) before the step does, failed or not
+        assessed = [future.result() for future in futures]
+    else:
+        assessed = [one(i) for i in indexes]
+    summary = summarize([a.judgment for a in assessed])
+    step.learn(
+        risk_class=payload.classification.risk_class,
+        cost_estimate=summary["cost"],
+        tokens=summary["tokens"],
+        judgment_source=summary["source"],
+    )
+    step.note(
+        recommendations={a.value.specialist: a.value.recommendation for a in assessed},
+        model_calls=summary["calls"],
+    )
+    return AssessedCase(assessed=assessed)
 
 
 @bp.activity_trigger(input_name="payload")

@@ -108,6 +108,22 @@ class Step:
         """Extras of the step's log line (JSON values; never a secret, a prompt or an answer)."""
         self.extra.update(extra)
 
+    @contextmanager
+    def part(self, span_name: str, done: str, logger: logging.Logger = CASE_LOGGER) -> Iterator[Step]:
+        """One part of this step with its own observability, as if it were a step of its own: a child span
+        ``case.<span_name>`` of the current span (this step's; on a worker thread, run it in a copy of the
+        step's ``contextvars`` context) starting from this step's run fields, and on success one
+        run-schema log line ``done`` with ``latency_ms`` and what the part noted. Yields the part's
+        :class:`Step` (its ``learn``/``note`` stay its own). An exception marks the part's span ERROR and
+        propagates (``assess_case``: the three specialists, each span and line as its ``assess_*`` had)."""
+        started = time.perf_counter()
+        with span(span_name, self.fields) as current:
+            part = Step(current, self.fields)
+            yield part
+            part.fields = part.fields.with_(latency_ms=elapsed_ms(started))
+            set_run_fields(current, part.fields)
+            log_step(logger, done, part.fields, **part.extra)
+
 
 Recover = Callable[[Exception, Any, RunFields], StepModel | None]
 

@@ -30,6 +30,7 @@ from shared.contracts.case import (
 )
 from shared.contracts.effects import ApplyInput, ApplyMode, ApplyResult, ApplyTerms, NotifyInput
 from shared.contracts.steps import (
+    AssessCaseInput,
     Assessed,
     AssessInput,
     AuditRecordIn,
@@ -38,6 +39,7 @@ from shared.contracts.steps import (
     Decided,
     DecideInput,
     LoadPolicyInput,
+    SpecialistJudgment,
 )
 from shared.judgment_budget import compact_record
 from shared.policy_ref import LoadedPolicy, from_load_result
@@ -112,9 +114,15 @@ class CaseRun(RunState):
         return policy, classified.value
 
     def assess(self, policy: LoadedPolicy, classification: Classification) -> Steps:
-        """The specialists (``names.SPECIALIST_ACTIVITIES``) in parallel, each with its judgment slot.
-        Returns their :class:`Assessment` list in the specialists' order."""
+        """The specialists (``names.SPECIALIST_ACTIVITIES``), each with its judgment slot, retried together
+        as one step: from orchestration version 7.0 one ``assess_case`` activity (the event,
+        classification and policy reference once, the specialists' names and slots in order; its output
+        the three results in that order), before it the three ``assess_*`` activities in parallel
+        (``task_all``). Returns their :class:`Assessment` list in the specialists' order. Raises
+        ``ValueError`` when ``assess_case`` returned another specialist than asked at a place (a history
+        recorded with another order: replay must not read it as this one)."""
         specialists = list(names.SPECIALIST_ACTIVITIES.items())
+        one = self.version >= versions.ONE_ASSESSMENT
 
         def build(judgment: dict[str, Any]) -> Callable[[], AssessInput]:
             return lambda: AssessInput(
@@ -125,17 +133,38 @@ class CaseRun(RunState):
                 **judgment,
             )
 
+        def build_one(slots: list[dict[str, Any]]) -> AssessCaseInput:
+            return AssessCaseInput(
+                case_instance_id=self.case_id,
+                event=self.event,
+                classification=classification,
+                **policy.input,
+                specialists=[
+                    SpecialistJudgment(specialist=name, **slot)  # type: ignore[arg-type]
+                    for slot, (name, _) in zip(slots, specialists, strict=True)
+                ],
+            )
+
         def make() -> Any:  # slots charged in order, even when replay takes the inputs from the history
             of = len(specialists)
             slots = [self.judgment.step_input("specialists", index, of) for index in range(of)]
+            if one:
+                return self.activity(names.ASSESS_CASE, lambda: build_one(slots))
             return self.context.task_all(
                 [self.activity(act, build(slot)) for slot, (_, act) in zip(slots, specialists, strict=True)]
             )
 
         results = yield from self.step("specialists", make)
+        if one:
+            results = results["assessed"] if isinstance(results, dict) else None
+            if not isinstance(results, list):
+                raise ValueError(f"{names.ASSESS_CASE} returned no list of assessments")
         assessments: list[Assessment] = []
         for raw, (name, _) in zip(results, specialists, strict=True):
             assessed = Assessed.read(raw, name)
+            if one and assessed.value.specialist != name:
+                asked = f"{names.ASSESS_CASE} returned {assessed.value.specialist!r} where {name!r} was asked"
+                raise ValueError(asked)
             self.judgment.add(assessed.judgment)
             assessments.append(assessed.value)
         return assessments

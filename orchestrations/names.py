@@ -19,6 +19,8 @@ CLASSIFY_CASE = "classify_case"
 ASSESS_POLICY = "assess_policy"
 ASSESS_RISK = "assess_risk"
 ASSESS_REQUESTER_HISTORY = "assess_requester_history"
+#: The three specialists in one activity (orchestration version 7.0; the three above for older instances).
+ASSESS_CASE = "assess_case"
 DECIDE_POLICY = "decide_policy"
 RECORD_AUDIT = "record_audit"
 NOTIFY = "notify"
@@ -27,7 +29,9 @@ FIND_MAINTENANCE_WORK = "find_maintenance_work"
 PURGE_CASE_HISTORY = "purge_case_history"
 VERIFY_DECISION = "verify_decision"
 
-#: The specialist activities fanned out for every case, keyed by specialist name.
+#: The specialists of every case, in order, keyed by specialist name, with the activity each runs as for
+#: instances older than orchestration version 7.0 (fanned out in parallel); from 7.0 all run in
+#: :data:`ASSESS_CASE`, in this order.
 SPECIALIST_ACTIVITIES = {
     "policy": ASSESS_POLICY,
     "risk": ASSESS_RISK,
@@ -43,6 +47,7 @@ def approval_instance_id(case_instance_id: str, tier: int) -> str:
 __all__ = [
     "APPLY_ACTION",
     "APPROVAL_TIER",
+    "ASSESS_CASE",
     "ASSESS_POLICY",
     "ASSESS_REQUESTER_HISTORY",
     "ASSESS_RISK",

@@ -28,7 +28,12 @@ instance was started with. Instances started before versioning have version ``""
 - 6.0: the ``approval_tier`` sub-orchestration returns the decisions it accepted without the evidence hash,
   case and approval instance ids and tier it was given (``shared.approvals.brief_outcome``; the case restores
   them, ``full_outcome``), and hands ``verify_decision`` the raised decision as a JSON object instead of
-  its text. The case schedules as in 5.0; the tier branches on its own version.
+  its text. The case schedules as in 5.0; the tier branches on its own version;
+- 7.0: the three specialists run as one ``assess_case`` activity instead of ``assess_policy``,
+  ``assess_risk`` and ``assess_requester_history`` fanned out (``task_all``): its input carries the event,
+  classification and policy reference once and each specialist's name and judgment slot (charged as
+  before, in the same order), its output the three ``Assessed`` results in that order; retried as one step
+  as before. Two activity executions less per case.
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -38,7 +43,7 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "6.0"
+CURRENT = "7.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
@@ -52,6 +57,8 @@ LEAN_INPUTS = 5
 #: From this major version on, an approval tier's output leaves out what the case knows of the decisions
 #: it accepted, and ``verify_decision`` gets the decision as an object.
 BRIEF_APPROVALS = 6
+#: From this major version on, the specialists run in one ``assess_case`` activity.
+ONE_ASSESSMENT = 7
 
 
 def major(version: str | None) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -310,6 +310,46 @@ class AssessInput(StepInput):
     judgment_slot: JudgmentSlot | None = None
 
 
+#: The specialists a case asks, by name (``shared.judgment.SPECIALISTS``), in the orchestrator's order.
+SpecialistName = Literal["policy", "risk", "requester_history"]
+
+
+class SpecialistJudgment(StepModel):
+    """One specialist of ``assess_case`` (version 7.0): its name and the judgment keys of its slot as its own
+    ``assess_*`` input had them (``JudgmentTally.step_input``; absent keys left out of the JSON)."""
+
+    specialist: SpecialistName
+    judgment_usage: CompactUsage | None = None
+    judgment_slot: JudgmentSlot | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: Any) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}  # absent: the activity's default
+
+
+class AssessCaseInput(StepInput):
+    """Input of ``assess_case`` (orchestration version 7.0): the case, ``event``, ``classification`` and
+    ``policy_ref`` once, then ``specialists`` in the orchestrator's order (:class:`SpecialistJudgment`)."""
+
+    case_instance_id: str
+    event: BusinessEvent
+    classification: ClassificationIn
+    policy_ref: PolicyRef
+    specialists: list[SpecialistJudgment]
+
+    def specialist_input(self, index: int) -> AssessInput:
+        """The :class:`AssessInput` specialist ``index`` would have been given as its own activity."""
+        slot = self.specialists[index]
+        keys = ("judgment_usage", "judgment_slot")
+        return AssessInput(
+            case_instance_id=self.case_instance_id,
+            event=self.event,
+            classification=self.classification,
+            policy_ref=self.policy_ref,
+            **{k: getattr(slot, k) for k in keys if k in slot.model_fields_set},
+        )
+
+
 class _Judged(StepModel):
     """A judgment step's output: the typed judgment ``value`` and its ``judgment`` record (declared by
     each subclass, in that order: the order of the JSON keys)."""
@@ -354,6 +394,13 @@ class Assessed(_Judged):
     judgment: CompactRecord
 
 
+class AssessedCase(StepModel):
+    """Output of ``assess_case`` (orchestration version 7.0): ``assessed``, one :class:`Assessed` per
+    specialist of the input, in its order (what the three ``assess_*`` steps returned each)."""
+
+    assessed: list[Assessed]
+
+
 # -- decide_policy ----------------------------------------------------------------------------------------
 class DecideInput(StepInput):
     """Input of ``decide_policy``: the case, ``event``, ``classification``, the specialists'
@@ -384,8 +431,10 @@ class Decided(StepModel):
 
 
 __all__ = [
+    "AssessCaseInput",
     "AssessInput",
     "Assessed",
+    "AssessedCase",
     "AuditRecordIn",
     "Classified",
     "ClassifyInput",
@@ -396,6 +445,7 @@ __all__ = [
     "PolicyDefaults",
     "PolicyLoaded",
     "PolicyRef",
+    "SpecialistJudgment",
     "StepInput",
     "StepModel",
 ]

@@ -4,12 +4,13 @@ a temporary copy of the app with a renamed activity is refused with the first di
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from devhost.durable.extension import TASK_HUB_FILE
 from orchestrations.versions import CURRENT
 from tests.e2e.case_harness import plain_event
-from tests.fixtures.replay_gate import RENAME, app_copy, run_gate
+from tests.fixtures.replay_gate import RENAME, RENAMED, app_copy, run_gate
 
 
 def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp_path):
@@ -42,9 +43,6 @@ def test_gate_replays_open_instances_from_the_http_api_and_the_task_hub(app, tmp
     assert result.returncode == 1, result.stdout + result.stderr
     broken = [x for x in result.stdout.splitlines() if f" {case_id} " in x]
     assert len(broken) == 2, broken
-    for line in broken:
+    for line in broken:  # a case of the current version: its specialists run in assess_case (7.0)
         assert line.startswith("BREAKS")
-        assert (
-            "history has TaskScheduled 'assess_risk', today's code schedules activity 'assess_risk_v2'"
-            in line
-        )
+        assert re.search(RENAMED, line) and "'assess_case_v2'" in line, line

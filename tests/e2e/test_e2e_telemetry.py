@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devhost.testing import run_host
+from orchestrations.names import SPECIALIST_ACTIVITIES
 from shared import metrics
 from tests.e2e.case_harness import REPO, CaseClient, app_settings, plain_event, principal, write_policy
 from tests.fixtures.spans import exported_spans
@@ -62,7 +63,8 @@ def _scheduled(base_url: str, instance_id: str) -> Counter[str]:
 
 def test_one_trace_per_case_with_run_schema_and_no_replay_duplicates(app, spans):
     """An approved case: the orchestrator replays many episodes, yet each activity execution has exactly one
-    span, all in the ingress span's trace and its direct children."""
+    span, all in the ingress span's trace and its direct children; the specialists of ``assess_case``
+    (orchestration version 7.0) each have theirs under its span."""
     case_id = app.client.send(plain_event("otel-1", "account.change", requester="alice")).json()["instanceId"]
     app.client.wait_pending(case_id)
     assert app.client.decide(case_id, BOB, "approve", "fine").status_code == 202
@@ -72,7 +74,10 @@ def test_one_trace_per_case_with_run_schema_and_no_replay_duplicates(app, spans)
     (root,) = [s for s in mine if s.name == "case.start"]
     assert root.parent is None
     assert {s.context.trace_id for s in mine} == {root.context.trace_id}
-    children = [s for s in mine if s is not root]
+    (assess,) = [s for s in mine if s.name == "case.assess_case"]
+    parts = [s for s in mine if s.parent is not None and s.parent.span_id == assess.context.span_id]
+    assert sorted(s.name for s in parts) == sorted(f"case.assess_{n}" for n in SPECIALIST_ACTIVITIES)
+    children = [s for s in mine if s is not root and s not in parts]
     assert children and all(
         s.parent is not None and s.parent.span_id == root.context.span_id for s in children
     )

@@ -124,6 +124,7 @@ class Effects:
             names.ASSESS_POLICY: user_fn(steps.assess_policy),
             names.ASSESS_RISK: user_fn(steps.assess_risk),
             names.ASSESS_REQUESTER_HISTORY: user_fn(steps.assess_requester_history),
+            names.ASSESS_CASE: user_fn(steps.assess_case),
             names.DECIDE_POLICY: self.decide_policy,
             names.APPLY_ACTION: self.apply_action,
             names.NOTIFY: self.notify,

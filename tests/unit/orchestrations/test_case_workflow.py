@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from orchestrations import names
+import pytest
+
+from orchestrations import names, versions
 from tests.unit.orchestrations.orch_fixtures import Approvals, Effects, case_sim, decision, event
 
 
@@ -21,9 +23,7 @@ def test_low_risk_event_completes_without_approval():
     assert [a["mode"] for a in effects.applied] == ["auto"]
     assert sim.activity_names() == [  # the policy is loaded by classify (orchestration version 3.0)
         names.CLASSIFY_CASE,
-        names.ASSESS_POLICY,
-        names.ASSESS_RISK,
-        names.ASSESS_REQUESTER_HISTORY,
+        names.ASSESS_CASE,  # the three specialists in one activity (orchestration version 7.0)
         names.DECIDE_POLICY,
         names.APPLY_ACTION,
         names.NOTIFY,
@@ -33,13 +33,35 @@ def test_low_risk_event_completes_without_approval():
 
 
 def test_specialists_are_fanned_out_in_one_episode():
-    """The three specialist activities are scheduled together (one WhenAll), not one after another."""
+    """Instances older than orchestration version 7.0: the three specialist activities are scheduled
+    together (one WhenAll), not one after another."""
     effects = Effects()
-    sim = case_sim(event("order.cancel"), effects)
+    sim = case_sim(event("order.cancel"), effects, version="6.0")
     sim.begin()
     sim.step()  # classify
     scheduled = [e["Name"] for e in sim.history if e["EventType"] == 4]
     assert scheduled[-3:] == [names.ASSESS_POLICY, names.ASSESS_RISK, names.ASSESS_REQUESTER_HISTORY]
+
+
+def test_specialists_run_in_one_activity_in_order():
+    """From orchestration version 7.0 one ``assess_case`` carries the three specialists in order (event,
+    classification and policy reference once) and returns their results in that order."""
+    effects = Effects()
+    sim = case_sim(event("order.cancel"), effects)
+    sim.begin()
+    sim.step()  # classify
+    scheduled = [e for e in sim.history if e["EventType"] == 4]
+    assert [e["Name"] for e in scheduled] == [names.CLASSIFY_CASE, names.ASSESS_CASE]
+    sim.run()
+    (payload,) = [p for name, p in sim.calls if name == names.ASSESS_CASE]
+    assert [s["specialist"] for s in payload["specialists"]] == list(names.SPECIALIST_ACTIVITIES)
+    assert {"event", "classification", "policy_ref"} <= set(payload)
+    stages_ = [r for r in effects.audited if r["kind"] == "stage"]
+    classified = next(r for r in stages_ if r["data"]["stage"] == "classified")
+    inputs = classified["data"]["merge"]["inputs"]
+    assert sorted(a["specialist"] for a in inputs) == sorted(names.SPECIALIST_ACTIVITIES)
+    steps = [r["step"] for r in classified["data"]["judgment"]["records"]]
+    assert steps == ["classify", *names.SPECIALIST_ACTIVITIES]
 
 
 def test_audit_records_have_deterministic_ids_and_cover_every_stage():
@@ -246,21 +268,25 @@ def test_transient_failure_is_retried_and_completes():
     assert sim.activity_names().count(names.APPLY_ACTION) == 2
 
 
-def test_activity_budget_stops_the_case(tmp_path, monkeypatch):
-    """A policy with max_activities=5 stops the case before deciding, with the budget named."""
+@pytest.mark.parametrize(("version", "limit"), [("6.0", 5), (versions.CURRENT, 3)])
+def test_activity_budget_stops_the_case(tmp_path, monkeypatch, version, limit):
+    """A policy with max_activities just enough for classify, the specialists and decide stops the case
+    before applying, with the budget named: 5 before orchestration version 7.0 (three specialist
+    activities), 3 from 7.0 (one ``assess_case``)."""
     import yaml
 
     from shared.policy import DEFAULT_POLICY_PATH
 
     doc = yaml.safe_load(DEFAULT_POLICY_PATH.read_text())
-    doc["defaults"]["budgets"]["max_activities"] = 5
+    doc["defaults"]["budgets"]["max_activities"] = limit
     path = tmp_path / "policy.json"
     path.write_text(json.dumps(doc))
     monkeypatch.setenv("CASE_POLICY_PATH", str(path))
     effects = Effects()
-    sim = case_sim(event("order.cancel"), effects).run()
+    sim = case_sim(event("order.cancel"), effects, version=version).run()
+    assert names.DECIDE_POLICY in sim.activity_names()
     assert sim.output["status"] == "failed"
-    assert "max_activities=5" in sim.output["reason"]
+    assert f"max_activities={limit} exhausted before {names.APPLY_ACTION}" in sim.output["reason"]
     assert effects.applied == []
     assert effects.notified[-1]["kind"] == "case_failed", "the stopped case is still reported"
 
@@ -299,3 +325,15 @@ def test_runtime_budget_caps_the_approval_wait_and_stops_the_case(tmp_path, monk
     received = datetime.fromisoformat(sim.custom_status["timeline"][0]["at"].replace("Z", "+00:00"))
     assert expires == received + timedelta(seconds=3600), "the tier deadline is capped at the budget"
     assert len(approvals.tiers) == 1
+
+
+def test_assessments_in_another_order_than_asked_fail_the_instance():
+    """``assess_case`` results are read by place: a result naming another specialist than the one asked
+    there (a history recorded under another order) fails the instance instead of being read as this one."""
+    effects = Effects()
+    sim = case_sim(event("order.cancel"), effects)
+    real = effects.table()[names.ASSESS_CASE]
+    sim.activities[names.ASSESS_CASE] = lambda payload: {"assessed": real(payload)["assessed"][::-1]}
+    sim.run()
+    assert "error" in sim.state and "'requester_history' where 'policy' was asked" in sim.state["error"]
+    assert effects.applied == []

@@ -20,7 +20,7 @@ def test_host_json_stamps_the_current_version_and_accepts_older_ones():
 
 def test_major_version_of_an_instance():
     assert versions.major("") == 1 and versions.major(None) == 1
-    assert versions.major(versions.CURRENT) == 6
+    assert versions.major(versions.CURRENT) == 7
     with pytest.raises(ValueError):
         versions.major("99.0")
 
@@ -39,9 +39,10 @@ def test_each_version_schedules_what_its_histories_recorded():
     """Same audit records (ids, kinds, content) in the same order, same outcome, whatever the version;
     version 1 flushes them through ``record_audit``, 2.0 in the steps, 3.0 also loads the policy in
     ``classify_case``, 4.0 has ``decide_policy`` append the records up to ``classified``, 5.0 schedules as
-    4.0 with lean inputs, 6.0 as 5.0 (its approval tiers' outputs are brief)."""
+    4.0 with lean inputs, 6.0 as 5.0 (its approval tiers' outputs are brief), 7.0 runs the three
+    specialists in one ``assess_case``."""
     runs = {}
-    for version in ("", "2.0", "3.0", "4.0", "5.0", versions.CURRENT):
+    for version in ("", "2.0", "3.0", "4.0", "5.0", "6.0", versions.CURRENT):
         effects = Effects()
         sim = case_sim(event("order.cancel", amount=20), effects, version=version)
         sim.run()
@@ -51,11 +52,14 @@ def test_each_version_schedules_what_its_histories_recorded():
         assert sim.custom_status["orchestrationVersion"] == version
         runs[version] = (sim.activity_names(), [_timeless(r) for r in effects.audited])
     (v1, audit1), (v2, audit2), (v3, audit3) = runs[""], runs["2.0"], runs["3.0"]
-    (v4, audit4), (v5, audit5), (v6, audit6) = runs["4.0"], runs["5.0"], runs[versions.CURRENT]
+    (v4, audit4), (v5, audit5), (v6, audit6) = runs["4.0"], runs["5.0"], runs["6.0"]
+    v7, audit7 = runs[versions.CURRENT]
     assert v1[0] == v2[0] == names.LOAD_POLICY and v3[0] == names.CLASSIFY_CASE
     assert names.RECORD_AUDIT in v1 and names.RECORD_AUDIT not in v2
     assert [n for n in v1 if n != names.RECORD_AUDIT] == v2 == [names.LOAD_POLICY, *v3]
     assert v6 == v5 == v4 == v3 and audit1 == audit2 == audit3 == audit4 == audit5 == audit6 and audit1
+    assert v6[1:4] == list(names.SPECIALIST_ACTIVITIES.values())
+    assert v7 == [names.CLASSIFY_CASE, names.ASSESS_CASE, *v6[4:]] and audit7 == audit6
 
 
 def _approvals(verdict: str) -> Approvals:
@@ -98,9 +102,10 @@ _TIMES = {"at", "expires_at", "requested_at", "remind_at", "decided_at"}
 def test_an_approval_case_records_the_same_trail_in_every_version(event_type, attributes, verdict, status):
     """Approved, rejected (also through a tool that reports outcomes), expired and quorum cases: the same
     audit records with the same content in every version, though version 5.0 sends ``apply_action`` the
-    decision's terms and the approver's decision rides by reference (``data_from``)."""
+    decision's terms and the approver's decision rides by reference (``data_from``), and 7.0 runs the
+    specialists in one ``assess_case``."""
     trails = {}
-    for version in ("", "2.0", "3.0", "4.0", "5.0", versions.CURRENT):
+    for version in ("", "2.0", "3.0", "4.0", "5.0", "6.0", versions.CURRENT):
         effects, approvals = Effects(), _approvals(verdict)
         sim = case_sim(event(event_type, **attributes), effects, approvals, version=version).run()
         # the tiers are new (host.json's version): brief outputs, which every case version reads
@@ -114,6 +119,12 @@ def test_an_approval_case_records_the_same_trail_in_every_version(event_type, at
             assert riding and all(r["record_id"].startswith(":") for r in riding)
             if applied and verdict != "expired":
                 assert any(r.get("data_from") == "approval.accepted.0" for r in applied[0]["audit"])
+        specialists = [n for n in sim.activity_names() if n in names.SPECIALIST_ACTIVITIES.values()]
+        one = [n for n in sim.activity_names() if n == names.ASSESS_CASE]
+        if versions.major(version) >= versions.ONE_ASSESSMENT:
+            assert one == [names.ASSESS_CASE] and specialists == []
+        else:
+            assert one == [] and specialists == list(names.SPECIALIST_ACTIVITIES.values())
     first = trails[""]
     assert first and all(trail == first for trail in trails.values())
     assert any(r["kind"] == "decision" for r in first) != (verdict == "expired")

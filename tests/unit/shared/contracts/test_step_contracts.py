@@ -32,7 +32,9 @@ from shared.contracts.effects import (
     VerifyDecisionInput,
 )
 from shared.contracts.steps import (
+    AssessCaseInput,
     Assessed,
+    AssessedCase,
     AssessInput,
     Classified,
     ClassifyInput,
@@ -51,6 +53,7 @@ INPUTS: dict[str, type[StepModel]] = {
     names.ASSESS_POLICY: AssessInput,
     names.ASSESS_RISK: AssessInput,
     names.ASSESS_REQUESTER_HISTORY: AssessInput,
+    names.ASSESS_CASE: AssessCaseInput,
     names.DECIDE_POLICY: DecideInput,
     names.RECORD_AUDIT: RecordAuditInput,
     names.NOTIFY: NotifyInput,
@@ -58,6 +61,7 @@ INPUTS: dict[str, type[StepModel]] = {
     names.VERIFY_DECISION: VerifyDecisionInput,
 }
 OUTPUTS: dict[str, type[StepModel]] = {
+    names.ASSESS_CASE: AssessedCase,
     names.RECORD_AUDIT: AuditAppended,
     names.NOTIFY: Notified,
     names.APPLY_ACTION: ApplyResult,
@@ -131,8 +135,10 @@ def test_what_todays_orchestrator_schedules_round_trips_exactly():
     assert sim.output["status"] == "completed"
     histories = [sim.history, *[tier.history for tier in approvals.tiers]]
     scheduled = [e for history in histories for e in history if e["EventType"] == h.TASK_SCHEDULED]
-    # record_audit, load_policy: scheduled by instances started before orchestration version 2.0 / 3.0 only
-    assert {e["Name"] for e in scheduled} == set(INPUTS) - {"record_audit", "load_policy"}
+    # record_audit, load_policy, assess_*: scheduled by instances started before orchestration version
+    # 2.0 / 3.0 / 7.0 only
+    older = {"record_audit", "load_policy", *names.SPECIALIST_ACTIVITIES.values()}
+    assert {e["Name"] for e in scheduled} == set(INPUTS) - older
     assert any("audit" in json.loads(e["Input"]) for e in scheduled)  # the records ride with a step
     for e in scheduled:
         model = INPUTS[e["Name"]].from_input(json.loads(e["Input"]), e["Name"])
@@ -145,6 +151,8 @@ def test_what_todays_orchestrator_schedules_round_trips_exactly():
         (steps.load_policy, {"event_id": "e"}, "case_instance_id"),
         (steps.classify_case, {"case_instance_id": "c", "policy": {}}, "event"),
         (steps.assess_risk, {"case_instance_id": "c"}, "event"),
+        (steps.assess_case, {"case_instance_id": "c", "specialists": [{"specialist": "mood"}]},
+         "specialists.0.specialist"),
         (steps.decide_policy, {"case_instance_id": "c", "assesments": []}, "assesments"),
         (effects.record_audit, {"case_instance_id": "c", "event_id": "e", "records": [{}]}, "records.0.kind"),
         (effects.notify, {"kind": "case_lost"}, "kind"),
