@@ -211,7 +211,9 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
     later code change never alters the decision of a case already decided. With a ``record`` in the input
     (orchestration version 4.0) the step completes the case's ``classified`` record with the
     classification, merge and decision and appends it after the records riding in ``audit``, in one batch
-    (``@case_step``; idempotent per record id), and names it in ``recorded``. Raises ``PolicyError``;
+    (``@case_step``; idempotent per record id), and names it in ``recorded``. With a ``ready`` record too
+    (version 8.0) and a decision that needs no approval, it appends that ``ready_to_apply`` record after the
+    ``classified`` one in the same batch and names it in ``ready_recorded``. Raises ``PolicyError``;
     ``StorageUnavailable`` when the append fails (transient: the orchestrator retries the step).
     """
     policy = _policy(payload)
@@ -225,7 +227,8 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
     step.note(policy_version=decision.policy_version, rule_id=decision.rule_id, merge_rule=merged.rule)
     if payload.record is None:
         return Decided(merge=merged, decision=decision)
-    record = payload.record.filled(payload.to_json())  # its id relative to the case (version 5.0)
+    body = payload.to_json()
+    record = payload.record.filled(body)  # its id relative to the case (version 5.0)
     data = {
         **record.data,
         "judgment": expand_judgment_audit(record.data.get("judgment") or {}),
@@ -234,7 +237,16 @@ def decide_policy(payload: DecideInput, step: Step) -> Decided:
         "decision": decision.model_dump(mode="json"),
     }
     step.record(record.model_copy(update={"data": data}))
+    ready = None
+    if payload.ready is not None and decision.approval.rule == "none":  # the stage the case enters next,
+        ready = payload.ready.filled(body)  # on the trail before apply_action runs
+        step.record(ready)
     # the merge's provenance (inputs) is on the audit record just appended: not copied into the output
     brief = merged.model_copy(update={"inputs": []})
-    return Decided(merge=brief, decision=decision, recorded=record.record_id)
+    return Decided(
+        merge=brief,
+        decision=decision,
+        recorded=record.record_id,
+        ready_recorded=ready.record_id if ready is not None else None,
+    )
 

@@ -176,11 +176,18 @@ class CaseRun(RunState):
         case enters ``classified`` with its judgment on record. From orchestration version 4.0 the step
         appends the queued records and the ``classified`` record itself (its id taken here, so a case whose
         decision fails for good has no record with that id); before, the record is queued with the
-        decision copied in. Returns :class:`Decided`."""
+        decision copied in. From 8.0 it is also offered the ``ready_to_apply`` record the case enters next
+        when the decision needs no approval; it appends it then (``Decided.ready_recorded``; the record's id
+        is taken only then), and :meth:`enter` must be told (``recorded=True``). Returns :class:`Decided`."""
         in_step = self.version >= versions.DECIDE_RECORDS
         record = (
             self.audit("stage", {"stage": "classified", "judgment": self._judgment_template()}, queue=False)
             if in_step
+            else None
+        )
+        ready = (
+            self.next_audit("stage", {"stage": "ready_to_apply", "approval": "not required"})
+            if self.version >= versions.READY_IN_DECIDE
             else None
         )
 
@@ -192,6 +199,7 @@ class CaseRun(RunState):
                 assessments=assessments,
                 **policy.input,
                 **({"record": self._brief(record)} if record is not None else {}),
+                **({"ready": self._brief(ready)} if ready is not None else {}),
             )
 
         raw = yield from self.step(
@@ -202,6 +210,8 @@ class CaseRun(RunState):
         if record is not None:
             if decided.recorded != record.record_id:
                 raise ValueError(f"decide_policy did not record {record.record_id}")
+            if decided.ready_recorded is not None:
+                self.take_audit(decided.ready_recorded)
             self.enter("classified", recorded=True)
             return decided
         # merge and decision as recorded (an older history's lack later defaults: its audit record stays)

@@ -82,8 +82,8 @@ def _process(run: CaseRun):
     decided = yield from run.decide(policy, classification, assessments)
     decision = decided.decision
 
-    if decision.approval.rule == "none":
-        run.enter("ready_to_apply", approval="not required")
+    if decision.approval.rule == "none":  # from 8.0 decide_policy appended the stage's record
+        run.enter("ready_to_apply", recorded=decided.ready_recorded is not None, approval="not required")
         return (yield from _apply(run, decision, "auto", None))
 
     run.enter("awaiting_approval", reason=decision.approval.reason)

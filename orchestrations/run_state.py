@@ -276,6 +276,20 @@ class RunState:
             self._pending_audit.append(record)
         return record
 
+    def next_audit(self, kind: str, data: dict[str, Any]) -> AuditRecordIn:
+        """The record :meth:`audit` would make next (its id, at now), without taking the id: a step may
+        append it (``decide_policy``'s ``ready``); :meth:`take_audit` takes the id once it did."""
+        record_id = f"{self.case_id}:{self._audit_seq + 1:03d}:{kind}"
+        return AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
+
+    def take_audit(self, record_id: str) -> None:
+        """Take the id :meth:`next_audit` gave ``record_id`` (a step appended that record). Raises
+        ``ValueError`` when it is not the next id (a step reported a record this run did not offer)."""
+        expected = f"{self.case_id}:{self._audit_seq + 1:03d}:"
+        if not record_id.startswith(expected):
+            raise ValueError(f"audit record {record_id} is not the next one ({expected}...)")
+        self._audit_seq += 1
+
     def flush_audit(self) -> Any | None:
         """Schedule ``record_audit`` for the queued records (None when nothing is queued; version 1)."""
         if not self._pending_audit:

@@ -34,6 +34,9 @@ instance was started with. Instances started before versioning have version ``""
   classification and policy reference once and each specialist's name and judgment slot (charged as
   before, in the same order), its output the three ``Assessed`` results in that order; retried as one step
   as before. Two activity executions less per case.
+- 8.0: ``decide_policy`` is also offered the ``ready_to_apply`` stage record (``DecideInput.ready``) and
+  appends it with the ``classified`` one when the decision needs no approval: ``apply_action`` of an
+  auto-approved case then has no record to append before its effect (one blob upload less per case).
 
 Deterministic: the version comes from the history (``ExecutionStarted``), never from settings.
 """
@@ -43,7 +46,7 @@ from __future__ import annotations
 #: The version new instances get: must equal host.json ``extensions.durableTask.defaultVersion``
 #: (``tests/unit/orchestrations/test_versions.py`` checks it). A ``System.Version`` text, so the host
 #: compares versions numerically.
-CURRENT = "7.0"
+CURRENT = "8.0"
 
 #: From this major version on, audit records ride in the flushing step's input (no ``record_audit``).
 AUDIT_IN_STEP = 2
@@ -59,6 +62,9 @@ LEAN_INPUTS = 5
 BRIEF_APPROVALS = 6
 #: From this major version on, the specialists run in one ``assess_case`` activity.
 ONE_ASSESSMENT = 7
+#: From this major version on, ``decide_policy`` appends the ``ready_to_apply`` record of a case that needs
+#: no approval (``DecideInput.ready``).
+READY_IN_DECIDE = 8
 
 
 def major(version: str | None) -> int:

@@ -408,7 +408,10 @@ class DecideInput(StepInput):
     ``record`` (orchestration version 4.0): the case's ``classified`` stage record without what the step
     computes (its judgment ``records`` may be compact, ``shared.judgment_budget.compact_record``: the step
     writes them in full); the step adds ``classification``, ``merge`` and ``decision`` and appends it after
-    the records riding in ``audit``, so the decision is not copied into a later step's input."""
+    the records riding in ``audit``, so the decision is not copied into a later step's input. ``ready``
+    (orchestration version 8.0): the ``ready_to_apply`` stage record the case enters next when the decision
+    needs no approval; the step appends it after ``record`` when the decision's approval rule is ``none``
+    (and not otherwise), so ``apply_action`` of such a case has no record to append before its effect."""
 
     case_instance_id: str
     event: BusinessEvent
@@ -417,6 +420,7 @@ class DecideInput(StepInput):
     policy_ref: PolicyRef | None = None
     policy: dict[str, Any] | None = None
     record: AuditRecordIn | None = None
+    ready: AuditRecordIn | None = None
 
 
 class Decided(StepModel):
@@ -428,6 +432,9 @@ class Decided(StepModel):
     #: The id of the ``classified`` record the step appended (its input's ``record``; version 4.0); the
     #: ``merge`` then comes without its ``inputs`` (they are on that record).
     recorded: str | None = None
+    #: The id of the ``ready_to_apply`` record the step appended (its input's ``ready``, version 8.0), or
+    #: None when it appended none (no ``ready`` given, or the decision needs an approval).
+    ready_recorded: str | None = None
 
 
 __all__ = [

@@ -94,11 +94,12 @@ class Effects:
 
     def decide_policy(self, payload: dict[str, Any]) -> dict[str, Any]:
         """The real ``decide_policy`` on the input without its audit part; what it would append (the riding
-        records, then the completed ``classified`` record: version 4.0) goes to ``audited``."""
+        records, then the completed ``classified`` record: version 4.0, then the ``ready`` record when the
+        decision needs no approval: 8.0) goes to ``audited``."""
         record = payload.get("record")
         if record is not None:  # its id relative to the case (version 5.0)
             record = AuditRecordIn.model_validate(record).filled(payload).to_json()
-        core = {k: v for k, v in payload.items() if k not in ("audit", "record")}
+        core = {k: v for k, v in payload.items() if k not in ("audit", "record", "ready")}
         out = user_fn(steps.decide_policy)(core)
         self._audit_from(payload)
         if record is None:
@@ -106,7 +107,13 @@ class Effects:
         data = {**record["data"], "judgment": expand_judgment_audit(record["data"]["judgment"]),
                 "classification": core["classification"], "merge": out["merge"], "decision": out["decision"]}
         self._audit_from({"audit": [{**record, "data": data}]})
-        return {**out, "merge": {**out["merge"], "inputs": []}, "recorded": record["record_id"]}
+        out = {**out, "merge": {**out["merge"], "inputs": []}, "recorded": record["record_id"]}
+        ready = payload.get("ready")
+        if ready is not None and out["decision"]["approval"]["rule"] == "none":
+            ready = AuditRecordIn.model_validate(ready).filled(payload).to_json()
+            self._audit_from({"audit": [ready]})
+            out["ready_recorded"] = ready["record_id"]
+        return out
 
     def notify(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._audit_from(payload)
