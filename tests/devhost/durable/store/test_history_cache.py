@@ -190,16 +190,22 @@ def test_interleaved_instances_in_one_batch(path: Path) -> None:
 
 
 def test_cache_bounds_and_extend_rules() -> None:
-    """Least recently used entries go beyond ``max_instances`` or ``max_bytes``; a history larger than the
-    budget is not kept; extend parses the appended texts and drops an entry of another length or
-    execution; get for another execution drops the entry."""
-    cache = HistoryCache(max_instances=2, max_bytes=100)
+    """Entries unused for ``idle_s`` make room, least recently used first; while all are in use a new
+    history is not kept (no round-robin thrash); a history larger than the budget is never kept; extend
+    parses the appended texts and drops an entry of another length or execution; get for another
+    execution drops the entry."""
+    now = [0.0]
+    cache = HistoryCache(max_instances=2, max_bytes=100, idle_s=10, clock=lambda: now[0])
     texts = ['{"n":1}', '{"n":2}']
     cache.put("a", "x", list(texts), [{"n": 1}, {"n": 2}])
     cache.put("b", "x", list(texts), [{"n": 1}, {"n": 2}])
-    assert cache.get("a", "x") is not None  # a is now the most recent
     cache.put("c", "x", list(texts), [{"n": 1}, {"n": 2}])
-    assert cache.get("b", "x") is None and len(cache) == 2 and cache.size_bytes == 28
+    assert cache.get("c", "x") is None and len(cache) == 2 and cache.size_bytes == 28  # both in use
+    now[0] = 5.0
+    assert cache.get("a", "x") is not None  # a used at 5, b last at 0
+    now[0] = 12.0
+    cache.put("c", "x", list(texts), [{"n": 1}, {"n": 2}])
+    assert cache.get("b", "x") is None and cache.get("a", "x") is not None and cache.get("c", "x") is not None
     cache.put("big", "x", ["x" * 101], [{}])
     assert cache.get("big", "x") is None and len(cache) == 2
     cache.extend("a", "x", 2, ['{"n":3}'])
@@ -207,11 +213,17 @@ def test_cache_bounds_and_extend_rules() -> None:
     cache.extend("a", "x", 2, ['{"n":4}'])
     assert cache.get("a", "x") is None
     cache.extend("c", "y", 2, ['{"n":3}'])
-    assert cache.get("c", "x") is None
+    assert cache.get("c", "x") is None and len(cache) == 0
     cache.put("d", "x", ['{"n":1}'], [{"n": 1}])
     assert cache.get("d", "other") is None and cache.get("d", "x") is None
     cache.put("e", "x", ["y" * 60], [{}])
-    cache.put("f", "x", ["z" * 60], [{}])
-    assert cache.get("e", "x") is None and cache.size_bytes == 60
+    cache.put("f", "x", ["z" * 60], [{}])  # over the bytes while e is in use: not kept
+    assert cache.get("f", "x") is None and cache.size_bytes == 60
+    now[0] = 30.0
+    cache.put("f", "x", ["z" * 60], [{}])  # e idle: makes room
+    assert cache.get("e", "x") is None and cache.get("f", "x") is not None and cache.size_bytes == 60
+    cache.extend("f", "x", 1, [json.dumps("w" * 48)])  # grows past the budget with nothing idle: dropped
+    assert cache.get("f", "x") is None and cache.size_bytes == 0
+    cache.put("g", "x", ['{"n":1}'], [{"n": 1}])
     cache.clear()
     assert len(cache) == 0 and cache.size_bytes == 0
