@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 import activities.case_steps as steps
@@ -25,20 +23,12 @@ from shared.contracts.event import BusinessEvent
 from shared.judgment import default_judgment
 from shared.judgment_settings import JudgmentSettings
 from shared.policy_ref import from_load_result
-from tests.fixtures.spans import exported_spans
+from tests.fixtures.functions import user_fn
 
 CASE = "case-assess-1"
 SPECIALISTS = list(names.SPECIALIST_ACTIVITIES)
 
 
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    with exported_spans() as exporter:
-        yield exporter
-
-
-def user_fn(builder: Any) -> Callable[[Any], Any]:
-    return builder._function.get_user_function()
 
 
 def base_input() -> dict[str, Any]:

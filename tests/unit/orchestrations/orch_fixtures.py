@@ -23,12 +23,8 @@ from shared.contracts.effects import ApplyInput
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.contracts.steps import AuditRecordIn
 from shared.judgment_budget import expand_judgment_audit
+from tests.fixtures.functions import user_fn
 from tests.unit.orchestrations.orch_sim import Sim
-
-
-def user_fn(builder: Any) -> Callable[[Any], Any]:
-    """The plain function behind a decorated (FunctionBuilder) activity."""
-    return builder._function.get_user_function()
 
 
 def event(type_: str, requester: str = "alice", **attributes: Any) -> dict[str, Any]:

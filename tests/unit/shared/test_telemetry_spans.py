@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,22 +27,12 @@ from shared.case_errors import ApplyRefused, StepInputError
 from shared.contracts.event import BusinessEvent, case_instance_id
 from shared.policy_ref import from_load_result
 from tests.fixtures.durable_client import FakeDurableClient
-from tests.fixtures.spans import exported_spans
+from tests.fixtures.functions import user_fn
 from triggers.ingress import start_case
 
 CASE = "case-telemetry-1"
 
 
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    """Spans ended during the test, from a provider injected into shared.telemetry (restored after)."""
-    with exported_spans() as exporter:
-        yield exporter
-
-
-def user_fn(builder: Any) -> Callable[[Any], Any]:
-    """The plain function behind a decorated (FunctionBuilder) activity."""
-    return builder._function.get_user_function()
 
 
 def make_event(type_: str = "account.change", **attributes: Any) -> BusinessEvent:
