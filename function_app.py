@@ -5,8 +5,9 @@ It also configures the OpenTelemetry exporters, once at import (``shared/telemet
 ``case.*`` spans and metrics (``shared/telemetry.py``, ``shared/metrics.py``) go to Application Insights when
 ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set and over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is
 set; with neither they stay no-ops. And it reports, once, a tool the policy uses but the settings leave
-without credentials (:func:`report_tool_configuration`), and the judgment selection (``CASE_JUDGMENT``,
-``shared/judgment_settings.py``).
+without credentials (:func:`report_tool_configuration`), the judgment selection (``CASE_JUDGMENT``,
+``shared/judgment_settings.py``), and every secret setting whose Key Vault reference did not resolve (a
+warning each: ``shared/secret_settings.py``; the app treats such a setting as not set).
 """
 
 import logging
@@ -23,6 +24,7 @@ from orchestrations.approval import bp as approval
 from orchestrations.case_workflow import bp as case_workflow
 from orchestrations.maintenance import bp as maintenance
 from shared.judgment_settings import startup_report
+from shared.secret_settings import report_unresolved
 from shared.telemetry_export import APPINSIGHTS_SETTING, configure_exporters
 from triggers.case_list import bp as case_list
 from triggers.cases import bp as cases
@@ -65,6 +67,7 @@ def report_tool_configuration() -> list[str]:
 
 
 configure_exporters(os.environ)
+report_unresolved(os.environ)  # a secret left as Key Vault reference text: one warning per setting
 report_tool_configuration()
 startup_report(logger)  # CASE_JUDGMENT and its endpoint, once; a misconfigured agent is an ERROR line
 

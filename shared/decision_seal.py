@@ -16,7 +16,11 @@ one replayed to the same tier repeats a nonce the tier has seen. All are refused
 
 Key handling: missing in Azure (``WEBSITE_INSTANCE_ID`` set) → :class:`SigningKeyMissing`, and the decision
 routes answer 503 naming the setting (fail closed); devhost generates one per data dir
-(``devhost/local_secrets.py``) when the setting is absent.
+(``devhost/local_secrets.py``) when the setting is absent. An unresolved Key Vault reference (App Service
+leaves the reference text in the setting when it cannot fetch the secret:
+https://learn.microsoft.com/azure/app-service/app-service-key-vault-references) counts as missing
+(``shared.secret_settings``): the text is long enough for :data:`MIN_KEY_CHARS` but anyone who knows the
+vault URL could seal decisions with it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.case_errors import ConfigurationError
+from shared.secret_settings import is_unresolved_reference, secret_setting
 
 SETTING = "CASE_DECISION_SIGNING_KEY"
 #: Shortest accepted key, in characters (a 256-bit key is 43 base64 characters).
@@ -37,20 +42,29 @@ SEAL_PREFIX = "hmac-sha256:"
 
 
 class SigningKeyMissing(ConfigurationError, RuntimeError):
-    """``CASE_DECISION_SIGNING_KEY`` is unset or too short; decisions cannot be signed or verified."""
+    """``CASE_DECISION_SIGNING_KEY`` is unset, an unresolved Key Vault reference or too short; decisions
+    cannot be signed or verified."""
 
 
 def signing_key(environ: Mapping[str, str] | None = None) -> bytes:
-    """The signing key (UTF-8 bytes of the setting). Raises :class:`SigningKeyMissing`."""
+    """The signing key (UTF-8 bytes of the setting ``CASE_DECISION_SIGNING_KEY`` in ``environ``, default
+    ``os.environ``). Raises :class:`SigningKeyMissing` (message names the setting, never its value) when it
+    is unset, an unresolved Key Vault reference, or shorter than :data:`MIN_KEY_CHARS`."""
     env = os.environ if environ is None else environ
-    value = (env.get(SETTING) or "").strip()
+    value = secret_setting(env, SETTING) or ""
     if len(value) < MIN_KEY_CHARS:
         where = (
             "set it in the app settings (a Key Vault reference), e.g. 48 random bytes in base64"
             if (env.get("WEBSITE_INSTANCE_ID") or "").strip()
             else "devhost generates one per data dir; set it in local.settings.json when running elsewhere"
         )
-        problem = "is not set" if not value else f"is shorter than {MIN_KEY_CHARS} characters"
+        if is_unresolved_reference(env.get(SETTING)):
+            problem = "is a Key Vault reference that did not resolve (treated as not set)"
+            where = "check the secret and the app identity's access to the vault (docs/deploy.md)"
+        elif not value:
+            problem = "is not set"
+        else:
+            problem = f"is shorter than {MIN_KEY_CHARS} characters"
         raise SigningKeyMissing(f"app setting {SETTING} {problem}: decisions are refused; {where}")
     return value.encode("utf-8")
 

@@ -11,7 +11,8 @@
 Azure wins when ``AZURE_OPENAI_ENDPOINT`` is set. :meth:`JudgmentSettings.from_env` never raises: a
 misconfiguration is kept in ``problem`` so the app reports it once at start (:func:`startup_report`,
 called by ``function_app.py``) and every judgment step falls back to the rules with that reason. Keys are
-excluded from ``repr`` and never logged.
+excluded from ``repr`` and never logged; a key that is an unresolved Key Vault reference counts as unset
+(``shared.secret_settings``: Entra ID for Azure OpenAI, the placeholder for other endpoints).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from shared.secret_settings import secret_setting
 
 JUDGMENT_SETTING = "CASE_JUDGMENT"
 #: Azure OpenAI API version used when AZURE_OPENAI_API_VERSION is unset (a GA Chat Completions version).
@@ -37,9 +40,11 @@ class JudgmentSettings:
         azure_endpoint: Azure OpenAI resource URL [AZURE_OPENAI_ENDPOINT].
         azure_deployment: deployment name, sent as the model [AZURE_OPENAI_DEPLOYMENT].
         azure_api_version: [AZURE_OPENAI_API_VERSION], default :data:`DEFAULT_AZURE_API_VERSION`.
-        azure_api_key: [AZURE_OPENAI_API_KEY]; None means ``DefaultAzureCredential``. Never logged.
+        azure_api_key: [AZURE_OPENAI_API_KEY]; None (unset or an unresolved Key Vault reference) means
+            ``DefaultAzureCredential``. Never logged.
         base_url: OpenAI-compatible base URL, e.g. ``http://127.0.0.1:11434/v1`` [OPENAI_BASE_URL].
-        api_key: [OPENAI_API_KEY]; a placeholder is sent when unset (local servers ignore it). Never logged.
+        api_key: [OPENAI_API_KEY]; a placeholder is sent when unset or an unresolved Key Vault reference
+            (local servers ignore it). Never logged.
         model: model name [OPENAI_MODEL].
         problem: why the agent cannot be used (None when it can, or when ``mode`` is rules).
     """
@@ -93,7 +98,7 @@ class JudgmentSettings:
                 azure_endpoint=azure_endpoint,
                 azure_deployment=deployment,
                 azure_api_version=text("AZURE_OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
-                azure_api_key=text("AZURE_OPENAI_API_KEY"),
+                azure_api_key=secret_setting(env, "AZURE_OPENAI_API_KEY"),
                 problem=problem,
             )
         base_url, model = text("OPENAI_BASE_URL"), text("OPENAI_MODEL")
@@ -110,7 +115,7 @@ class JudgmentSettings:
             mode="agent",
             endpoint=None if problem else "openai",
             base_url=base_url,
-            api_key=text("OPENAI_API_KEY"),
+            api_key=secret_setting(env, "OPENAI_API_KEY"),
             model=model,
             problem=problem,
         )

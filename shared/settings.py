@@ -9,7 +9,9 @@ message or activity fails and is retried like any failure). Tests build one with
 ``AppSettings.from_env({...})`` or ``AppSettings(...)`` directly.
 
 Secrets (``GITHUB_WEBHOOK_SECRET``, ``GITHUB_TOKEN``, the storage connection string with its account key)
-are excluded from ``repr`` so the object can be logged safely.
+are excluded from ``repr`` so the object can be logged safely, and are read through
+``shared.secret_settings.secret_setting``: an unresolved Key Vault reference (the reference text App Service
+leaves in the setting when it cannot fetch the secret) counts as not set, with a warning naming the setting.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.case_errors import ConfigurationError
+from shared.secret_settings import is_unresolved_reference, secret_setting
 from shared.storage_connection import identity_properties
 
 DEFAULT_EVENTS_QUEUE = "case-events"
@@ -49,7 +52,10 @@ class AppSettings:
     Attributes (app setting name in brackets):
         storage_connection: Azure Storage connection string [AzureWebJobsStorage];
             ``UseDevelopmentStorage=true`` or an explicit Azurite string locally. Hidden from ``repr`` (it
-            carries the account key). Empty when only an identity-based connection is configured.
+            carries the account key). Empty when only an identity-based connection is configured, or when
+            the setting is an unresolved Key Vault reference (then it does not fall back to
+            ``UseDevelopmentStorage=true``: with no identity-based connection storage calls fail with
+            ``StorageConnectionError``).
         storage_identity: the identity-based connection properties [AzureWebJobsStorage__accountName,
             __blobServiceUri, __queueServiceUri, __tableServiceUri, __credential, __clientId, ...] as sorted
             ``(property in lower case, value)`` pairs; used only when ``storage_connection`` is empty
@@ -59,11 +65,13 @@ class AppSettings:
             default ``case-notifications``.
         policy_path: policy file path [CASE_POLICY_PATH]; ``None`` (unset or empty) means the shipped file.
         max_event_bytes: largest accepted event body in bytes [CASE_MAX_EVENT_BYTES], default 262144.
-        github_webhook_secret: HMAC secret of GitHub webhooks [GITHUB_WEBHOOK_SECRET]; ``None`` when unset,
-            in which case every GitHub delivery is refused (401). Never logged.
+        github_webhook_secret: HMAC secret of GitHub webhooks [GITHUB_WEBHOOK_SECRET]; ``None`` when unset
+            or an unresolved Key Vault reference, in which case every GitHub delivery is refused (401).
+            Never logged.
         github_api_url: base URL of the GitHub REST API [GITHUB_API_URL], default ``https://api.github.com``;
             payload API URLs are rebased onto it (tests point it at a local server).
-        github_token: token for the GitHub adapter [GITHUB_TOKEN]; ``None`` when unset. Never logged.
+        github_token: token for the GitHub adapter [GITHUB_TOKEN]; ``None`` when unset or an unresolved Key
+            Vault reference. Never logged.
         retention_days: days a finished case's durable history is kept [CASE_RETENTION_DAYS], default 30.
         audit_container: blob container of the audit trail [CASE_AUDIT_CONTAINER], default ``case-audit``.
         ledger_table: table of the side-effect ledger [CASE_LEDGER_TABLE], default ``caseledger``.
@@ -100,8 +108,9 @@ class AppSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AppSettings:
         """Build the settings from an environment mapping (default ``os.environ``).
 
-        Empty values count as unset. Raises :class:`SettingsError` naming the setting when a number is
-        not a number or is out of range.
+        Empty values count as unset; so do unresolved Key Vault references in the secret settings
+        (``shared.secret_settings``, a warning naming the setting). Raises :class:`SettingsError` naming
+        the setting when a number is not a number or is out of range.
         """
         env = os.environ if environ is None else environ
 
@@ -131,20 +140,22 @@ class AppSettings:
 
         identity = tuple(sorted(identity_properties(env).items()))
         # the host prefers the connection string; with only identity properties there is none
-        default_connection = "" if identity else "UseDevelopmentStorage=true"
+        # an unresolved reference is not a connection string, nor a reason to use the local emulator
+        unresolved = is_unresolved_reference(env.get("AzureWebJobsStorage"))
+        default_connection = "" if identity or unresolved else "UseDevelopmentStorage=true"
         return cls(
-            storage_connection=text("AzureWebJobsStorage", default_connection) or "",
+            storage_connection=secret_setting(env, "AzureWebJobsStorage") or default_connection,
             storage_identity=identity,
             events_queue=text("CASE_EVENTS_QUEUE", DEFAULT_EVENTS_QUEUE) or DEFAULT_EVENTS_QUEUE,
             notifications_queue=text("CASE_NOTIFICATIONS_QUEUE", DEFAULT_NOTIFICATIONS_QUEUE)
             or DEFAULT_NOTIFICATIONS_QUEUE,
             policy_path=text("CASE_POLICY_PATH", None),
             max_event_bytes=number("CASE_MAX_EVENT_BYTES", DEFAULT_MAX_EVENT_BYTES, 1),
-            github_webhook_secret=text("GITHUB_WEBHOOK_SECRET", None),
+            github_webhook_secret=secret_setting(env, "GITHUB_WEBHOOK_SECRET"),
             github_api_url=(text("GITHUB_API_URL", DEFAULT_GITHUB_API_URL) or DEFAULT_GITHUB_API_URL).rstrip(
                 "/"
             ),
-            github_token=text("GITHUB_TOKEN", None),
+            github_token=secret_setting(env, "GITHUB_TOKEN"),
             retention_days=number("CASE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 0),
             audit_container=text("CASE_AUDIT_CONTAINER", DEFAULT_AUDIT_CONTAINER) or DEFAULT_AUDIT_CONTAINER,
             ledger_table=text("CASE_LEDGER_TABLE", DEFAULT_LEDGER_TABLE) or DEFAULT_LEDGER_TABLE,

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shared.case_errors import ConfigurationError
+from shared.secret_settings import secret_setting
 
 if TYPE_CHECKING:  # settings.py imports identity_properties from here
     from shared.settings import AppSettings
@@ -82,13 +83,16 @@ def resolve_connection_string(connection: str) -> str:
 
 def identity_properties(environ: Mapping[str, str], name: str = CONNECTION_SETTING) -> dict[str, str]:
     """The non-empty ``<name>__<property>`` settings of ``environ`` as ``{property (lower case): value}``
-    (the host's configuration keys are case-insensitive)."""
+    (the host's configuration keys are case-insensitive). A property whose value is an unresolved Key Vault
+    reference (e.g. ``clientSecret``) is left out, with a warning naming it (``shared.secret_settings``)."""
     prefix = (name + SECTION_SEPARATOR).lower()
-    return {
-        key[len(prefix) :].lower(): value.strip()
-        for key, value in environ.items()
-        if key.lower().startswith(prefix) and value and value.strip()
-    }
+    found: dict[str, str] = {}
+    for key in environ:
+        if key.lower().startswith(prefix):
+            value = secret_setting(environ, key)
+            if value:
+                found[key[len(prefix) :].lower()] = value
+    return found
 
 
 def build_credential(properties: Mapping[str, str]) -> tuple[Any, str]:

@@ -4,8 +4,9 @@
   autoescaping on for every template; static files (``console.css``, ``live.js``) in ``triggers/static/``.
 - Form token (CSRF): ``HMAC-SHA256(key, "decide|<identity key>|<case id>")`` in base64url (identity key:
   ``shared.identity.identity_key``). The key is the
-  app setting ``CASE_CONSOLE_FORM_KEY``; without it a random key is made per process (tokens then stop
-  working after a restart or on another instance: set the setting when scaling out). Pure apart from that.
+  app setting ``CASE_CONSOLE_FORM_KEY`` (in Azure a Key Vault reference, ``infra/main.bicep``); without it,
+  or when the reference did not resolve, a random key is made per process (tokens then stop working after a
+  restart or on another instance). Pure apart from that.
 - Responses carry ``Content-Security-Policy`` (scripts, styles and forms from this origin only, no framing),
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin`` and ``Cache-Control: no-store``.
 - Sign-in: a page request without identity is redirected to App Service Authentication's
@@ -29,6 +30,7 @@ import azure.functions as func
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from shared.identity import Principal, same_identity
+from shared.secret_settings import secret_setting
 from triggers.console_views import age, time_left
 
 HERE = Path(__file__).resolve().parent
@@ -103,7 +105,9 @@ def request_path(req: func.HttpRequest) -> str:
 
 
 def _form_key() -> bytes:
-    configured = os.environ.get(FORM_KEY_SETTING)
+    """The form-token key: ``CASE_CONSOLE_FORM_KEY``, or the per-process random key when it is unset or an
+    unresolved Key Vault reference (``shared.secret_settings``: that text is no secret)."""
+    configured = secret_setting(os.environ, FORM_KEY_SETTING)
     return configured.encode() if configured else _process_key
 
 

@@ -240,6 +240,61 @@ def test_item1_missing_signing_key_in_azure_fails_closed(azurite, downstream, tm
         assert r.status_code == 503 and "CASE_DECISION_SIGNING_KEY" in r.json()["error"]
 
 
+def test_item1_unresolved_key_vault_references_are_no_secrets(azurite, downstream, tmp_path):
+    """In Azure every secret setting left as Key Vault reference text (App Service could not resolve it): an
+    attacker who knows the vault URL signs with that text. The decision route answers 503 naming the
+    signing key; a GitHub delivery signed with the reference is 401; a console form token made with the
+    reference is 403, while the page's own token passes the form check and meets the same 503."""
+    import hashlib
+    import hmac
+    import re
+
+    from shared.identity import identity_key
+    from tests.e2e.case_harness import CaseClient
+    from tests.fixtures.key_vault import reference
+    from tests.fixtures.octokit_examples import delivery, example
+
+    policy = write_policy(tmp_path / "policy.json", downstream.url)
+    settings = app_settings(azurite, policy, downstream.url)
+    refs = {
+        name: reference(secret)
+        for name, secret in (
+            ("CASE_DECISION_SIGNING_KEY", "case-decision-signing-key"),
+            ("GITHUB_WEBHOOK_SECRET", "github-webhook-secret"),
+            ("GITHUB_TOKEN", "github-token"),
+            ("CASE_CONSOLE_FORM_KEY", "case-console-form-key"),
+        )
+    }
+    settings.update({"WEBSITE_INSTANCE_ID": "e2e-instance", "WEBSITE_AUTH_ENABLED": "True", **refs})
+    with run_host(REPO, data_dir=tmp_path / "data", clock="virtual-manual", settings=settings) as host:
+        http = httpx.Client(base_url=host.base_url, timeout=30)
+        headers, body = delivery("member", example("member", "added"), secret=refs["GITHUB_WEBHOOK_SECRET"])
+        hook = http.post("/api/events", content=body, headers=headers)
+        assert hook.status_code == 401, hook.text
+
+        case_id = http.post("/api/events", json=plain_event("kvref-1", "account.change")).json()["instanceId"]
+        r = http.post(f"/api/cases/{case_id}/decision", headers=BOB, json={"decision": "approve"})
+        assert r.status_code == 503 and "CASE_DECISION_SIGNING_KEY" in r.json()["error"]
+        assert "did not resolve" in r.json()["error"] and "vault.azure.net" not in r.text
+
+        CaseClient(host.base_url).wait_pending(case_id)
+        page = http.get(f"/api/inbox/{case_id}", headers=BOB)
+        assert page.status_code == 200, page.text
+        evidence = re.search(r'name="evidence_hash" value="([^"]*)"', page.text).group(1)  # type: ignore[union-attr]
+        token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)  # type: ignore[union-attr]
+        message = f"decide|{identity_key('bob')}|{case_id}".encode()  # triggers/console_pages.py form_token
+        forged = base64.urlsafe_b64encode(
+            hmac.new(refs["CASE_CONSOLE_FORM_KEY"].encode(), message, hashlib.sha256).digest()
+        ).decode().rstrip("=")
+        assert forged != token
+        form = {"decision": "approve", "reason": "ok", "evidence_hash": evidence}
+        refused = http.post(f"/api/inbox/{case_id}", headers=BOB, data={**form, "csrf_token": forged})
+        assert refused.status_code == 403 and "form token" in refused.text
+        genuine = http.post(f"/api/inbox/{case_id}", headers=BOB, data={**form, "csrf_token": token})
+        assert genuine.status_code == 503 and "CASE_DECISION_SIGNING_KEY" in genuine.text
+        assert CaseClient(host.base_url).case(case_id)["stage"] == "awaiting_approval"
+
+
 # -- item 7: replayed signed GitHub webhooks ----------------------------------------------------------
 def test_item7_replayed_signed_webhook_maps_to_the_existing_case(app):
     """A captured signed deployment body resent with a new X-GitHub-Delivery opens no second case."""

@@ -2,7 +2,9 @@
 security properties the issue asks for are in infra/main.bicep (checkov scans the rest in ``make checkov``).
 
 The code is scanned, not trusted: environment reads with a literal name, ``*_SETTING`` constants, ``%NAME%``
-binding expressions, ``connection="NAME"`` and the literals of ``shared/settings.py``. A new setting fails
+binding expressions, ``connection="NAME"``, ``secret_setting(env, "NAME")`` and the literals of
+``shared/settings.py``. Secret settings are read only through ``shared.secret_settings`` (an unresolved Key
+Vault reference is not a secret). A new setting fails
 this test until it is added to ``infra/app-settings.json`` (and to ``infra/main.bicep`` unless optional).
 """
 
@@ -25,7 +27,18 @@ PATTERNS = [
     re.compile(rf"""\b[A-Z_]*SETTING[A-Z_]*\s*(?::\s*[\w\[\], |]+)?=\s*["']({NAME})["']"""),
     re.compile(rf"""["']%({NAME})%["']"""),
     re.compile(rf"""connection\s*=\s*["']({NAME})["']"""),
+    re.compile(rf"""secret_setting\(\s*[\w.]+\s*,\s*["']({NAME})["']"""),
 ]
+#: A direct read of a literal setting name (``os.environ.get("X")``, ``env["X"]``, ...), unless it only asks
+#: whether the value is an unresolved Key Vault reference.
+_READER = (
+    r"""(?<!is_unresolved_reference\()"""
+    r"""(?:os\.environ\.get|environ\.get|getenv|environ\[|env\.get|env\[|\btext)"""
+)
+DIRECT_READ = re.compile(rf"""{_READER}\(?\s*["']({NAME})["']""")
+#: The same through a ``*SETTING*`` constant (``os.environ.get(FORM_KEY_SETTING)``).
+CONSTANT_READ = re.compile(rf"""{_READER}\(?\s*([A-Z_]*SETTING[A-Z_]*)\b""")
+CONSTANT = re.compile(rf"""\b([A-Z_]*SETTING[A-Z_]*)\s*(?::\s*[\w\[\], |]+)?=\s*["']({NAME})["']""")
 SETTINGS_LITERAL = re.compile(r"""\(\s*["']((?:AzureWebJobs|[A-Z][A-Z0-9]*_)[A-Za-z0-9_]*)["']""")
 
 
@@ -96,6 +109,31 @@ def test_template_sets_what_the_data_file_says_and_nothing_undocumented():
     assert should - in_template == set(), "documented as set by the template but absent from main.bicep"
     assert in_template - set(docs) == set(), "set by main.bicep but not documented in infra/app-settings.json"
     assert {d["set_by"] for d in docs.values()} <= {"template", "optional", "scheduler", "platform"}
+
+
+def test_secret_settings_are_read_only_through_the_reference_aware_reader():
+    """Every app setting documented as a Key Vault reference or a key/secret/token is in
+    shared.secret_settings.SECRET_SETTINGS (except the one the platform reads), and no app code reads one of
+    those directly: a direct read would take unresolved reference text for the secret."""
+    from shared.secret_settings import SECRET_SETTINGS
+
+    platform_read = {"MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"}  # App Service Authentication reads it
+    secretish = re.compile(r"Key Vault reference|\bkey\b|\bsecret\b|\btoken\b|account key", re.IGNORECASE)
+    documented_secrets = {
+        name
+        for name, doc in documented().items()
+        if doc["set_by"] != "platform" and secretish.search(doc["description"]) and name not in platform_read
+        and not name.startswith("AzureWebJobsStorage__")  # identity properties; clientSecret is covered
+        and name not in {"APPLICATIONINSIGHTS_CONNECTION_STRING", "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
+    }
+    assert documented_secrets <= set(SECRET_SETTINGS), documented_secrets - set(SECRET_SETTINGS)
+    direct: set[tuple[str, str]] = set()
+    for path in _python_files():
+        text = path.read_text()
+        constants = dict(CONSTANT.findall(text))
+        names = DIRECT_READ.findall(text) + [constants.get(c, "") for c in CONSTANT_READ.findall(text)]
+        direct.update((name, str(path.relative_to(ROOT))) for name in names if name in SECRET_SETTINGS)
+    assert not direct, f"secret settings read without shared.secret_settings.secret_setting: {direct}"
 
 
 def test_secrets_are_key_vault_references_and_storage_has_no_keys():

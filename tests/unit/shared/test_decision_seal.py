@@ -1,5 +1,6 @@
 """Decision seals (shared/decision_seal.py) through the verify activity (activities/decisions.verdict):
-every altered field breaks the seal, binding to case and tier, missing or short keys."""
+every altered field breaks the seal, binding to case and tier, missing, short or unresolved (Key Vault
+reference text) keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from activities.decisions import verdict
 from shared import decision_seal
+from tests.fixtures.key_vault import reference
 
 KEY = "unit-test-signing-key-0123456789abcdefghij"
 
@@ -88,3 +90,27 @@ def test_missing_key_refuses_every_decision():
         decision_seal.signing_key({"WEBSITE_INSTANCE_ID": "x"})
     with pytest.raises(decision_seal.SigningKeyMissing, match="shorter"):
         decision_seal.signing_key({decision_seal.SETTING: "short"})
+
+
+def test_unresolved_key_vault_reference_is_no_key():
+    """App Service leaves the reference text in the setting when it cannot fetch the secret. That text is
+    long enough for MIN_KEY_CHARS and anyone who knows the vault URL can compute it: a decision sealed with
+    it is refused, and the key counts as missing (SigningKeyMissing, the 503 of the decision routes)."""
+    text = reference("case-decision-signing-key")
+    assert len(text) >= decision_seal.MIN_KEY_CHARS
+    forged = _decision()
+    forged["seal"] = decision_seal.seal(text.encode(), forged)
+    for env in ({decision_seal.SETTING: text}, {decision_seal.SETTING: f" {text.upper()} "}):
+        result = verdict(
+            {
+                "decision": forged,
+                "case_instance_id": "case-1",
+                "approval_instance_id": "case-1-approval-0",
+                "tier": 0,
+            },
+            env,
+        )
+        assert result["ok"] is False and "did not resolve" in result["reason"]
+        assert "vault.azure.net" not in result["reason"]
+    with pytest.raises(decision_seal.SigningKeyMissing, match="Key Vault reference that did not resolve"):
+        decision_seal.signing_key({decision_seal.SETTING: text, "WEBSITE_INSTANCE_ID": "x"})

@@ -13,6 +13,7 @@ import pytest
 from shared import decision_seal
 from shared.identity import encode_principal
 from tests.fixtures.durable_client import FakeDurableClient
+from tests.fixtures.key_vault import reference
 
 KEY = "unit-test-signing-key-0123456789abcdefghij"
 
@@ -67,10 +68,10 @@ def _pack(case_id):
     }
 
 
-def _decide(client, monkeypatch, content_type="application/json"):
+def _decide(client, monkeypatch, content_type="application/json", key=KEY):
     from triggers import cases
 
-    monkeypatch.setenv(decision_seal.SETTING, KEY)
+    monkeypatch.setenv(decision_seal.SETTING, key)
     monkeypatch.setattr(cases.decision_records, "record", lambda *a, **k: None)
     case_id = "case-" + "a" * 32
     req = func.HttpRequest(
@@ -116,6 +117,26 @@ def test_missing_key_in_azure_is_logged_at_start_up(monkeypatch, caplog):
     assert "decision routes disabled at start-up" in caplog.text
     monkeypatch.setenv(decision_seal.SETTING, KEY)
     assert check_decision_key_at_startup() is None
+
+
+def test_unresolved_key_vault_reference_answers_503_like_a_missing_key(monkeypatch, caplog):
+    """CASE_DECISION_SIGNING_KEY left as Key Vault reference text: the start-up check reports it and the
+    decision route answers 503 naming the setting (nothing is signed with the reference text, nothing is
+    raised to the tier); no log line or answer carries the reference."""
+    from triggers.cases import check_decision_key_at_startup
+
+    text = reference("case-decision-signing-key")
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "x")
+    monkeypatch.setenv(decision_seal.SETTING, text)
+    assert "did not resolve" in (check_decision_key_at_startup() or "")
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")  # Azure with App Service Authentication
+    client = _Client()
+    answer = _decide(client, monkeypatch, key=text)
+    assert answer.status_code == 503
+    error = json.loads(answer.get_body())["error"]
+    assert decision_seal.SETTING in error and "did not resolve" in error
+    assert "vault.azure.net" not in error and "vault.azure.net" not in caplog.text
+    assert client.raised == []
 
 
 def _list_approvals(monkeypatch, listing):

@@ -3,9 +3,14 @@ retrying activity and budget use read from a durable history, sign-in redirects.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 import azure.functions as func
 
 from shared.identity import Principal
+from tests.fixtures.key_vault import reference
 from triggers import console_pages as pages
 
 BOB = Principal("bob", frozenset({"approver"}))
@@ -24,6 +29,22 @@ def test_form_token_binds_person_and_case(monkeypatch) -> None:
     assert not pages.form_token_ok(BOB, "case-1", None)
     monkeypatch.setenv(pages.FORM_KEY_SETTING, "k2")
     assert not pages.form_token_ok(BOB, "case-1", token)  # another key: refused
+
+
+def test_unresolved_key_vault_reference_is_not_the_form_key(monkeypatch) -> None:
+    """A CASE_CONSOLE_FORM_KEY left as Key Vault reference text would let anyone who knows the vault URL
+    mint a form token for any approver and case; it falls back to the per-process random key instead."""
+    text = reference("case-console-form-key")
+    forged = base64.urlsafe_b64encode(
+        hmac.new(text.encode(), f"decide|{BOB.key}|case-1".encode(), hashlib.sha256).digest()
+    ).decode().rstrip("=")
+    monkeypatch.setenv(pages.FORM_KEY_SETTING, text)
+    assert not pages.form_token_ok(BOB, "case-1", forged)
+    token = pages.form_token(BOB, "case-1")
+    monkeypatch.delenv(pages.FORM_KEY_SETTING)
+    assert pages.form_token_ok(BOB, "case-1", token)  # the same key as with the setting unset
+    monkeypatch.setenv(pages.FORM_KEY_SETTING, text)
+    assert pages.form_token_ok(BOB, "case-1", forged) is False
 
 
 def test_same_origin() -> None:

@@ -19,6 +19,7 @@ from shared.normalize import (
 )
 from shared.normalize.github import sign
 from shared.settings import AppSettings
+from tests.fixtures.key_vault import reference
 from tests.fixtures.octokit_examples import TEST_SECRET, delivery, example
 
 SETTINGS = AppSettings(github_webhook_secret=TEST_SECRET)
@@ -118,6 +119,18 @@ def test_without_configured_secret_every_delivery_is_401():
 
     with pytest.raises(Unauthorized):
         normalize_http(headers, body, AppSettings(github_webhook_secret=None))
+
+
+def test_delivery_signed_with_unresolved_key_vault_reference_is_401():
+    """When App Service cannot resolve GITHUB_WEBHOOK_SECRET the setting holds the reference text; whoever
+    knows the vault URL could sign with it. The app reads that as no secret: refused like any delivery."""
+    text = reference("github-webhook-secret")
+    headers, body = delivery("member", example("member", "added"), secret=text)
+
+    settings = AppSettings.from_env({"GITHUB_WEBHOOK_SECRET": text})
+    with pytest.raises(Unauthorized, match="no webhook secret is configured"):
+        normalize_http(headers, body, settings)
+    assert settings.github_webhook_secret is None
 
 
 def test_signature_checked_before_json_parsing():
