@@ -308,6 +308,7 @@ var baseSettings = {
   GITHUB_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${secretRef}/github-webhook-secret)'
   GITHUB_TOKEN: '@Microsoft.KeyVault(SecretUri=${secretRef}/github-token)'
   CASE_DECISION_SIGNING_KEY: '@Microsoft.KeyVault(SecretUri=${secretRef}/case-decision-signing-key)'
+  CASE_CONSOLE_FORM_KEY: '@Microsoft.KeyVault(SecretUri=${secretRef}/case-console-form-key)' // one key for every instance (form tokens)
   MICROSOFT_PROVIDER_AUTHENTICATION_SECRET: '@Microsoft.KeyVault(SecretUri=${secretRef}/auth-client-secret)'
 }
 // Durable Task Scheduler: host.json's storageProvider is overridden by app settings (AzureFunctionsJobHost__ prefix,

@@ -142,6 +142,7 @@ def test_secrets_are_key_vault_references_and_storage_has_no_keys():
         "GITHUB_WEBHOOK_SECRET",
         "GITHUB_TOKEN",
         "CASE_DECISION_SIGNING_KEY",
+        "CASE_CONSOLE_FORM_KEY",
         "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET",
     ):
         assert re.search(rf"^\s*{name}: '@Microsoft\.KeyVault\(SecretUri=", text, re.MULTILINE), name
