@@ -178,7 +178,8 @@ class CaseRun(RunState):
         decision fails for good has no record with that id); before, the record is queued with the
         decision copied in. From 8.0 it is also offered the ``ready_to_apply`` record the case enters next
         when the decision needs no approval; it appends it then (``Decided.ready_recorded``; the record's id
-        is taken only then), and :meth:`enter` must be told (``recorded=True``). Returns :class:`Decided`."""
+        is taken only then), and :meth:`enter` must be told (``recorded=True``); a step that reports it for a
+        decision needing an approval fails the case (``ValueError``). Returns :class:`Decided`."""
         in_step = self.version >= versions.DECIDE_RECORDS
         record = (
             self.audit("stage", {"stage": "classified", "judgment": self._judgment_template()}, queue=False)
@@ -211,6 +212,8 @@ class CaseRun(RunState):
             if decided.recorded != record.record_id:
                 raise ValueError(f"decide_policy did not record {record.record_id}")
             if decided.ready_recorded is not None:
+                if ready is None or decided.decision.approval.rule != "none":
+                    raise ValueError(f"decide_policy recorded {decided.ready_recorded} for a case not ready")
                 self.take_audit(decided.ready_recorded)
             self.enter("classified", recorded=True)
             return decided

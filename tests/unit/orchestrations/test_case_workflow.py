@@ -337,3 +337,20 @@ def test_assessments_in_another_order_than_asked_fail_the_instance():
     sim.run()
     assert "error" in sim.state and "'requester_history' where 'policy' was asked" in sim.state["error"]
     assert effects.applied == []
+
+
+def test_a_ready_record_reported_for_a_case_needing_approval_fails_the_case_and_applies_nothing():
+    """From orchestration version 8.0 ``decide_policy`` appends ``ready_to_apply`` only for a decision that
+    needs no approval; one that says it did for a privileged case is a bug: the case fails, nothing is
+    applied and nobody is asked to approve a case whose trail says it is ready."""
+
+    class LyingDecide(Effects):
+        def decide_policy(self, payload):
+            out = super().decide_policy(payload)
+            return {**out, "ready_recorded": f"{payload['case_instance_id']}:003:stage"}
+
+    effects = LyingDecide()
+    sim = case_sim(event("account.change"), effects).run()
+    assert sim.done and "for a case not ready" in sim.state["error"]
+    assert effects.applied == [] and stages(sim)[-1] == "failed"
+    assert [n["kind"] for n in effects.notified] == ["case_failed"]
