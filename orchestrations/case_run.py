@@ -57,6 +57,10 @@ def first_line(exc: BaseException) -> str:
 class CaseRun(RunState):
     """One case's run, with a verb per business step (module docstring)."""
 
+    #: The audit record id reserved for the stage after ``classified`` and left to ``awaiting_approval``
+    #: (orchestration version 8.0, :meth:`decide`); None otherwise.
+    next_stage_id: str | None = None
+
     # -- received → classified -------------------------------------------------------------------------
     def receive(self) -> None:
         """The case was received: first custom status, the ``received`` audit record and log lines."""
@@ -177,9 +181,14 @@ class CaseRun(RunState):
         appends the queued records and the ``classified`` record itself (its id taken here, so a case whose
         decision fails for good has no record with that id); before, the record is queued with the
         decision copied in. From 8.0 it is also offered the ``ready_to_apply`` record the case enters next
-        when the decision needs no approval; it appends it then (``Decided.ready_recorded``; the record's id
-        is taken only then), and :meth:`enter` must be told (``recorded=True``); a step that reports it for a
-        decision needing an approval fails the case (``ValueError``). Returns :class:`Decided`."""
+        when the decision needs no approval, under an id taken here with the ``classified`` one (the id of
+        the stage after ``classified``, as in every version when nothing fails): it appends it then
+        (``Decided.ready_recorded``) and :meth:`enter` is told (``recorded=True``); when the decision needs an
+        approval, ``awaiting_approval`` goes under that id (:attr:`next_stage_id`). Ids are taken before the
+        step, so the stall records of its retries never share one (an append is idempotent per id: a record
+        under a taken id would be lost). A result that reports another record, or one for a decision needing
+        an approval, or none for a decision needing none, fails the case (``ValueError``). Returns
+        :class:`Decided`."""
         in_step = self.version >= versions.DECIDE_RECORDS
         record = (
             self.audit("stage", {"stage": "classified", "judgment": self._judgment_template()}, queue=False)
@@ -187,7 +196,7 @@ class CaseRun(RunState):
             else None
         )
         ready = (
-            self.next_audit("stage", {"stage": "ready_to_apply", "approval": "not required"})
+            self.audit("stage", {"stage": "ready_to_apply", "approval": "not required"}, queue=False)
             if self.version >= versions.READY_IN_DECIDE
             else None
         )
@@ -211,10 +220,7 @@ class CaseRun(RunState):
         if record is not None:
             if decided.recorded != record.record_id:
                 raise ValueError(f"decide_policy did not record {record.record_id}")
-            if decided.ready_recorded is not None:
-                if ready is None or decided.decision.approval.rule != "none":
-                    raise ValueError(f"decide_policy recorded {decided.ready_recorded} for a case not ready")
-                self.take_audit(decided.ready_recorded)
+            self._check_ready(decided, ready)
             self.enter("classified", recorded=True)
             return decided
         # merge and decision as recorded (an older history's lack later defaults: its audit record stays)
@@ -226,6 +232,22 @@ class CaseRun(RunState):
             judgment=self._judgment_audit(),
         )
         return decided
+
+    def _check_ready(self, decided: Decided, ready: AuditRecordIn | None) -> None:
+        """What ``decide_policy`` says of the ``ready`` record it was offered (version 8.0) against the
+        decision: appended exactly when no approval is needed. Keeps the reserved id for
+        ``awaiting_approval`` otherwise. Raises ``ValueError`` on a mismatch (a bug in the step)."""
+        auto = decided.decision.approval.rule == "none"
+        if ready is None:
+            if decided.ready_recorded is not None:
+                raise ValueError(f"decide_policy recorded {decided.ready_recorded}, which it was not offered")
+            return
+        if decided.ready_recorded != (ready.record_id if auto else None):
+            raise ValueError(
+                f"decide_policy recorded {decided.ready_recorded!r} for {ready.record_id} "
+                f"({'no approval' if auto else 'an approval'} needed)"
+            )
+        self.next_stage_id = None if auto else ready.record_id
 
     def _brief(self, record: AuditRecordIn) -> AuditRecordIn:
         """``record`` as decide's input carries it: from orchestration version 5.0 with its id relative

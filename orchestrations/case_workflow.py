@@ -86,7 +86,7 @@ def _process(run: CaseRun):
         run.enter("ready_to_apply", recorded=decided.ready_recorded is not None, approval="not required")
         return (yield from _apply(run, decision, "auto", None))
 
-    run.enter("awaiting_approval", reason=decision.approval.reason)
+    run.enter("awaiting_approval", record_id=run.next_stage_id, reason=decision.approval.reason)
     approval = yield from _seek_approval(run, classification, decided.merge, decision)
     if approval.outcome == "approved":
         run.enter("ready_to_apply", approvers=distinct_approvers(approval.accepted))

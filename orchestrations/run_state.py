@@ -248,13 +248,15 @@ class RunState:
         """Send the tracker's status as the custom status (set again every episode by the SDK)."""
         self.context.set_custom_status(self.tracker.to_json())
 
-    def enter(self, stage: Stage, *, recorded: bool = False, **data: Any) -> None:
+    def enter(
+        self, stage: Stage, *, recorded: bool = False, record_id: str | None = None, **data: Any
+    ) -> None:
         """Enter ``stage`` now: timeline, custom status, an audit record (unless a step ``recorded`` it
-        already) and a log line."""
+        already; under ``record_id`` when the case reserved one, see :meth:`audit`) and a log line."""
         self.tracker.enter(stage, self.now())
         self.publish()
         if not recorded:
-            self.audit("stage", {"stage": stage, **data})
+            self.audit("stage", {"stage": stage, **data}, record_id=record_id)
         self.log(stage)
         self.announce(stage)
 
@@ -265,30 +267,20 @@ class RunState:
             stage_logger.info("%s %s: %s%s", self.case_id, self.event.type, stage,
                               f" ({detail})" if detail else "")
 
-    def audit(self, kind: str, data: dict[str, Any], *, queue: bool = True) -> AuditRecordIn:
+    def audit(
+        self, kind: str, data: dict[str, Any], *, queue: bool = True, record_id: str | None = None
+    ) -> AuditRecordIn:
         """An audit record with a deterministic record id (``{case}:{seq:03d}:{kind}``), at now, queued
-        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``).
-        Returns the record."""
-        self._audit_seq += 1
-        record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
+        for the next flush; ``queue=False``: only its id is taken, a step appends it (``decide_policy``);
+        ``record_id``: an id taken earlier that way and left unused by the step (the record goes under it,
+        no new id is taken). Returns the record."""
+        if record_id is None:
+            self._audit_seq += 1
+            record_id = f"{self.case_id}:{self._audit_seq:03d}:{kind}"
         record = AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
         if queue:
             self._pending_audit.append(record)
         return record
-
-    def next_audit(self, kind: str, data: dict[str, Any]) -> AuditRecordIn:
-        """The record :meth:`audit` would make next (its id, at now), without taking the id: a step may
-        append it (``decide_policy``'s ``ready``); :meth:`take_audit` takes the id once it did."""
-        record_id = f"{self.case_id}:{self._audit_seq + 1:03d}:{kind}"
-        return AuditRecordIn(record_id=record_id, kind=kind, data=data, at=self.now())
-
-    def take_audit(self, record_id: str) -> None:
-        """Take the id :meth:`next_audit` gave ``record_id`` (a step appended that record). Raises
-        ``ValueError`` when it is not the next id (a step reported a record this run did not offer)."""
-        expected = f"{self.case_id}:{self._audit_seq + 1:03d}:"
-        if not record_id.startswith(expected):
-            raise ValueError(f"audit record {record_id} is not the next one ({expected}...)")
-        self._audit_seq += 1
 
     def flush_audit(self) -> Any | None:
         """Schedule ``record_audit`` for the queued records (None when nothing is queued; version 1)."""

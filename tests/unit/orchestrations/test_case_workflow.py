@@ -351,6 +351,43 @@ def test_a_ready_record_reported_for_a_case_needing_approval_fails_the_case_and_
 
     effects = LyingDecide()
     sim = case_sim(event("account.change"), effects).run()
-    assert sim.done and "for a case not ready" in sim.state["error"]
+    assert sim.done and "(an approval needed)" in sim.state["error"]
     assert effects.applied == [] and stages(sim)[-1] == "failed"
     assert [n["kind"] for n in effects.notified] == ["case_failed"]
+
+
+class _DecideAppendsThenFails(Effects):
+    """``decide_policy`` whose first ``times`` attempts append their records and then fail with a storage
+    error (the append went through, the completion did not): the retries and the stall take record ids."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__()
+        self.decide_failures = times
+
+    def decide_policy(self, payload):
+        from shared.storage import StorageUnavailable
+
+        out = super().decide_policy(payload)
+        if self.decide_failures:
+            self.decide_failures -= 1
+            raise StorageUnavailable("decide_policy", ConnectionResetError("reset after the append"))
+        return out
+
+
+@pytest.mark.parametrize(("event_type", "next_stage"), [("order.cancel", "ready_to_apply"),
+                                                         ("account.change", "awaiting_approval")])
+def test_decide_retried_through_a_stall_keeps_every_audit_record_id_unique(event_type, next_stage):
+    """From orchestration version 8.0 ``decide_policy`` may append the ``ready_to_apply`` record under an
+    id the case reserved for the stage after ``classified``; the stall records of its retries take later
+    ids, so no record id names two records (an append is idempotent per id: a second record under an id
+    would be lost), and a case that needs an approval enters ``awaiting_approval`` under the reserved id."""
+    effects = _DecideAppendsThenFails(times=4)
+    approvals = Approvals(lambda tier, gate: [[decision("bob", ["approver"], gate)]])
+    sim = case_sim(event(event_type), effects, approvals if next_stage == "awaiting_approval" else None).run()
+    assert "error" not in sim.state and sim.output["status"] == "completed"
+    ids = [r["record_id"] for r in effects.audited]
+    assert len(ids) == len(set(ids)), ids
+    kinds = {r["record_id"].split(":", 1)[1]: r["data"].get("stage") for r in effects.audited}
+    assert kinds["003:stage"] == next_stage
+    assert "stalled" in kinds.values()
+    assert [r["data"].get("stage") for r in effects.audited].count("ready_to_apply") == 1
