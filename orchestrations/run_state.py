@@ -155,7 +155,8 @@ class RunState:
         (``task_all``); the result is still the task's own. A ``with_audit`` step schedules one activity.
 
         ``make`` is called again for every attempt (a task cannot be yielded twice); audit records a
-        failed attempt flushed are queued again (their ids make the re-flush idempotent). Use as
+        failed attempt flushed are queued again, once (their ids make the re-flush idempotent; a step that
+        flushes nothing leaves the queue as it was: re-queuing there doubled it on every failed attempt). Use as
         ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
         ``Exception``) when a budget runs out, :class:`BudgetExceeded` from the charge, and anything
         that is not an activity failure at once (a bug in the orchestrator).
@@ -187,7 +188,8 @@ class RunState:
                 now = self.now()
                 first_failure = first_failure or now
                 self.scheduled = scheduled
-                self._pending_audit = pending + self._pending_audit
+                if with_audit:  # what the failed attempt flushed is queued again (a step without the
+                    self._pending_audit = pending + self._pending_audit  # flush left its queue alone)
                 delay = self._retry_delay(exc, attempt, (now - first_failure).total_seconds())
                 if delay is None:
                     raise

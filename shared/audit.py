@@ -208,7 +208,7 @@ def append_many(
 ) -> list[AuditRecord]:
     """Append ``records`` in order to the case's trail as one blob (:data:`MAX_RECORDS_PER_BLOB` records
     a blob at most); returns them as stored (a record whose id is already in the trail is returned as
-    stored, not appended again).
+    stored, not appended again; a record id named twice in ``records`` is taken once, where first named).
 
     Requests: one upload when this process appended the case's last blob or the trail is new (module
     docstring), else a refused upload, one listing of the trail (with metadata) and one upload; a record
@@ -218,6 +218,7 @@ def append_many(
     """
     if not records:
         return []
+    records = list({r.record_id: r for r in reversed(records)}.values())[::-1]  # each id once, first place
     container = _container(settings)
     where = (container.url, instance_id)
     # a trail this process has not appended to is most often a new case's: try seq 0 first

@@ -239,3 +239,20 @@ def test_a_view_reads_the_trail_once(storage_settings, monkeypatch):
     assert result.ok and result.count == 4 and len(raw) == 4
     assert calls == ["list_blobs", "download_blob", "download_blob"]
     assert audit.read_verified(storage_settings, "case-none") == (audit.VerifyResult(ok=True, count=0), [])
+
+
+def test_a_record_given_twice_in_one_batch_is_stored_once(storage_settings):
+    """append_many: a batch naming one record id twice (a caller's bug: before 2026-12-07 the orchestrator
+    re-queued its pending records after every failed attempt of a step that did not flush them) stores that
+    record once, the first time it is named, on a new trail and on one with records already."""
+    received = audit.NewRecord("case-d:001:stage", "stage", {"stage": "received"}, AT)
+    stalled = audit.NewRecord("case-d:002:stage", "stage", {"stage": "stalled"}, AT)
+    out = audit.append_many(storage_settings, "case-d", "e-1", [received, received, stalled, received, stalled])
+    assert [r.record_id for r in out] == ["case-d:001:stage", "case-d:002:stage"]
+    later = audit.NewRecord("case-d:003:stage", "stage", {"stage": "classified"}, AT)
+    audit._tails.clear()  # as another process would see it: the listing path
+    again = audit.append_many(storage_settings, "case-d", "e-1", [received, later, later])
+    assert [r.record_id for r in again] == ["case-d:001:stage", "case-d:003:stage"]
+    trail = audit.read(storage_settings, "case-d")
+    assert [r.record_id for r in trail] == ["case-d:001:stage", "case-d:002:stage", "case-d:003:stage"]
+    assert audit.verify_case(storage_settings, "case-d").ok
