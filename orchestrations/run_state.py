@@ -156,8 +156,8 @@ class RunState:
 
         ``make`` is called again for every attempt (a task cannot be yielded twice); audit records a
         failed attempt flushed are queued again, once (their ids make the re-flush idempotent; a step that
-        flushes nothing leaves the queue as it was: re-queuing there doubled it on every failed attempt). Use as
-        ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
+        flushes nothing leaves the queue as it was: re-queuing there doubled it on every failed attempt).
+        Use as ``result = yield from run.step("apply", lambda: ...)``. Raises the last failure (a plain
         ``Exception``) when a budget runs out, :class:`BudgetExceeded` from the charge, and anything
         that is not an activity failure at once (a bug in the orchestrator).
         """

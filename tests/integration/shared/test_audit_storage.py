@@ -247,7 +247,8 @@ def test_a_record_given_twice_in_one_batch_is_stored_once(storage_settings):
     record once, the first time it is named, on a new trail and on one with records already."""
     received = audit.NewRecord("case-d:001:stage", "stage", {"stage": "received"}, AT)
     stalled = audit.NewRecord("case-d:002:stage", "stage", {"stage": "stalled"}, AT)
-    out = audit.append_many(storage_settings, "case-d", "e-1", [received, received, stalled, received, stalled])
+    batch = [received, received, stalled, received, stalled]
+    out = audit.append_many(storage_settings, "case-d", "e-1", batch)
     assert [r.record_id for r in out] == ["case-d:001:stage", "case-d:002:stage"]
     later = audit.NewRecord("case-d:003:stage", "stage", {"stage": "classified"}, AT)
     audit._tails.clear()  # as another process would see it: the listing path
